@@ -1,0 +1,145 @@
+"""The config schema: `base_config()` holds every field with its default; `validate()` checks a
+config before anything is built or compiled.
+
+Experiment files in experiments/ start from `base_config()` and change what they need, so every
+field exists in every experiment and can be overridden from the command line
+(`--config.optim.g_lr=1e-4`).
+"""
+import numbers
+
+import ml_collections
+from ml_collections import config_dict
+
+from gan_jax import data as data_lib
+from gan_jax import losses
+from gan_jax import models
+from gan_jax.state import LATENT_DISTS
+
+
+class ConfigError(ValueError):
+  """An invalid config; the message lists every problem and the valid values."""
+
+
+def base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+  config.data.source = 'mnist5k'  # A name in gan_jax.data.SOURCES, or 'tfds:<name>'.
+  config.data.split = 'train'
+  config.data.batch_size = 64
+  config.data.image_size = config_dict.placeholder(int)  # Resize to image_size^2; None: native.
+  config.data.data_dir = config_dict.placeholder(str)  # tfds only; None: tfds's default.
+  config.data.image_key = 'image'  # tfds only.
+  config.data.download = False  # tfds only: download and prepare when not prepared.
+
+  config.model = ml_collections.ConfigDict()
+  config.model.generator = 'dcgan'
+  config.model.discriminator = 'dcgan'
+  config.model.latent_dim = 100
+  config.model.latent_dist = 'normal'
+  config.model.g_kwargs = ml_collections.ConfigDict()  # Fields of the generator module.
+  config.model.d_kwargs = ml_collections.ConfigDict()  # Fields of the discriminator module.
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.name = 'minimax'
+
+  config.optim = ml_collections.ConfigDict()
+  config.optim.g_lr = 2e-4
+  config.optim.d_lr = 2e-4
+  config.optim.b1 = 0.5
+  config.optim.b2 = 0.999
+  config.optim.n_critic = 1
+
+  config.train = ml_collections.ConfigDict()
+  config.train.num_steps = 2000
+  config.train.log_every = 100
+  config.train.sample_every = 500
+  config.train.ckpt_every = 500
+  return config
+
+
+# Fields that may change when a run is resumed: they do not change what is computed.
+RESUMABLE_FIELDS = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every')
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+  return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError listing every problem found; builds and compiles nothing."""
+  problems = []
+
+  def need(cond, msg):
+    if not cond:
+      problems.append(msg)
+
+  need(_is_int(config.get('seed')), f'seed must be an integer, got {config.get("seed")!r}.')
+  d, m, o, t = config.data, config.model, config.optim, config.train
+
+  src = d.source
+  need(isinstance(src, str) and (src in data_lib.SOURCES or
+                                 (src.startswith('tfds:') and len(src) > len('tfds:'))),
+       f'Unknown data.source {src!r}; valid sources: {data_lib.source_names()}.')
+  need(_is_int(d.batch_size) and d.batch_size > 0,
+       f'data.batch_size must be a positive integer, got {d.batch_size!r}.')
+  need(d.image_size is None or (_is_int(d.image_size) and d.image_size > 0),
+       f'data.image_size must be a positive integer or None, got {d.image_size!r}.')
+
+  for kind, registry, name, kwargs in (
+      ('generator', models.GENERATORS, m.generator, m.g_kwargs),
+      ('discriminator', models.DISCRIMINATORS, m.discriminator, m.d_kwargs)):
+    if name not in registry:
+      problems.append(f'Unknown model.{kind} {name!r}; valid names: {sorted(registry)}.')
+      continue
+    valid = models.module_fields(registry[name])
+    unknown = sorted(set(kwargs) - set(valid)) if kwargs else []
+    need(not unknown, f'model.{"g" if kind == "generator" else "d"}_kwargs has field(s) '
+         f'{unknown} that {kind} {name!r} lacks; valid fields: {valid}.')
+  need(_is_int(m.latent_dim) and m.latent_dim > 0,
+       f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.')
+  need(m.latent_dist in LATENT_DISTS,
+       f'Unknown model.latent_dist {m.latent_dist!r}; valid: {list(LATENT_DISTS)}.')
+
+  need(config.loss.name in losses.LOSSES,
+       f'Unknown loss.name {config.loss.name!r}; valid names: {sorted(losses.LOSSES)}.')
+
+  for field in ('g_lr', 'd_lr'):
+    v = o[field]
+    need(_is_real(v) and v > 0, f'optim.{field} must be a positive number, got {v!r}.')
+  for field in ('b1', 'b2'):
+    v = o[field]
+    need(_is_real(v) and 0 <= v < 1, f'optim.{field} must be in [0, 1), got {v!r}.')
+  need(_is_int(o.n_critic) and o.n_critic >= 1,
+       f'optim.n_critic must be an integer >= 1, got {o.n_critic!r}.')
+
+  for field in ('num_steps', 'log_every', 'sample_every', 'ckpt_every'):
+    v = t[field]
+    need(_is_int(v) and v > 0, f'train.{field} must be a positive integer, got {v!r}.')
+
+  if problems:
+    raise ConfigError('Invalid config:\n  - ' + '\n  - '.join(problems))
+
+
+def flatten(d: dict, prefix: str = '') -> dict:
+  out = {}
+  for k, v in d.items():
+    key = f'{prefix}{k}'
+    if isinstance(v, dict):
+      out.update(flatten(v, key + '.'))
+    else:
+      out[key] = v
+  return out
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+  """Fields (dotted) whose values differ between two config dicts, resumable fields excepted."""
+  a, b = flatten(saved), flatten(current)
+  keys = sorted(set(a) | set(b))
+  return [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
+          for k in keys if k not in RESUMABLE_FIELDS and a.get(k, '<absent>') != b.get(k, '<absent>')]

@@ -1,0 +1,125 @@
+"""Data sources and the deterministic batch schedule.
+
+A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`) or
+`tfds:<name>` (any tensorflow-datasets image dataset, read through `tfds.data_source`). Every
+source yields images as float32 in [-1, 1], shape (H, W, C).
+
+The batch schedule is a pure function of (seed, index): batch k of a run is taken from epoch
+k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
+a resumed run sees exactly the batches of an uninterrupted one and no iterator state is saved.
+"""
+import dataclasses
+from typing import Callable, Optional
+
+import numpy as np
+
+from gan_jax.data import offline
+
+
+class DataError(ValueError):
+  """A data source cannot be built; the message says why and what to do."""
+
+
+@dataclasses.dataclass
+class Dataset:
+  """Random access to one split. `get(indices)` returns float32 images in [-1, 1]."""
+  size: int
+  element_shape: tuple
+  get: Callable[[np.ndarray], np.ndarray]
+  labels: Optional[np.ndarray] = None
+
+
+@dataclasses.dataclass
+class Source:
+  name: str
+  splits: dict  # split name -> Dataset
+  num_classes: Optional[int] = None
+
+
+def uint8_to_float(images: np.ndarray) -> np.ndarray:
+  return images.astype(np.float32) / 127.5 - 1.0
+
+
+def resize_uint8(images_NxHxWxC: np.ndarray, size: int) -> np.ndarray:
+  """Bilinear resize of uint8 images to size x size (PIL, antialiased when shrinking)."""
+  from PIL import Image
+  if images_NxHxWxC.shape[1:3] == (size, size):
+    return images_NxHxWxC
+  out = []
+  for img in images_NxHxWxC:
+    channels = [np.asarray(Image.fromarray(img[..., c]).resize((size, size), Image.BILINEAR))
+                for c in range(img.shape[-1])]
+    out.append(np.stack(channels, axis=-1))
+  return np.stack(out).astype(np.uint8)
+
+
+def array_dataset(images_NxHxWxC: np.ndarray, labels: Optional[np.ndarray]) -> Dataset:
+  images = np.ascontiguousarray(images_NxHxWxC)
+  return Dataset(size=len(images), element_shape=tuple(images.shape[1:]),
+                 get=lambda idx: uint8_to_float(images[idx]), labels=labels)
+
+
+def _offline_source(name: str, loader, data_config) -> Source:
+  splits = {}
+  for split, (images, labels) in loader().items():
+    if data_config.get('image_size'):
+      images = resize_uint8(images, data_config.image_size)
+    splits[split] = array_dataset(images, labels)
+  return Source(name=name, splits=splits, num_classes=10)
+
+
+SOURCES = {
+    'mnist5k': offline.load_mnist5k,
+    'digits': offline.load_digits,
+}
+
+
+def source_names() -> list[str]:
+  return sorted(SOURCES) + ['tfds:<name>']
+
+
+def get_source(data_config) -> Source:
+  """Builds the source named by `data_config.source`, failing fast with a clear message."""
+  name = data_config.source
+  if isinstance(name, str) and name.startswith('tfds:'):
+    from gan_jax.data import tfds_source
+    return tfds_source.load(name[len('tfds:'):], data_config)
+  if name not in SOURCES:
+    raise DataError(f'Unknown data.source {name!r}; valid sources: {source_names()}.')
+  return _offline_source(name, SOURCES[name], data_config)
+
+
+def get_split(source: Source, split: str) -> Dataset:
+  if split not in source.splits:
+    raise DataError(f'data.split={split!r} is not a split of {source.name!r}; '
+                    f'valid splits: {sorted(source.splits)}.')
+  return source.splits[split]
+
+
+class Batcher:
+  """The batch schedule: `batch(k)` is a pure function of (seed, k)."""
+
+  def __init__(self, dataset: Dataset, batch_size: int, seed: int):
+    if batch_size > dataset.size:
+      raise DataError(f'data.batch_size={batch_size} exceeds the {dataset.size} examples of the '
+                      'training split; lower data.batch_size.')
+    self.dataset = dataset
+    self.batch_size = batch_size
+    self.seed = seed
+    self.batches_per_epoch = dataset.size // batch_size
+    self._perm_epoch, self._perm = None, None
+
+  def indices(self, k: int) -> np.ndarray:
+    epoch, pos = divmod(k, self.batches_per_epoch)
+    if epoch != self._perm_epoch:
+      rng = np.random.default_rng([self.seed, epoch, 0xDA7A])
+      self._perm, self._perm_epoch = rng.permutation(self.dataset.size), epoch
+    return self._perm[pos * self.batch_size:(pos + 1) * self.batch_size]
+
+  def batch(self, k: int) -> np.ndarray:
+    return self.dataset.get(self.indices(k))
+
+  def step_batch(self, step: int, batches_per_step: int) -> np.ndarray:
+    """The real images of one update step: (batches_per_step, B, H, W, C)."""
+    first = step * batches_per_step
+    return np.stack([self.batch(first + i) for i in range(batches_per_step)])

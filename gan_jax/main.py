@@ -1,0 +1,47 @@
+"""Launches an experiment: python -m gan_jax.main --config=experiments/dcgan_mnist.py --workdir=runs/x
+
+Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
+--config=experiments/dcgan_mnist.py:runlocal.
+"""
+import logging as py_logging
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from gan_jax import checkpoint
+from gan_jax import configs
+from gan_jax import data
+from gan_jax import train
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
+                                lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+# Errors whose message says what to fix: shown without a traceback.
+USER_ERRORS = (configs.ConfigError, data.DataError, train.WorkdirError,
+               checkpoint.CheckpointError, train.NonFiniteError)
+
+
+def _quiet_orbax(record: py_logging.LogRecord) -> bool:
+  """Drops orbax's per-save INFO chatter; its warnings and errors still show."""
+  return record.levelno >= py_logging.WARNING or '/orbax/' not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_quiet_orbax)
+  try:
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except USER_ERRORS as e:
+    logging.error('%s: %s', type(e).__name__, e)
+    sys.exit(1)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,52 @@
+"""Model registry: name -> Flax linen module class, for generators and discriminators.
+
+Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1];
+discriminators as `D(images_BxHxWxC, train) -> logits_B`. A config selects them by name
+(`model.generator`, `model.discriminator`) and passes `model.g_kwargs` / `model.d_kwargs` as
+module fields.
+"""
+import dataclasses
+
+import flax.linen as nn
+
+from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+
+GENERATORS = {
+    'dcgan': DCGANGenerator,
+    'mlp': MLPGenerator,
+}
+DISCRIMINATORS = {
+    'dcgan': DCGANDiscriminator,
+    'mlp': MLPDiscriminator,
+}
+
+
+# Fields set by the library, never by model.g_kwargs / model.d_kwargs.
+_LIBRARY_FIELDS = ('parent', 'name', 'output_shape')
+
+
+def module_fields(cls) -> list[str]:
+  """The fields a config may set on a linen module class."""
+  return [f.name for f in dataclasses.fields(cls) if f.name not in _LIBRARY_FIELDS]
+
+
+def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Module:
+  if name not in registry:
+    raise ValueError(f'Unknown {kind} {name!r}; valid names: {sorted(registry)}.')
+  cls = registry[name]
+  unknown = sorted(set(kwargs) - set(module_fields(cls)))
+  if unknown:
+    raise ValueError(f'{kind} {name!r} has no field(s) {unknown}; '
+                     f'valid fields: {module_fields(cls)}.')
+  return cls(**kwargs, **fixed)
+
+
+def make_generator(model_config, output_shape) -> nn.Module:
+  return _make(GENERATORS, 'generator', model_config.generator,
+               dict(model_config.g_kwargs), output_shape=tuple(output_shape))
+
+
+def make_discriminator(model_config) -> nn.Module:
+  return _make(DISCRIMINATORS, 'discriminator', model_config.discriminator,
+               dict(model_config.d_kwargs))

@@ -1,0 +1,111 @@
+"""Layers shared by the architectures.
+
+`ConvTranspose` computes exactly the function of `flax.linen.ConvTranspose` (padding 'SAME',
+`transpose_kernel=False`) from the same parameters, but as one ordinary stride-1 convolution
+followed by depth-to-space ("sub-pixel" form). XLA on the CPU computes the kernel gradient of a
+strided transposed convolution (an lhs-dilated convolution) very slowly; the sub-pixel form
+avoids the dilation entirely and is much faster there, and no slower on accelerators.
+
+Derivation (one spatial dimension, kernel size k, stride s). `lax.conv_transpose` with 'SAME'
+padding dilates the input by s, pads it by (a, b) with a = k - 1 if s > k - 1 else ceil((k+s-2)/2),
+and correlates with the unflipped kernel w:
+
+    y[o] = sum_j xdil[o + j - a] w[j],   xdil[p] = x[p / s] if p % s == 0 else 0.
+
+Writing o = s*m + r (phase r in [0, s)), only taps j with (r + j - a) % s == 0 contribute, each
+reading x[m + d] with offset d = (r + j - a) // s. So output phase r is an ordinary stride-1
+correlation of the undilated x with a small kernel holding those taps at their offsets. All s*s
+phases (in 2D) stack as output channels of one convolution whose kernel spans the union of the
+offsets; depth-to-space interleaves them back to s*n outputs.
+"""
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _same_pad_before(k: int, s: int) -> int:
+  """Leading padding of lax.conv_transpose(padding='SAME') for one dimension."""
+  return k - 1 if s > k - 1 else int(np.ceil((k + s - 2) / 2))
+
+
+def _phase_taps(k: int, s: int):
+  """Per phase r: list of (tap j, input offset d); plus the overall offset range."""
+  a = _same_pad_before(k, s)
+  taps = [[(j, (r + j - a) // s) for j in range(k) if (r + j - a) % s == 0] for r in range(s)]
+  offsets = [d for phase in taps for _, d in phase]
+  return taps, min(offsets), max(offsets)
+
+
+def subpixel_kernel(kernel_HxWxIxO: jax.Array, strides: Sequence[int]) -> jax.Array:
+  """Rearranges a transposed-conv kernel into the stride-1 kernel of its sub-pixel form.
+
+  Returns a kernel of shape (KH', KW', I, sh*sw*O) whose output channels are ordered
+  (phase_h, phase_w, O), matching `depth_to_space`.
+  """
+  kh, kw, cin, cout = kernel_HxWxIxO.shape
+  sh, sw = strides
+  taps_h, lo_h, hi_h = _phase_taps(kh, sh)
+  taps_w, lo_w, hi_w = _phase_taps(kw, sw)
+  # A static gather: index kh*kw selects an appended zero tap.
+  flat = jnp.concatenate(
+      [kernel_HxWxIxO.reshape(kh * kw, cin, cout), jnp.zeros((1, cin, cout), kernel_HxWxIxO.dtype)])
+  index = np.full((hi_h - lo_h + 1, hi_w - lo_w + 1, sh, sw), kh * kw, dtype=np.int32)
+  for rh in range(sh):
+    for jh, dh in taps_h[rh]:
+      for rw in range(sw):
+        for jw, dw in taps_w[rw]:
+          index[dh - lo_h, dw - lo_w, rh, rw] = jh * kw + jw
+  gathered = flat[index]  # (KH', KW', sh, sw, I, O)
+  gathered = jnp.transpose(gathered, (0, 1, 4, 2, 3, 5))
+  return gathered.reshape(hi_h - lo_h + 1, hi_w - lo_w + 1, cin, sh * sw * cout)
+
+
+def subpixel_padding(kernel_size: Sequence[int], strides: Sequence[int]):
+  pads = []
+  for k, s in zip(kernel_size, strides):
+    _, lo, hi = _phase_taps(k, s)
+    pads.append((-lo, hi))
+  return pads
+
+
+def depth_to_space(x_BxHxWxC: jax.Array, sh: int, sw: int) -> jax.Array:
+  b, h, w, c = x_BxHxWxC.shape
+  cout = c // (sh * sw)
+  x = x_BxHxWxC.reshape(b, h, w, sh, sw, cout)
+  x = jnp.transpose(x, (0, 1, 3, 2, 4, 5))
+  return x.reshape(b, h * sh, w * sw, cout)
+
+
+class ConvTranspose(nn.Module):
+  """2D transposed convolution, 'SAME' padding, in sub-pixel form (see module docstring).
+
+  Parameters are named and shaped as in `flax.linen.ConvTranspose` (kernel: (KH, KW, I, O)),
+  so the two are interchangeable.
+  """
+  features: int
+  kernel_size: Sequence[int]
+  strides: Sequence[int] = (1, 1)
+  use_bias: bool = True
+  dtype: Any = None
+  kernel_init: Any = nn.initializers.lecun_normal()
+  bias_init: Any = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC: jax.Array) -> jax.Array:
+    kh, kw = self.kernel_size
+    sh, sw = self.strides
+    kernel = self.param('kernel', self.kernel_init, (kh, kw, x_BxHxWxC.shape[-1], self.features))
+    dtype = self.dtype or x_BxHxWxC.dtype
+    k = subpixel_kernel(kernel, (sh, sw)).astype(dtype)
+    y = jax.lax.conv_general_dilated(
+        x_BxHxWxC.astype(dtype), k, window_strides=(1, 1),
+        padding=subpixel_padding((kh, kw), (sh, sw)),
+        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    y = depth_to_space(y, sh, sw)
+    if self.use_bias:
+      bias = self.param('bias', self.bias_init, (self.features,))
+      y = y + bias.astype(dtype)
+    return y

@@ -1,0 +1,44 @@
+"""The fully connected GAN of Goodfellow et al. (2014), "Generative Adversarial Nets".
+
+As in the paper's MNIST model (pylearn2 `mnist.yaml` in goodfeli/adversarial): G has two
+ReLU layers of 1200 units; D has two maxout layers of 240 units with 5 pieces each, with dropout
+(0.2 on the input, 0.5 on hidden layers), and a single logit. The paper's sigmoid output is a tanh
+here so that G's outputs lie in [-1, 1] like the scaled data.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class MLPGenerator(nn.Module):
+  output_shape: Sequence[int] = (28, 28, 1)
+  hidden: Sequence[int] = (1200, 1200)
+
+  @nn.compact
+  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+    del train  # No batch norm or dropout in G.
+    x = z_BxZ
+    for units in self.hidden:
+      x = nn.relu(nn.Dense(units)(x))
+    x = nn.Dense(int(np.prod(self.output_shape)))(x)
+    return jnp.tanh(x).reshape(x.shape[0], *self.output_shape)
+
+
+class MLPDiscriminator(nn.Module):
+  hidden: Sequence[int] = (240, 240)
+  maxout_pieces: int = 5
+  input_dropout: float = 0.2
+  dropout: float = 0.5
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+    x = x_BxHxWxC.reshape(x_BxHxWxC.shape[0], -1)
+    x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+    for units in self.hidden:
+      x = nn.Dense(units * self.maxout_pieces)(x)
+      x = jnp.max(x.reshape(x.shape[0], units, self.maxout_pieces), axis=-1)
+      x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(1)(x)[:, 0]

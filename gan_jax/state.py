@@ -1,0 +1,67 @@
+"""GANState: everything a run carries from one update step to the next, as one pytree.
+
+`g_vars` / `d_vars` hold the models' non-parameter collections (batch-norm statistics, later
+spectral-norm vectors); `rng` is the run's base key, from which step t draws
+`fold_in(rng, t)`, so resumed and uninterrupted runs draw the same numbers.
+"""
+from typing import Any
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+# Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
+STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z = 1, 2, 3, 4
+
+
+@flax.struct.dataclass
+class GANState:
+  step: jax.Array
+  rng: jax.Array
+  g_params: Any
+  g_vars: Any
+  d_params: Any
+  d_vars: Any
+  g_opt_state: Any
+  d_opt_state: Any
+
+
+def split_variables(variables) -> tuple[Any, dict]:
+  variables = dict(variables)
+  params = variables.pop('params')
+  return params, variables
+
+
+LATENT_DISTS = ('normal', 'uniform')
+
+
+def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, dist: str) -> jax.Array:
+  if dist == 'normal':
+    return jax.random.normal(key, (batch_size, latent_dim))
+  if dist == 'uniform':
+    return jax.random.uniform(key, (batch_size, latent_dim), minval=-1.0, maxval=1.0)
+  raise ValueError(f"Unknown model.latent_dist {dist!r}; valid: ['normal', 'uniform'].")
+
+
+def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
+               g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation) -> GANState:
+  root = jax.random.PRNGKey(seed)
+  z = jnp.zeros((2, latent_dim), jnp.float32)
+  g_params, g_vars = split_variables(
+      generator.init(jax.random.fold_in(root, STREAM_G_INIT), z, train=False))
+  fake = generator.apply({'params': g_params, **g_vars}, z, train=False)
+  d_params, d_vars = split_variables(
+      discriminator.init(jax.random.fold_in(root, STREAM_D_INIT), fake, train=False))
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      rng=jax.random.fold_in(root, STREAM_TRAIN),
+      g_params=g_params, g_vars=g_vars, d_params=d_params, d_vars=d_vars,
+      g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params))
+
+
+def sample_z(seed: int, num: int, latent_dim: int, dist: str) -> jax.Array:
+  """The fixed latent batch of a run's sample grids (the same at every step)."""
+  return sample_latent(jax.random.fold_in(jax.random.PRNGKey(seed), STREAM_SAMPLE_Z), num,
+                       latent_dim, dist)

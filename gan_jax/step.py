@@ -1,0 +1,103 @@
+"""The pure update step: (state, real_NxBxHxWxC) -> (state, metrics).
+
+N = optim.n_critic: the discriminator takes N updates, update i on real batch i and a fresh fake
+batch, then the generator takes one update on a fresh fake batch. Random numbers of step t come
+from fold_in(state.rng, t), split by purpose, so the step has no hidden state.
+
+Models run in training mode throughout (batch norm uses batch statistics, dropout is on). G's
+collections (batch-norm running averages) are carried from each of its forward passes; D's are
+carried from its own updates only (the G update reads D but leaves D's state as it was).
+"""
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from gan_jax import losses
+from gan_jax.state import GANState, sample_latent
+
+# Per-step stream tags for fold_in.
+_Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G = range(5)
+
+
+def _apply(module: nn.Module, params, variables: dict, x, key):
+  """Training-mode forward pass; returns (output, updated collections)."""
+  rngs = {} if key is None else {'dropout': key}
+  out, updated = module.apply({'params': params, **variables}, x, train=True, rngs=rngs,
+                              mutable=list(variables))
+  return out, {**variables, **updated}
+
+
+def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.Loss,
+                   g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
+                   latent_dim: int, latent_dist: str) -> Callable:
+  """Returns the pure update function (not jitted; see `jit_update`)."""
+
+  def d_update(state: GANState, real_BxHxWxC, key):
+    batch_size = real_BxHxWxC.shape[0]
+    z = sample_latent(jax.random.fold_in(key, _Z_D), batch_size, latent_dim, latent_dist)
+    fake, g_vars = _apply(generator, state.g_params, state.g_vars, z, None)
+    fake = jax.lax.stop_gradient(fake)
+
+    def d_loss_fn(d_params):
+      real_logits, d_vars = _apply(discriminator, d_params, state.d_vars, real_BxHxWxC,
+                                   jax.random.fold_in(key, _DROPOUT_REAL))
+      fake_logits, d_vars = _apply(discriminator, d_params, d_vars, fake,
+                                   jax.random.fold_in(key, _DROPOUT_FAKE))
+      d_loss = loss.d_loss(real_logits, fake_logits)
+      return d_loss, (d_vars, real_logits, fake_logits)
+
+    (d_loss, (d_vars, real_logits, fake_logits)), grads = jax.value_and_grad(
+        d_loss_fn, has_aux=True)(state.d_params)
+    updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
+    state = state.replace(d_params=optax.apply_updates(state.d_params, updates),
+                          d_opt_state=d_opt_state, d_vars=d_vars, g_vars=g_vars)
+    metrics = {'d_loss': d_loss,
+               'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
+               'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
+               'd_grad_norm': optax.global_norm(grads)}
+    return state, metrics
+
+  def g_update(state: GANState, batch_size: int, key):
+    z = sample_latent(jax.random.fold_in(key, _Z_G), batch_size, latent_dim, latent_dist)
+
+    def g_loss_fn(g_params):
+      fake, g_vars = _apply(generator, g_params, state.g_vars, z, None)
+      fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars, fake,
+                              jax.random.fold_in(key, _DROPOUT_G))
+      return loss.g_loss(fake_logits), g_vars
+
+    (g_loss, g_vars), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+    updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+    state = state.replace(g_params=optax.apply_updates(state.g_params, updates),
+                          g_opt_state=g_opt_state, g_vars=g_vars)
+    return state, {'g_loss': g_loss, 'g_grad_norm': optax.global_norm(grads)}
+
+  def update(state: GANState, real_NxBxHxWxC: jax.Array):
+    key = jax.random.fold_in(state.rng, state.step)
+    d_metrics = []
+    for i in range(real_NxBxHxWxC.shape[0]):  # n_critic, static and small: unrolled.
+      state, m = d_update(state, real_NxBxHxWxC[i], jax.random.fold_in(key, 2 * i))
+      d_metrics.append(m)
+    metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
+    state, g_metrics = g_update(state, real_NxBxHxWxC.shape[1],
+                                jax.random.fold_in(key, 2 * real_NxBxHxWxC.shape[0] + 1))
+    metrics.update(g_metrics)
+    return state.replace(step=state.step + 1), metrics
+
+  return update
+
+
+def jit_update(update_fn: Callable) -> Callable:
+  """Compiles the update once, donating the incoming state's buffers."""
+  return jax.jit(update_fn, donate_argnums=0)
+
+
+def make_sample_fn(generator: nn.Module) -> Callable:
+  """Jitted G in evaluation mode (running batch-norm statistics, no dropout)."""
+  @jax.jit
+  def sample(g_params, g_vars, z_BxZ):
+    return generator.apply({'params': g_params, **g_vars}, z_BxZ, train=False)
+  return sample

@@ -1,0 +1,73 @@
+"""Run outputs: metrics.jsonl, TensorBoard event files (tensorboardX, no TensorFlow) and PNG grids."""
+import json
+import os
+from typing import Optional
+
+import numpy as np
+
+
+def image_grid(images_NxHxWxC: np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
+  """Tiles images in [-1, 1] into one uint8 (H', W', C) grid with `pad` pixels of border."""
+  n, h, w, c = images_NxHxWxC.shape
+  if n != rows * cols:
+    raise ValueError(f'{n} images do not fill a {rows}x{cols} grid.')
+  pixels = np.clip(np.round((np.asarray(images_NxHxWxC, np.float32) + 1.0) * 127.5), 0, 255)
+  grid = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.uint8)
+  for i in range(n):
+    r, q = divmod(i, cols)
+    y, x = pad + r * (h + pad), pad + q * (w + pad)
+    grid[y:y + h, x:x + w] = pixels[i].astype(np.uint8)
+  return grid
+
+
+def save_png(path: str, grid_HxWxC: np.ndarray) -> None:
+  from PIL import Image
+  img = grid_HxWxC[..., 0] if grid_HxWxC.shape[-1] == 1 else grid_HxWxC
+  tmp = path + '.tmp'
+  Image.fromarray(img).save(tmp, format='PNG')
+  os.replace(tmp, path)
+
+
+def read_jsonl(path: str) -> list[dict]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+class MetricWriter:
+  """Appends to workdir/metrics.jsonl and TensorBoard; only one process should own one.
+
+  `resume_step`: lines logged after this step (by a run stopped before its next checkpoint) are
+  dropped, so a resumed run's file reads as an uninterrupted run's.
+  """
+
+  def __init__(self, workdir: str, resume_step: Optional[int] = None):
+    self.path = os.path.join(workdir, 'metrics.jsonl')
+    if resume_step is not None and os.path.exists(self.path):
+      kept = [r for r in read_jsonl(self.path) if r.get('step', 0) <= resume_step]
+      tmp = self.path + '.tmp'
+      with open(tmp, 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in kept)
+      os.replace(tmp, self.path)
+    self._file = open(self.path, 'a')
+    from tensorboardX import SummaryWriter
+    self._tb = SummaryWriter(logdir=workdir)
+
+  def write_scalars(self, step: int, scalars: dict) -> None:
+    record = {'step': int(step), **{k: float(v) for k, v in scalars.items()}}
+    self._file.write(json.dumps(record) + '\n')
+    self._file.flush()
+    for k, v in scalars.items():
+      self._tb.add_scalar(k, float(v), int(step))
+
+  def write_image(self, step: int, tag: str, grid_HxWxC: np.ndarray) -> None:
+    self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
+
+  def flush(self) -> None:
+    self._file.flush()
+    self._tb.flush()
+
+  def close(self) -> None:
+    self._file.close()
+    self._tb.close()
