@@ -5,7 +5,9 @@ Experiment files in experiments/ start from `base_config()` and change what they
 field exists in every experiment and can be overridden from the command line
 (`--config.optim.g_lr=1e-4`).
 """
+import importlib.util
 import numbers
+import os
 
 import ml_collections
 from ml_collections import config_dict
@@ -57,6 +59,17 @@ def base_config() -> ml_collections.ConfigDict:
   config.train.sample_every = 500
   config.train.ckpt_every = 500
   return config
+
+
+def load_experiment(path: str, arg=None) -> ml_collections.ConfigDict:
+  """`get_config(arg)` of an experiment file, as `--config=path:arg` would give it."""
+  if not os.path.exists(path):
+    raise ConfigError(f'No experiment file {path!r}.')
+  spec = importlib.util.spec_from_file_location(
+      os.path.splitext(os.path.basename(path))[0], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
 
 
 # Fields that may change when a run is resumed: they do not change what is computed.

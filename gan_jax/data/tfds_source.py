@@ -73,9 +73,7 @@ def load(name: str, data_config) -> 'data_lib.Source':
   labels_available = 'label' in features
 
   def get(indices: np.ndarray) -> np.ndarray:
-    idx = [int(i) for i in indices]
-    records = ds.__getitems__(idx) if hasattr(ds, '__getitems__') else [ds[i] for i in idx]
-    images = np.stack([np.asarray(r[image_key]) for r in records])
+    images = np.stack([np.asarray(ds[int(i)][image_key]) for i in indices])
     if images.ndim == 3:
       images = images[..., None]
     if image_size:

@@ -1,0 +1,21 @@
+import os
+import sys
+
+# Tests run on the CPU, whatever the machine has.
+os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_experiment(name: str, arg=None):
+  from gan_jax import configs
+  return configs.load_experiment(os.path.join(REPO, 'experiments', name + '.py'), arg)
+
+
+@pytest.fixture
+def tiny_config():
+  """dcgan_mnist:runlocal, unlocked: a few steps of a narrow DCGAN at batch 8."""
+  return load_experiment('dcgan_mnist', 'runlocal')

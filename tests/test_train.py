@@ -1,0 +1,196 @@
+"""End-to-end: outputs, reproducibility, resume, bad inputs, and `python -m gan_jax.main`."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_jax import checkpoint as checkpoint_lib
+from gan_jax import train
+from gan_jax import writers
+from tests.conftest import REPO
+
+TIMING = ('steps_per_s',)
+
+
+def _strip_timing(records):
+  return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
+
+
+def _assert_states_identical(a, b):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))  # Bit for bit.
+
+
+def test_run_writes_every_output(tiny_config, tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config, workdir)
+  assert json.load(open(os.path.join(workdir, 'config.json')))['optim']['g_lr'] == 2e-4
+  records = writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  assert [r['step'] for r in records] == [2, 4]
+  for key in ('d_loss', 'g_loss', 'steps_per_s', 'd_real', 'd_fake', 'd_grad_norm', 'g_grad_norm'):
+    assert all(np.isfinite(r[key]) for r in records), key
+  assert sorted(os.listdir(os.path.join(workdir, 'samples'))) == [
+      'step_0000002.png', 'step_0000004.png']
+  grid = np.asarray(Image.open(os.path.join(workdir, 'samples', 'step_0000004.png')))
+  assert grid.shape == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 tiles of 28 pixels, 2-pixel borders.
+  assert any(n.startswith('events.out.tfevents') for n in os.listdir(workdir))
+  assert checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints')).all_steps() == [2, 4]
+
+
+def _read_events(workdir):
+  """Parses TensorBoard event files (TFRecord framing) with tensorboardX's own protobufs."""
+  import struct
+  from tensorboardX.proto import event_pb2
+  events = []
+  for name in sorted(os.listdir(workdir)):
+    if not name.startswith('events.out.tfevents'):
+      continue
+    data = open(os.path.join(workdir, name), 'rb').read()
+    pos = 0
+    while pos < len(data):
+      (length,) = struct.unpack('<Q', data[pos:pos + 8])
+      event = event_pb2.Event()
+      event.ParseFromString(data[pos + 12:pos + 12 + length])
+      events.append(event)
+      pos += 12 + length + 4
+  return events
+
+
+def test_tensorboard_events_hold_scalars_and_grid(tiny_config, tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config, workdir)
+  scalars, images = {}, []
+  for event in _read_events(workdir):
+    for value in event.summary.value:
+      if value.HasField('image'):
+        images.append((event.step, value.tag, value.image.width, value.image.height))
+      else:
+        scalars.setdefault(value.tag, []).append(event.step)
+  assert scalars['d_loss'] == [2, 4] and scalars['g_loss'] == [2, 4] and 'steps_per_s' in scalars
+  assert images == [(2, 'samples', 242, 242), (4, 'samples', 242, 242)]
+
+
+def test_same_seed_same_metrics_and_bit_identical_params(tiny_config, tmp_path):
+  a = train.train_and_evaluate(tiny_config, str(tmp_path / 'a'))
+  b = train.train_and_evaluate(tiny_config, str(tmp_path / 'b'))
+  _assert_states_identical(a, b)
+  ma = writers.read_jsonl(str(tmp_path / 'a' / 'metrics.jsonl'))
+  mb = writers.read_jsonl(str(tmp_path / 'b' / 'metrics.jsonl'))
+  assert _strip_timing(ma) == _strip_timing(mb)
+  tiny_config.seed = 1
+  c = train.train_and_evaluate(tiny_config, str(tmp_path / 'c'))
+  assert not np.array_equal(a.g_params['Dense_0']['kernel'], c.g_params['Dense_0']['kernel'])
+
+
+def test_stopped_and_resumed_run_equals_uninterrupted(tiny_config, tmp_path):
+  tiny_config.train.num_steps = 6
+  full = train.train_and_evaluate(tiny_config, str(tmp_path / 'full'))
+  resumed_dir = str(tmp_path / 'resumed')
+  tiny_config.train.num_steps = 3  # Stops after the checkpoint at step 2 and one more step.
+  train.train_and_evaluate(tiny_config, resumed_dir)
+  # Simulate a stop between checkpoints: drop checkpoint 3, keep its logged metrics line.
+  import shutil
+  shutil.rmtree(os.path.join(resumed_dir, 'checkpoints', '3'))
+  tiny_config.train.num_steps = 6
+  resumed = train.train_and_evaluate(tiny_config, resumed_dir)
+  _assert_states_identical(full, resumed)
+  m_full = writers.read_jsonl(str(tmp_path / 'full' / 'metrics.jsonl'))
+  m_res = writers.read_jsonl(os.path.join(resumed_dir, 'metrics.jsonl'))
+  # The resumed log is the uninterrupted one: step 3's stale line is gone, steps 2, 4, 6 match.
+  assert _strip_timing(m_res) == _strip_timing(m_full)
+
+
+def test_finished_run_is_not_retrained(tiny_config, tmp_path):
+  workdir = str(tmp_path / 'run')
+  a = train.train_and_evaluate(tiny_config, workdir)
+  b = train.train_and_evaluate(tiny_config, workdir)
+  _assert_states_identical(a, b)
+  assert len(writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))) == 2
+
+
+def test_workdir_of_another_config_is_refused(tiny_config, tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config, workdir)
+  before = open(os.path.join(workdir, 'metrics.jsonl')).read()
+  tiny_config.optim.d_lr = 1e-3
+  with pytest.raises(train.WorkdirError, match='optim.d_lr: 0.0002 in the workdir, 0.001 now'):
+    train.train_and_evaluate(tiny_config, workdir)
+  assert open(os.path.join(workdir, 'metrics.jsonl')).read() == before
+
+
+def test_workdir_that_is_a_file_or_has_foreign_outputs(tiny_config, tmp_path):
+  (tmp_path / 'f').write_text('x')
+  with pytest.raises(train.WorkdirError, match='is a file'):
+    train.check_workdir(tiny_config, str(tmp_path / 'f'))
+  (tmp_path / 'old' / 'checkpoints').mkdir(parents=True)
+  with pytest.raises(train.WorkdirError, match='no config.json'):
+    train.check_workdir(tiny_config, str(tmp_path / 'old'))
+
+
+def test_non_finite_loss_stops_naming_step_and_keeps_checkpoint(tiny_config, tmp_path,
+                                                                monkeypatch):
+  # Real images turn to NaN from step 3 on: D's loss is NaN at step 3.
+  original = train.Experiment.step_batch
+  monkeypatch.setattr(train.Experiment, 'step_batch',
+                      lambda self, t: original(self, t) * (np.nan if t >= 2 else 1.0))
+  tiny_config.train.num_steps = 6
+  tiny_config.train.log_every = 3
+  workdir = str(tmp_path / 'run')
+  with pytest.raises(train.NonFiniteError, match='Non-finite d_loss.* at step 3.*step 2, is kept'):
+    train.train_and_evaluate(tiny_config, workdir)
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  assert ckpt.all_steps() == [2]
+  restored = ckpt.restore(train.Experiment(tiny_config).init_state())
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(restored))
+
+
+def test_shape_mismatch_fails_before_compiling(tiny_config):
+  tiny_config.data.image_size = 30  # Not a multiple of 4: the DCGAN cannot make it.
+  with pytest.raises(train.configs.ConfigError, match=r'\(28, 28, 1\).*\(30, 30, 1\).*image_size'):
+    train.Experiment(tiny_config)
+
+
+def test_tfds_source_end_to_end(tiny_config, tmp_path):
+  import tensorflow_datasets as tfds
+  tiny_config.data.source = 'tfds:mnist'
+  tiny_config.train.num_steps = 2
+  with tfds.testing.mock_data(num_examples=16):
+    state = train.train_and_evaluate(tiny_config, str(tmp_path / 'run'))
+  assert int(state.step) == 2
+
+
+def test_mlp_experiment_trains(tmp_path):
+  from tests.conftest import load_experiment
+  state = train.train_and_evaluate(load_experiment('mlp_mnist', 'runlocal'), str(tmp_path / 'r'))
+  assert int(state.step) == 4
+
+
+def _main(*args, cwd=REPO):
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu'}
+  return subprocess.run([sys.executable, '-m', 'gan_jax.main', *args], cwd=cwd, env=env,
+                        capture_output=True, text=True, timeout=300)
+
+
+def test_main_end_to_end_with_override(tmp_path):
+  workdir = tmp_path / 'run'
+  r = _main('--config=experiments/dcgan_mnist.py:runlocal', f'--workdir={workdir}',
+            '--config.optim.g_lr=1e-4', '--config.train.num_steps=2')
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert json.load(open(workdir / 'config.json'))['optim']['g_lr'] == 1e-4
+  assert [x['step'] for x in writers.read_jsonl(str(workdir / 'metrics.jsonl'))] == [2]
+  assert 'steps/s' in r.stderr and 'ETA' in r.stderr and str(workdir) in r.stderr
+
+
+def test_main_bad_config_fails_cleanly_before_compiling(tmp_path):
+  r = _main('--config=experiments/dcgan_mnist.py:runlocal', f'--workdir={tmp_path / "run"}',
+            '--config.loss.name=hinge_typo')
+  assert r.returncode == 1
+  assert "Unknown loss.name 'hinge_typo'" in r.stderr and 'Traceback' not in r.stderr
+  assert not (tmp_path / 'run').exists()  # Nothing written for a run that cannot start.
