@@ -36,8 +36,8 @@ def runlocal(config):
   """Tiny batch, few steps and narrow models: a smoke test that compiles in seconds."""
   config.data.batch_size = 8
   config.model.latent_dim = 16
-  config.model.g_kwargs.base_features = 16
-  config.model.d_kwargs.base_features = 8
+  config.model.g_kwargs.dcgan.base_features = 16
+  config.model.d_kwargs.dcgan.base_features = 8
   config.train.num_steps = 4
   config.train.log_every = 2
   config.train.sample_every = 2

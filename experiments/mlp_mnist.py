@@ -25,8 +25,8 @@ def get_config(arg=None):
   config.train.ckpt_every = 1000
   if arg == 'runlocal':
     config.data.batch_size = 8
-    config.model.g_kwargs.hidden = (32, 32)
-    config.model.d_kwargs.hidden = (16,)
+    config.model.g_kwargs.mlp.hidden = (32, 32)
+    config.model.d_kwargs.mlp.hidden = (16,)
     config.train.num_steps = 4
     config.train.log_every = 2
     config.train.sample_every = 2

@@ -40,8 +40,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.discriminator = 'dcgan'
   config.model.latent_dim = 100
   config.model.latent_dist = 'normal'
-  config.model.g_kwargs = ml_collections.ConfigDict()  # Fields of the generator module.
-  config.model.d_kwargs = ml_collections.ConfigDict()  # Fields of the discriminator module.
+  # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
+  config.model.g_kwargs = {n: models.default_kwargs(c) for n, c in models.GENERATORS.items()}
+  config.model.d_kwargs = {n: models.default_kwargs(c) for n, c in models.DISCRIMINATORS.items()}
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = 'minimax'
@@ -104,16 +105,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
   need(d.image_size is None or (_is_int(d.image_size) and d.image_size > 0),
        f'data.image_size must be a positive integer or None, got {d.image_size!r}.')
 
-  for kind, registry, name, kwargs in (
-      ('generator', models.GENERATORS, m.generator, m.g_kwargs),
-      ('discriminator', models.DISCRIMINATORS, m.discriminator, m.d_kwargs)):
-    if name not in registry:
-      problems.append(f'Unknown model.{kind} {name!r}; valid names: {sorted(registry)}.')
-      continue
-    valid = models.module_fields(registry[name])
-    unknown = sorted(set(kwargs) - set(valid)) if kwargs else []
-    need(not unknown, f'model.{"g" if kind == "generator" else "d"}_kwargs has field(s) '
-         f'{unknown} that {kind} {name!r} lacks; valid fields: {valid}.')
+  for kind, registry, name, all_kwargs, field in (
+      ('generator', models.GENERATORS, m.generator, m.g_kwargs, 'g_kwargs'),
+      ('discriminator', models.DISCRIMINATORS, m.discriminator, m.d_kwargs, 'd_kwargs')):
+    need(name in registry, f'Unknown model.{kind} {name!r}; valid names: {sorted(registry)}.')
+    for arch, kwargs in all_kwargs.items():
+      if arch not in registry:
+        problems.append(f'model.{field}.{arch}: no {kind} {arch!r}; valid: {sorted(registry)}.')
+        continue
+      valid = models.module_fields(registry[arch])
+      unknown = sorted(set(kwargs) - set(valid))
+      need(not unknown, f'model.{field}.{arch} has field(s) {unknown} that {kind} {arch!r} '
+           f'lacks; valid fields: {valid}.')
   need(_is_int(m.latent_dim) and m.latent_dim > 0,
        f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.')
   need(m.latent_dist in LATENT_DISTS,

@@ -198,33 +198,37 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   interval_start, interval_steps = time.time(), 0
   run_start = time.time()
   next_batch = exp.step_batch(start) if start < t.num_steps else None
-  for step in range(start + 1, t.num_steps + 1):
-    state, metrics = update(state, next_batch)
-    pending.add(step, metrics)
-    interval_steps += 1
-    if step < t.num_steps:
-      next_batch = exp.step_batch(step)  # Prepared on the host while the device computes.
-    last = step == t.num_steps
-    if step % t.log_every == 0 or last:
-      pending.check(last_ckpt)
-      jax.block_until_ready(state.step)
-      now = time.time()
-      rate = interval_steps / max(now - interval_start, 1e-9)
-      interval_start, interval_steps = now, 0
-      summary = pending.summary()
-      writer.write_scalars(step, {**summary, 'steps_per_s': rate})
-      logging.info('step %d/%d (%.0f%%) | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f | '
-                   '%.2f steps/s | ETA %s', step, t.num_steps, 100 * step / t.num_steps,
-                   summary['d_loss'], summary['g_loss'], summary['d_real'], summary['d_fake'],
-                   rate, _format_eta((t.num_steps - step) / rate))
-    if step % t.sample_every == 0 or last:
-      write_samples(step)
-    if step % t.ckpt_every == 0 or last:
-      pending.check(last_ckpt)
-      ckpt.save(step, state)
-      last_ckpt = step
-  writer.close()
-  ckpt.close()
+  try:
+    for step in range(start + 1, t.num_steps + 1):
+      state, metrics = update(state, next_batch)
+      pending.add(step, metrics)
+      interval_steps += 1
+      if step < t.num_steps:
+        next_batch = exp.step_batch(step)  # Prepared on the host while the device computes.
+      last = step == t.num_steps
+      log_due, sample_due, ckpt_due = (step % every == 0 or last for every in (
+          t.log_every, t.sample_every, t.ckpt_every))
+      if log_due or sample_due or ckpt_due:
+        pending.check(last_ckpt)  # Nothing is logged, drawn or saved from a non-finite state.
+      if log_due:
+        jax.block_until_ready(state.step)
+        now = time.time()
+        rate = interval_steps / max(now - interval_start, 1e-9)
+        interval_start, interval_steps = now, 0
+        summary = pending.summary()
+        writer.write_scalars(step, {**summary, 'steps_per_s': rate})
+        logging.info('step %d/%d (%.0f%%) | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f | '
+                     '%.2f steps/s | ETA %s', step, t.num_steps, 100 * step / t.num_steps,
+                     summary['d_loss'], summary['g_loss'], summary['d_real'], summary['d_fake'],
+                     rate, _format_eta((t.num_steps - step) / rate))
+      if sample_due:
+        write_samples(step)
+      if ckpt_due:
+        ckpt.save(step, state)
+        last_ckpt = step
+  finally:
+    writer.close()
+    ckpt.close()
   final = os.path.join(workdir, 'samples', f'step_{t.num_steps:07d}.png')
   logging.info('Done: step %d in %.1fs. Outputs in %s: config.json, metrics.jsonl, samples/ '
                '(final grid %s), checkpoints/, TensorBoard events (tensorboard --logdir %s).',

@@ -23,18 +23,22 @@ def test_round_trip_keeps_last_three(tiny_config, tmp_path):
       assert a.dtype == b.dtype
       np.testing.assert_array_equal(a, b)
   assert int(ckpt.restore(exp.init_state()).step) == 5
+  ckpt.close()
 
 
 def test_relative_path_becomes_absolute(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  assert checkpoint_lib.Checkpointer('rel/ckpt').directory == str(tmp_path / 'rel' / 'ckpt')
+  ckpt = checkpoint_lib.Checkpointer('rel/ckpt')
+  assert ckpt.directory == str(tmp_path / 'rel' / 'ckpt')
+  ckpt.close()
 
 
 def test_mismatched_checkpoint_names_it(tiny_config, tmp_path):
   exp = train.Experiment(tiny_config)
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path / 'ckpt'))
   ckpt.save(1, exp.init_state())
-  tiny_config.model.g_kwargs.base_features = 32
+  tiny_config.model.g_kwargs.dcgan.base_features = 32
   other = train.Experiment(tiny_config)
   with pytest.raises(checkpoint_lib.CheckpointError, match='Cannot restore checkpoint step 1'):
     ckpt.restore(other.init_state())
+  ckpt.close()

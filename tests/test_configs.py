@@ -57,8 +57,12 @@ def test_all_problems_reported_at_once():
 
 def test_unknown_model_field():
   config = load_experiment('dcgan_mnist')
-  config.model.g_kwargs.base_featurs = 8
+  config.model.g_kwargs.dcgan.base_featurs = 8
   with pytest.raises(configs.ConfigError, match=r"\['base_featurs'\].*valid fields"):
+    configs.validate(config)
+  config = load_experiment('dcgan_mnist')
+  config.model.d_kwargs.stylegan = {}
+  with pytest.raises(configs.ConfigError, match=r"d_kwargs.stylegan: no discriminator"):
     configs.validate(config)
 
 

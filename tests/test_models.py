@@ -34,7 +34,8 @@ def test_subpixel_conv_transpose_equals_flax(k, s, hw, cin, cout):
 def test_generator_shape_and_range(name, shape):
   config = base_config().model
   config.generator = name
-  config.g_kwargs = {'base_features': 16} if name == 'dcgan' else {'hidden': (32,)}
+  config.g_kwargs.dcgan.base_features = 16
+  config.g_kwargs.mlp.hidden = (32,)
   g = models.make_generator(config, shape)
   z = 3.0 * jax.random.normal(jax.random.PRNGKey(0), (5, 100))
   variables = g.init(jax.random.PRNGKey(1), z, train=False)
@@ -80,6 +81,14 @@ def test_unknown_model_and_field_errors():
   with pytest.raises(ValueError, match=r"valid names: \['dcgan', 'mlp'\]"):
     models.make_generator(config, (28, 28, 1))
   config = base_config().model
-  config.d_kwargs = {'widht': 3}
+  config.d_kwargs.dcgan.widht = 3
   with pytest.raises(ValueError, match='widht.*valid fields'):
     models.make_discriminator(config)
+
+
+def test_every_module_field_is_in_the_base_config():
+  model = base_config().model
+  assert model.g_kwargs.dcgan.to_dict() == {'base_features': 256, 'leaky_slope': 0.3,
+                                            'bn_momentum': 0.99}
+  assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
+                                          'input_dropout': 0.2, 'dropout': 0.5}

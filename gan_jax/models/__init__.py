@@ -2,8 +2,9 @@
 
 Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1];
 discriminators as `D(images_BxHxWxC, train) -> logits_B`. A config selects them by name
-(`model.generator`, `model.discriminator`) and passes `model.g_kwargs` / `model.d_kwargs` as
-module fields.
+(`model.generator`, `model.discriminator`); the fields of every registered module live in the
+config under its name (`model.g_kwargs.<name>.<field>`, `model.d_kwargs.<name>.<field>`), filled
+with the module's defaults, so each can be overridden from the command line.
 """
 import dataclasses
 
@@ -31,6 +32,16 @@ def module_fields(cls) -> list[str]:
   return [f.name for f in dataclasses.fields(cls) if f.name not in _LIBRARY_FIELDS]
 
 
+def default_kwargs(cls) -> dict:
+  """The configurable fields of a module class with their defaults."""
+  fields = [f for f in dataclasses.fields(cls) if f.name in module_fields(cls)]
+  missing = [f.name for f in fields if f.default is dataclasses.MISSING]
+  if missing:
+    raise TypeError(f'{cls.__name__}: registered modules need a default for every field; '
+                    f'{missing} have none.')
+  return {f.name: f.default for f in fields}
+
+
 def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Module:
   if name not in registry:
     raise ValueError(f'Unknown {kind} {name!r}; valid names: {sorted(registry)}.')
@@ -43,10 +54,11 @@ def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Mod
 
 
 def make_generator(model_config, output_shape) -> nn.Module:
-  return _make(GENERATORS, 'generator', model_config.generator,
-               dict(model_config.g_kwargs), output_shape=tuple(output_shape))
+  name = model_config.generator
+  return _make(GENERATORS, 'generator', name, dict(model_config.g_kwargs.get(name, {})),
+               output_shape=tuple(output_shape))
 
 
 def make_discriminator(model_config) -> nn.Module:
-  return _make(DISCRIMINATORS, 'discriminator', model_config.discriminator,
-               dict(model_config.d_kwargs))
+  name = model_config.discriminator
+  return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})))

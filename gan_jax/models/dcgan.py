@@ -5,7 +5,7 @@ G: dense 7*7*256 (no bias), batch norm, leaky ReLU; transposed convs 5x5 to 128 
 channels; tanh. D: convs 5x5 stride 2 to 64 and 128, each with leaky ReLU and dropout; dense 1.
 https://www.tensorflow.org/tutorials/generative/dcgan
 """
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
@@ -19,7 +19,6 @@ class DCGANGenerator(nn.Module):
   base_features: int = 256
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
   bn_momentum: float = 0.99  # Keras BatchNormalization's default.
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
@@ -27,32 +26,31 @@ class DCGANGenerator(nn.Module):
     h0, w0 = h // 4, w // 4
     f = self.base_features
     bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                              epsilon=1e-3, dtype=self.dtype)
+                              epsilon=1e-3)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
-    x = nn.Dense(h0 * w0 * f, use_bias=False, dtype=self.dtype)(z_BxZ)
+    x = nn.Dense(h0 * w0 * f, use_bias=False)(z_BxZ)
     x = act(bn()(x))
     x = x.reshape(x.shape[0], h0, w0, f)
-    x = ConvTranspose(f // 2, (5, 5), (1, 1), use_bias=False, dtype=self.dtype)(x)
+    x = ConvTranspose(f // 2, (5, 5), (1, 1), use_bias=False)(x)
     x = act(bn()(x))
-    x = ConvTranspose(f // 4, (5, 5), (2, 2), use_bias=False, dtype=self.dtype)(x)
+    x = ConvTranspose(f // 4, (5, 5), (2, 2), use_bias=False)(x)
     x = act(bn()(x))
-    x = ConvTranspose(c, (5, 5), (2, 2), use_bias=False, dtype=self.dtype)(x)
-    return jnp.tanh(x.astype(jnp.float32))
+    x = ConvTranspose(c, (5, 5), (2, 2), use_bias=False)(x)
+    return jnp.tanh(x)
 
 
 class DCGANDiscriminator(nn.Module):
   base_features: int = 64
   leaky_slope: float = 0.3
   dropout: float = 0.3
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
     f = self.base_features
-    x = x_BxHxWxC.astype(self.dtype)
+    x = x_BxHxWxC
     for features in (f, 2 * f):
-      x = nn.Conv(features, (5, 5), (2, 2), padding='SAME', dtype=self.dtype)(x)
+      x = nn.Conv(features, (5, 5), (2, 2), padding='SAME')(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)
-    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
+    return nn.Dense(1)(x)[:, 0]
