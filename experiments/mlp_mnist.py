@@ -23,14 +23,4 @@ def get_config(arg=None):
   config.train.log_every = 250
   config.train.sample_every = 1000
   config.train.ckpt_every = 1000
-  if arg == 'runlocal':
-    config.data.batch_size = 8
-    config.model.g_kwargs.mlp.hidden = (32, 32)
-    config.model.d_kwargs.mlp.hidden = (16,)
-    config.train.num_steps = 4
-    config.train.log_every = 2
-    config.train.sample_every = 2
-    config.train.ckpt_every = 2
-  elif arg:
-    raise ValueError(f'Unknown config argument {arg!r}; valid: runlocal.')
-  return config
+  return configs.experiment_arg(config, arg)

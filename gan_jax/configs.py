@@ -62,6 +62,34 @@ def base_config() -> ml_collections.ConfigDict:
   return config
 
 
+def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The `:runlocal` variant of any experiment: tiny batch, few steps, narrow models.
+
+  A smoke test that compiles in seconds on a CPU; the loss, optimiser and data stay the
+  experiment's own.
+  """
+  config.data.batch_size = 8
+  config.model.latent_dim = 16
+  config.model.g_kwargs.dcgan.base_features = 16
+  config.model.d_kwargs.dcgan.base_features = 8
+  config.model.g_kwargs.mlp.hidden = (32, 32)
+  config.model.d_kwargs.mlp.hidden = (16,)
+  config.train.num_steps = 4
+  config.train.log_every = 2
+  config.train.sample_every = 2
+  config.train.ckpt_every = 2
+  return config
+
+
+def experiment_arg(config: ml_collections.ConfigDict, arg) -> ml_collections.ConfigDict:
+  """Applies an experiment file's config argument (`path:arg`); `runlocal` is the one known."""
+  if arg == 'runlocal':
+    return runlocal(config)
+  if arg:
+    raise ConfigError(f'Unknown config argument {arg!r}; valid: runlocal.')
+  return config
+
+
 def load_experiment(path: str, arg=None) -> ml_collections.ConfigDict:
   """`get_config(arg)` of an experiment file, as `--config=path:arg` would give it."""
   if not os.path.exists(path):

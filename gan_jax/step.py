@@ -57,7 +57,7 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     metrics = {'d_loss': d_loss,
                'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
                'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
-               'd_grad_norm': optax.global_norm(grads)}
+               'd_grad_norm': optax.tree.norm(grads)}
     return state, metrics
 
   def g_update(state: GANState, batch_size: int, key):
@@ -73,7 +73,7 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
     state = state.replace(g_params=optax.apply_updates(state.g_params, updates),
                           g_opt_state=g_opt_state, g_vars=g_vars)
-    return state, {'g_loss': g_loss, 'g_grad_norm': optax.global_norm(grads)}
+    return state, {'g_loss': g_loss, 'g_grad_norm': optax.tree.norm(grads)}
 
   def update(state: GANState, real_NxBxHxWxC: jax.Array):
     key = jax.random.fold_in(state.rng, state.step)

@@ -93,8 +93,10 @@ def main():
   fresh_classes = np.bincount(clf.predict(flat(fresh)), minlength=10)
 
   machine = f'{cpu_model()}, {os.cpu_count()} cores, no GPU (JAX on the CPU)'
-  summary = (f'`make train` (experiments/dcgan_mnist.py, {last["step"]} steps at batch 64 on '
-             f'mnist5k) took **{wall / 60:.1f} minutes** of wall time, compilation included, on '
+  from gan_jax import configs
+  batch = configs.load_experiment(os.path.join(REPO, CONFIG)).data.batch_size
+  summary = (f'`make train` (experiments/dcgan_mnist.py, {last["step"]} steps at batch {batch} '
+             f'on mnist5k) took **{wall / 60:.1f} minutes** of wall time, compilation included, on '
              f'{machine}.')
   lines = [
       '# The main job: DCGAN on mnist5k', '',

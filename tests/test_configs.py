@@ -13,7 +13,7 @@ def test_experiments_are_valid(name, arg):
 
 
 def test_unknown_experiment_argument():
-  with pytest.raises(ValueError, match='runlocal'):
+  with pytest.raises(configs.ConfigError, match='runlocal'):
     load_experiment('dcgan_mnist', 'runlcoal')
 
 

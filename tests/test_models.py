@@ -61,6 +61,7 @@ def test_dcgan_generator_matches_tutorial_layout():
 def test_discriminator_gives_one_logit_per_image(name):
   config = base_config().model
   config.discriminator = name
+  config.d_kwargs.dcgan.dropout = 0.3
   d = models.make_discriminator(config)
   x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1), minval=-1, maxval=1)
   variables = d.init(jax.random.PRNGKey(1), x, train=False)
@@ -90,5 +91,7 @@ def test_every_module_field_is_in_the_base_config():
   model = base_config().model
   assert model.g_kwargs.dcgan.to_dict() == {'base_features': 256, 'leaky_slope': 0.3,
                                             'bn_momentum': 0.99}
+  assert model.d_kwargs.dcgan.to_dict() == {'base_features': 64, 'leaky_slope': 0.3,
+                                            'dropout': 0.0}
   assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
                                           'input_dropout': 0.2, 'dropout': 0.5}

@@ -2,8 +2,12 @@
 
 G: dense 7*7*256 (no bias), batch norm, leaky ReLU; transposed convs 5x5 to 128 (stride 1),
 64 (stride 2), each with batch norm and leaky ReLU; a 5x5 stride-2 transposed conv to the output
-channels; tanh. D: convs 5x5 stride 2 to 64 and 128, each with leaky ReLU and dropout; dense 1.
+channels; tanh. D: convs 5x5 stride 2 to 64 and 128, each with leaky ReLU; dense 1.
 https://www.tensorflow.org/tutorials/generative/dcgan
+
+The tutorial's D also applies dropout 0.3 after each conv; here `dropout` defaults to 0 (as in
+DCGAN's paper and the PyTorch reference of ../shared/bench), since on mnist5k the D without it gave
+sharper digits for the same training time (docs/main_job.md). Set it to 0.3 for the tutorial's D.
 """
 from typing import Sequence
 
@@ -42,7 +46,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
   base_features: int = 64
   leaky_slope: float = 0.3
-  dropout: float = 0.3
+  dropout: float = 0.0
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
