@@ -8,7 +8,7 @@ CONFIG ?= experiments/dcgan_mnist.py
 WORKDIR ?= runs/dcgan_mnist
 PYTEST_ARGS ?=
 
-.PHONY: install train test clean
+.PHONY: install train test bench clean
 
 install: $(STAMP)
 
@@ -26,3 +26,6 @@ test: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+bench: install
+	$(BIN)/python scripts/bench_scale.py

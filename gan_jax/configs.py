@@ -25,6 +25,7 @@ class ConfigError(ValueError):
 def base_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
+  config.num_seeds = 1  # Train seeds seed, seed+1, ... together (vmap) in one program.
 
   config.data = ml_collections.ConfigDict()
   config.data.source = 'mnist5k'  # A name in gan_jax.data.SOURCES, or 'tfds:<name>'.
@@ -40,6 +41,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.discriminator = 'dcgan'
   config.model.latent_dim = 100
   config.model.latent_dist = 'normal'
+  config.model.sync_bn = True  # Data parallel: batch-norm statistics over all devices.
   # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
   config.model.g_kwargs = {n: models.default_kwargs(c) for n, c in models.GENERATORS.items()}
   config.model.d_kwargs = {n: models.default_kwargs(c) for n, c in models.DISCRIMINATORS.items()}
@@ -59,6 +61,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.train.log_every = 100
   config.train.sample_every = 500
   config.train.ckpt_every = 500
+  config.train.steps_per_call = 1  # Updates per jitted call (lax.scan); cadences are multiples.
   return config
 
 
@@ -147,6 +150,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
            f'lacks; valid fields: {valid}.')
   need(_is_int(m.latent_dim) and m.latent_dim > 0,
        f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.')
+  need(isinstance(m.sync_bn, bool), f'model.sync_bn must be True or False, got {m.sync_bn!r}.')
   need(m.latent_dist in LATENT_DISTS,
        f'Unknown model.latent_dist {m.latent_dist!r}; valid: {list(LATENT_DISTS)}.')
 
@@ -162,9 +166,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
   need(_is_int(o.n_critic) and o.n_critic >= 1,
        f'optim.n_critic must be an integer >= 1, got {o.n_critic!r}.')
 
+  need(_is_int(config.get('num_seeds')) and config.num_seeds >= 1,
+       f'num_seeds must be an integer >= 1, got {config.get("num_seeds")!r}.')
+  k = t.steps_per_call
+  need(_is_int(k) and k >= 1, f'train.steps_per_call must be an integer >= 1, got {k!r}.')
   for field in ('num_steps', 'log_every', 'sample_every', 'ckpt_every'):
     v = t[field]
     need(_is_int(v) and v > 0, f'train.{field} must be a positive integer, got {v!r}.')
+    if _is_int(v) and _is_int(k) and k >= 1:
+      need(v % k == 0, f'train.{field}={v} must be a multiple of train.steps_per_call={k} '
+           f'(each call runs {k} steps); use {max(k, v // k * k)}.')
 
   if problems:
     raise ConfigError('Invalid config:\n  - ' + '\n  - '.join(problems))

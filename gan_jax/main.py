@@ -14,12 +14,17 @@ from ml_collections import config_flags
 from gan_jax import checkpoint
 from gan_jax import configs
 from gan_jax import data
+from gan_jax import parallel
 from gan_jax import train
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
+flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
+flags.DEFINE_integer('num_processes', None, 'Multi-process: how many processes.')
+flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_processes-1.')
+flags.DEFINE_bool('distributed', False, 'Multi-process by JAX\'s cluster auto-detection.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 # Errors whose message says what to fix: shown without a traceback.
@@ -36,6 +41,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_quiet_orbax)
+  parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
+                                  FLAGS.process_id, FLAGS.distributed)
   try:
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except USER_ERRORS as e:

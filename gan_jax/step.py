@@ -4,11 +4,17 @@ N = optim.n_critic: the discriminator takes N updates, update i on real batch i 
 batch, then the generator takes one update on a fresh fake batch. Random numbers of step t come
 from fold_in(state.rng, t), split by purpose, so the step has no hidden state.
 
+Data parallel (`axis_name` set, inside `jax.shard_map`; see parallel.py): each device holds a
+shard of the real batch; the latents of a step are drawn for the global batch from the replicated
+key and each device takes its slice, so the global fake batch is the one a single device would
+draw; gradients, losses and batch-norm statistics are averaged over the axis with `pmean`; dropout
+keys are folded with the device index. The state stays replicated.
+
 Models run in training mode throughout (batch norm uses batch statistics, dropout is on). G's
 collections (batch-norm running averages) are carried from each of its forward passes; D's are
 carried from its own updates only (the G update reads D but leaves D's state as it was).
 """
-from typing import Callable
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -32,44 +38,73 @@ def _apply(module: nn.Module, params, variables: dict, x, key):
 
 def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.Loss,
                    g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
-                   latent_dim: int, latent_dist: str) -> Callable:
-  """Returns the pure update function (not jitted; see `jit_update`)."""
+                   latent_dim: int, latent_dist: str,
+                   axis_name: Optional[str] = None, sync_bn: bool = True) -> Callable:
+  """Returns the pure update function (not jitted; see `jit_update`).
+
+  With `axis_name`, the function is the per-device body of a data-parallel step and must run
+  inside `jax.shard_map` over that axis (parallel.py). `sync_bn` says whether the models'
+  batch norm already averages its statistics over the axis (modules built with `bn_axis_name`);
+  if not, each device normalises with its own batch statistics and only the running averages
+  are averaged after each update, so the state stays replicated.
+  """
+
+  def mean_over_devices(tree):
+    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+  def mean_vars_over_devices(variables):
+    return variables if sync_bn else mean_over_devices(variables)
+
+  def latents(key, local_batch):
+    if axis_name is None:
+      return sample_latent(key, local_batch, latent_dim, latent_dist)
+    n = jax.lax.axis_size(axis_name)
+    z = sample_latent(key, local_batch * n, latent_dim, latent_dist)
+    return jax.lax.dynamic_slice_in_dim(z, jax.lax.axis_index(axis_name) * local_batch,
+                                        local_batch)
+
+  def device_key(key):
+    return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
 
   def d_update(state: GANState, real_BxHxWxC, key):
     batch_size = real_BxHxWxC.shape[0]
-    z = sample_latent(jax.random.fold_in(key, _Z_D), batch_size, latent_dim, latent_dist)
+    z = latents(jax.random.fold_in(key, _Z_D), batch_size)
     fake, g_vars = _apply(generator, state.g_params, state.g_vars, z, None)
     fake = jax.lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
       real_logits, d_vars = _apply(discriminator, d_params, state.d_vars, real_BxHxWxC,
-                                   jax.random.fold_in(key, _DROPOUT_REAL))
+                                   device_key(jax.random.fold_in(key, _DROPOUT_REAL)))
       fake_logits, d_vars = _apply(discriminator, d_params, d_vars, fake,
-                                   jax.random.fold_in(key, _DROPOUT_FAKE))
+                                   device_key(jax.random.fold_in(key, _DROPOUT_FAKE)))
       d_loss = loss.d_loss(real_logits, fake_logits)
       return d_loss, (d_vars, real_logits, fake_logits)
 
     (d_loss, (d_vars, real_logits, fake_logits)), grads = jax.value_and_grad(
         d_loss_fn, has_aux=True)(state.d_params)
+    grads = mean_over_devices(grads)
+    d_vars, g_vars = mean_vars_over_devices((d_vars, g_vars))
     updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
     state = state.replace(d_params=optax.apply_updates(state.d_params, updates),
                           d_opt_state=d_opt_state, d_vars=d_vars, g_vars=g_vars)
-    metrics = {'d_loss': d_loss,
-               'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
-               'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
-               'd_grad_norm': optax.tree.norm(grads)}
+    metrics = mean_over_devices({'d_loss': d_loss,
+                                 'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
+                                 'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits))})
+    metrics['d_grad_norm'] = optax.tree.norm(grads)
     return state, metrics
 
   def g_update(state: GANState, batch_size: int, key):
-    z = sample_latent(jax.random.fold_in(key, _Z_G), batch_size, latent_dim, latent_dist)
+    z = latents(jax.random.fold_in(key, _Z_G), batch_size)
 
     def g_loss_fn(g_params):
       fake, g_vars = _apply(generator, g_params, state.g_vars, z, None)
       fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars, fake,
-                              jax.random.fold_in(key, _DROPOUT_G))
+                              device_key(jax.random.fold_in(key, _DROPOUT_G)))
       return loss.g_loss(fake_logits), g_vars
 
     (g_loss, g_vars), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+    grads, g_loss = mean_over_devices((grads, g_loss))
+    g_vars = mean_vars_over_devices(g_vars)
     updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
     state = state.replace(g_params=optax.apply_updates(state.g_params, updates),
                           g_opt_state=g_opt_state, g_vars=g_vars)
@@ -88,6 +123,13 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     return state.replace(step=state.step + 1), metrics
 
   return update
+
+
+def scan_steps(update_fn: Callable) -> Callable:
+  """k updates in one call: (state, batches_Kx...) -> (state, metrics stacked over k)."""
+  def multi_step(state, batches):
+    return jax.lax.scan(update_fn, state, batches)
+  return multi_step
 
 
 def jit_update(update_fn: Callable) -> Callable:

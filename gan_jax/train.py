@@ -24,6 +24,7 @@ from gan_jax import configs
 from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
+from gan_jax import parallel
 from gan_jax import state as state_lib
 from gan_jax import step as step_lib
 from gan_jax import writers
@@ -75,14 +76,26 @@ def make_optimizers(optim_config):
 
 
 class Experiment:
-  """Everything built from a config before training: data, models, optimizers, loss."""
+  """Everything built from a config before training: data, models, optimizers, loss, mesh.
+
+  With `num_seeds` = S > 1 the state has a leading axis of S independent replicas (seeds seed,
+  seed+1, ...: each its own initialisation, latents and data order) and the update is vmapped
+  over it; with `train.steps_per_call` = k > 1 one call runs k updates (lax.scan over k batches).
+  Host batches are (k,)(S,) N x B x H x W x C, the bracketed axes present only when > 1.
+  """
 
   def __init__(self, config: ml_collections.ConfigDict):
     configs.validate(config)
     self.config = config
+    self.mesh = parallel.make_mesh()
+    parallel.check_batch_size(config.data.batch_size, self.mesh)
     source = data_lib.get_source(config.data)
     self.dataset = data_lib.get_split(source, config.data.split)
-    self.batcher = data_lib.Batcher(self.dataset, config.data.batch_size, config.seed)
+    self.num_seeds = config.num_seeds
+    self.steps_per_call = config.train.steps_per_call
+    self.seeds = [config.seed + i for i in range(self.num_seeds)]
+    self.batchers = [data_lib.Batcher(self.dataset, config.data.batch_size, s)
+                     for s in self.seeds]
     self.generator = models.make_generator(config.model, self.dataset.element_shape)
     self.discriminator = models.make_discriminator(config.model)
     self.g_tx, self.d_tx = make_optimizers(config.optim)
@@ -94,7 +107,7 @@ class Experiment:
     m, b = self.config.model, self.config.data.batch_size
     z = jax.ShapeDtypeStruct((b, m.latent_dim), jnp.float32)
     try:
-      abstract = jax.eval_shape(self.init_state)
+      abstract = jax.eval_shape(lambda: self.init_seed_state(self.config.seed))
       fake = jax.eval_shape(
           lambda s, z: self.generator.apply({'params': s.g_params, **s.g_vars}, z, train=False),
           abstract, z)
@@ -109,17 +122,74 @@ class Experiment:
           f'has {self.dataset.element_shape}. Set data.image_size to a size the generator '
           'supports (the DCGAN needs a multiple of 4).')
 
-  def init_state(self) -> state_lib.GANState:
-    return state_lib.init_state(self.config.seed, self.generator, self.discriminator,
+  def init_seed_state(self, seed: int) -> state_lib.GANState:
+    return state_lib.init_state(seed, self.generator, self.discriminator,
                                 self.config.model.latent_dim, self.g_tx, self.d_tx)
 
-  def update_fn(self):
+  def init_state(self) -> state_lib.GANState:
+    """One seed's state, or S seeds' states stacked on a leading axis (each as a lone run's)."""
+    states = [self.init_seed_state(s) for s in self.seeds]
+    if self.num_seeds == 1:
+      return states[0]
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+  def single_device_update_fn(self):
+    """One seed's plain update on one device (no mesh, no vmap, no scan): the reference."""
     m = self.config.model
     return step_lib.make_update_fn(self.generator, self.discriminator, self.loss, self.g_tx,
                                    self.d_tx, m.latent_dim, m.latent_dist)
 
+  def update_fn(self):
+    """The update training uses: data parallel over the mesh, vmapped over seeds, k steps."""
+    m = self.config.model
+    bn_axis = parallel.DATA_AXIS if m.sync_bn else None
+    update = step_lib.make_update_fn(
+        models.make_generator(m, self.dataset.element_shape, bn_axis_name=bn_axis),
+        models.make_discriminator(m, bn_axis_name=bn_axis), self.loss, self.g_tx, self.d_tx,
+        m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn)
+    if self.num_seeds > 1:
+      update = jax.vmap(update)
+    if self.steps_per_call > 1:
+      update = step_lib.scan_steps(update)
+    return parallel.data_parallel(update, self.mesh, self.batch_axis)
+
+  @property
+  def batch_axis(self) -> int:
+    """Index of the batch axis B in a host batch."""
+    return 1 + (self.num_seeds > 1) + (self.steps_per_call > 1)
+
   def step_batch(self, step: int) -> np.ndarray:
-    return self.batcher.step_batch(step, self.config.optim.n_critic)
+    """This process's part of the real images of the call starting at `step`."""
+    part = parallel.process_slice(self.config.data.batch_size)
+    n = self.config.optim.n_critic
+
+    def one_step(t):
+      per_seed = [b.step_batch(t, n, part) for b in self.batchers]
+      return per_seed[0] if self.num_seeds == 1 else np.stack(per_seed)
+
+    if self.steps_per_call == 1:
+      return one_step(step)
+    return np.stack([one_step(step + i) for i in range(self.steps_per_call)])
+
+  def device_batch(self, step: int) -> jax.Array:
+    return parallel.put_batch(self.step_batch(step), self.mesh, self.config.data.batch_size,
+                              self.batch_axis)
+
+  def place(self, state: state_lib.GANState) -> state_lib.GANState:
+    """The state replicated on every device of the mesh."""
+    return jax.device_put(state, parallel.replicated(self.mesh))
+
+  def sample_fn(self):
+    """(state) -> images of each seed's fixed latent grid batch, G in evaluation mode."""
+    m = self.config.model
+    n = SAMPLE_GRID[0] * SAMPLE_GRID[1]
+    z = [state_lib.sample_z(s, n, m.latent_dim, m.latent_dist) for s in self.seeds]
+    sample = step_lib.make_sample_fn(self.generator)
+    if self.num_seeds == 1:
+      return lambda state: sample(state.g_params, state.g_vars, z[0])
+    vsample = jax.jit(jax.vmap(sample))
+    z = jnp.stack(z)
+    return lambda state: vsample(state.g_params, state.g_vars, z)
 
 
 def _format_eta(seconds: float) -> str:
@@ -131,31 +201,44 @@ def _format_eta(seconds: float) -> str:
 
 
 class _PendingMetrics:
-  """Per-step metrics kept on the device until they are checked and summarised."""
+  """Per-step metrics kept on the device until they are checked and summarised per seed."""
 
-  def __init__(self):
-    self._device, self._host = [], []
+  def __init__(self, seeds: list, steps_per_call: int):
+    self._seeds, self._k = seeds, steps_per_call
+    self._device, self._host = [], {s: [] for s in seeds}
 
-  def add(self, step: int, metrics) -> None:
-    self._device.append((step, metrics))
+  def add(self, first_step: int, metrics) -> None:
+    """Metrics of the call whose first update is step `first_step` (1-based)."""
+    self._device.append((first_step, metrics))
+
+  def _per_step_and_seed(self, first_step, metrics):
+    for i in range(self._k):
+      step_metrics = metrics if self._k == 1 else {k: v[i] for k, v in metrics.items()}
+      for j, seed in enumerate(self._seeds):
+        seed_metrics = step_metrics if len(self._seeds) == 1 else {
+            k: v[j] for k, v in step_metrics.items()}
+        yield first_step + i, seed, {k: float(v) for k, v in seed_metrics.items()}
 
   def check(self, last_good_ckpt) -> None:
-    for step, m in jax.device_get(self._device):
-      bad = sorted(k for k, v in m.items() if not np.isfinite(v))
-      if bad:
-        where = (f'the last good checkpoint, step {last_good_ckpt}, is kept' if last_good_ckpt
-                 else 'no checkpoint was written')
-        raise NonFiniteError(
-            f'Non-finite {", ".join(bad)} at step {step} '
-            f'({", ".join(f"{k}={float(v):.4g}" for k, v in m.items())}); {where}. Lower the '
-            'learning rates (optim.g_lr, optim.d_lr) or change the loss, then rerun with a new '
-            '--workdir (or the same one to retry from that checkpoint).')
-      self._host.append(m)
+    for first_step, metrics in parallel.to_host(self._device):
+      for step, seed, m in self._per_step_and_seed(first_step, metrics):
+        bad = sorted(k for k, v in m.items() if not np.isfinite(v))
+        if bad:
+          where = (f'the last good checkpoint, step {last_good_ckpt}, is kept' if last_good_ckpt
+                   else 'no checkpoint was written')
+          raise NonFiniteError(
+              f'Non-finite {", ".join(bad)} at step {step} (seed {seed}) '
+              f'({", ".join(f"{k}={v:.4g}" for k, v in m.items())}); {where}. Lower the '
+              'learning rates (optim.g_lr, optim.d_lr) or change the loss, then rerun with a '
+              'new --workdir (or the same one to retry from that checkpoint).')
+        self._host[seed].append(m)
     self._device = []
 
   def summary(self) -> dict:
-    out = {k: float(np.mean([m[k] for m in self._host])) for k in self._host[0]}
-    self._host = []
+    """{seed: {metric: mean over the steps since the last summary}}."""
+    out = {seed: {k: float(np.mean([m[k] for m in ms])) for k in ms[0]}
+           for seed, ms in self._host.items()}
+    self._host = {s: [] for s in self._seeds}
     return out
 
 
@@ -165,46 +248,59 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   exp = Experiment(config)  # Validates config and data before anything compiles.
   t = config.train
 
+  # Every process trains and checkpoints (orbax coordinates them); process 0 alone writes files.
+  is_writer = jax.process_index() == 0
+  k = exp.steps_per_call
   ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
-  state = exp.init_state()
+  state = exp.place(exp.init_state())
   start = ckpt.latest_step()
   if start is not None:
+    if start % k:
+      raise configs.ConfigError(
+          f'The latest checkpoint is at step {start}, not a multiple of train.steps_per_call={k}; '
+          f'resume with a train.steps_per_call that divides {start}.')
     state = ckpt.restore(state, start)
     logging.info('Resumed from %s at step %d.', ckpt.directory, start)
   start = start or 0
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json(indent=2))
-
-  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  writer = writers.MetricWriter(workdir, resume_step=start)
+  multi_seed = exp.num_seeds > 1
+  sample_dirs = {s: os.path.join(workdir, 'samples', f'seed_{s}' if multi_seed else '')
+                 for s in exp.seeds}
+  if is_writer:
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json(indent=2))
+    for d in sample_dirs.values():
+      os.makedirs(d, exist_ok=True)
+  writer = writers.MetricWriter(workdir, resume_step=start) if is_writer else writers.NullWriter()
   update = step_lib.jit_update(exp.update_fn())
-  sample = step_lib.make_sample_fn(exp.generator)
-  z_grid = state_lib.sample_z(config.seed, SAMPLE_GRID[0] * SAMPLE_GRID[1],
-                              config.model.latent_dim, config.model.latent_dist)
+  sample = exp.sample_fn()
 
   def write_samples(step):
-    images = np.asarray(sample(state.g_params, state.g_vars, z_grid))
-    grid = writers.image_grid(images, *SAMPLE_GRID)
-    path = os.path.join(workdir, 'samples', f'step_{step:07d}.png')
-    writers.save_png(path, grid)
-    writer.write_image(step, 'samples', grid)
-    return path
+    images = parallel.to_host(sample(state))
+    if not is_writer:
+      return
+    for i, seed in enumerate(exp.seeds):
+      grid = writers.image_grid(images[i] if multi_seed else images, *SAMPLE_GRID)
+      writers.save_png(os.path.join(sample_dirs[seed], f'step_{step:07d}.png'), grid)
+      writer.write_image(step, f'samples/seed_{seed}' if multi_seed else 'samples', grid)
 
-  pending = _PendingMetrics()
+  pending = _PendingMetrics(exp.seeds, k)
   last_ckpt = start or None
-  logging.info('Training %s on %s (%d examples, batch %d) from step %d to %d; outputs in %s',
+  logging.info('Training %s on %s (%d examples; batch %d over %d devices, %d processes; %d '
+               'seeds; %d steps per call) from step %d to %d; outputs in %s',
                config.model.generator, config.data.source, exp.dataset.size,
-               config.data.batch_size, start, t.num_steps, workdir)
+               config.data.batch_size, exp.mesh.size, jax.process_count(), exp.num_seeds, k,
+               start, t.num_steps, workdir)
   interval_start, interval_steps = time.time(), 0
   run_start = time.time()
-  next_batch = exp.step_batch(start) if start < t.num_steps else None
+  next_batch = exp.device_batch(start) if start < t.num_steps else None
   try:
-    for step in range(start + 1, t.num_steps + 1):
+    for first in range(start, t.num_steps, k):
       state, metrics = update(state, next_batch)
-      pending.add(step, metrics)
-      interval_steps += 1
+      step = first + k
+      pending.add(first + 1, metrics)
+      interval_steps += k
       if step < t.num_steps:
-        next_batch = exp.step_batch(step)  # Prepared on the host while the device computes.
+        next_batch = exp.device_batch(step)  # Prepared while the devices compute.
       last = step == t.num_steps
       log_due, sample_due, ckpt_due = (step % every == 0 or last for every in (
           t.log_every, t.sample_every, t.ckpt_every))
@@ -215,11 +311,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         now = time.time()
         rate = interval_steps / max(now - interval_start, 1e-9)
         interval_start, interval_steps = now, 0
-        summary = pending.summary()
-        writer.write_scalars(step, {**summary, 'steps_per_s': rate})
-        logging.info('step %d/%d (%.0f%%) | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f | '
+        summaries = pending.summary()
+        for seed, summary in summaries.items():
+          writer.write_scalars(step, {**summary, 'steps_per_s': rate}, seed,
+                               tag_suffix=f'/seed_{seed}' if multi_seed else '')
+        mean = {key: np.mean([m[key] for m in summaries.values()]) for key in summary}
+        logging.info('step %d/%d (%.0f%%) | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f%s | '
                      '%.2f steps/s | ETA %s', step, t.num_steps, 100 * step / t.num_steps,
-                     summary['d_loss'], summary['g_loss'], summary['d_real'], summary['d_fake'],
+                     mean['d_loss'], mean['g_loss'], mean['d_real'], mean['d_fake'],
+                     f' (mean of {exp.num_seeds} seeds)' if multi_seed else '',
                      rate, _format_eta((t.num_steps - step) / rate))
       if sample_due:
         write_samples(step)

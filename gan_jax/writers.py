@@ -54,12 +54,12 @@ class MetricWriter:
     from tensorboardX import SummaryWriter
     self._tb = SummaryWriter(logdir=workdir)
 
-  def write_scalars(self, step: int, scalars: dict) -> None:
-    record = {'step': int(step), **{k: float(v) for k, v in scalars.items()}}
+  def write_scalars(self, step: int, scalars: dict, seed: int, tag_suffix: str = '') -> None:
+    record = {'step': int(step), 'seed': int(seed), **{k: float(v) for k, v in scalars.items()}}
     self._file.write(json.dumps(record) + '\n')
     self._file.flush()
     for k, v in scalars.items():
-      self._tb.add_scalar(k, float(v), int(step))
+      self._tb.add_scalar(k + tag_suffix, float(v), int(step))
 
   def write_image(self, step: int, tag: str, grid_HxWxC: np.ndarray) -> None:
     self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
@@ -71,3 +71,19 @@ class MetricWriter:
   def close(self) -> None:
     self._file.close()
     self._tb.close()
+
+
+class NullWriter:
+  """What processes other than 0 write: nothing."""
+
+  def write_scalars(self, step, scalars, seed, tag_suffix=''):
+    pass
+
+  def write_image(self, step, tag, grid):
+    pass
+
+  def flush(self):
+    pass
+
+  def close(self):
+    pass

@@ -116,10 +116,11 @@ class Batcher:
       self._perm, self._perm_epoch = rng.permutation(self.dataset.size), epoch
     return self._perm[pos * self.batch_size:(pos + 1) * self.batch_size]
 
-  def batch(self, k: int) -> np.ndarray:
-    return self.dataset.get(self.indices(k))
+  def batch(self, k: int, part: slice = slice(None)) -> np.ndarray:
+    """Batch k, or the `part` of it one process loads."""
+    return self.dataset.get(self.indices(k)[part])
 
-  def step_batch(self, step: int, batches_per_step: int) -> np.ndarray:
+  def step_batch(self, step: int, batches_per_step: int, part: slice = slice(None)) -> np.ndarray:
     """The real images of one update step: (batches_per_step, B, H, W, C)."""
     first = step * batches_per_step
-    return np.stack([self.batch(first + i) for i in range(batches_per_step)])
+    return np.stack([self.batch(first + i, part) for i in range(batches_per_step)])

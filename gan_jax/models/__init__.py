@@ -24,7 +24,7 @@ DISCRIMINATORS = {
 
 
 # Fields set by the library, never by model.g_kwargs / model.d_kwargs.
-_LIBRARY_FIELDS = ('parent', 'name', 'output_shape')
+_LIBRARY_FIELDS = ('parent', 'name', 'output_shape', 'bn_axis_name')
 
 
 def module_fields(cls) -> list[str]:
@@ -50,15 +50,18 @@ def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Mod
   if unknown:
     raise ValueError(f'{kind} {name!r} has no field(s) {unknown}; '
                      f'valid fields: {module_fields(cls)}.')
-  return cls(**kwargs, **fixed)
+  known = {f.name for f in dataclasses.fields(cls)}
+  return cls(**kwargs, **{k: v for k, v in fixed.items() if k in known})
 
 
-def make_generator(model_config, output_shape) -> nn.Module:
+def make_generator(model_config, output_shape, bn_axis_name=None) -> nn.Module:
+  """`bn_axis_name`: average batch-norm statistics over this mesh axis (synchronised BN)."""
   name = model_config.generator
   return _make(GENERATORS, 'generator', name, dict(model_config.g_kwargs.get(name, {})),
-               output_shape=tuple(output_shape))
+               output_shape=tuple(output_shape), bn_axis_name=bn_axis_name)
 
 
-def make_discriminator(model_config) -> nn.Module:
+def make_discriminator(model_config, bn_axis_name=None) -> nn.Module:
   name = model_config.discriminator
-  return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})))
+  return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})),
+               bn_axis_name=bn_axis_name)

@@ -9,7 +9,7 @@ The tutorial's D also applies dropout 0.3 after each conv; here `dropout` defaul
 DCGAN's paper and the PyTorch reference of ../shared/bench), since on mnist5k the D without it gave
 sharper digits for the same training time (docs/main_job.md). Set it to 0.3 for the tutorial's D.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -23,6 +23,7 @@ class DCGANGenerator(nn.Module):
   base_features: int = 256
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
   bn_momentum: float = 0.99  # Keras BatchNormalization's default.
+  bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
@@ -30,7 +31,8 @@ class DCGANGenerator(nn.Module):
     h0, w0 = h // 4, w // 4
     f = self.base_features
     bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                              epsilon=1e-3)
+                              epsilon=1e-3,
+                              axis_name=self.bn_axis_name)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     x = nn.Dense(h0 * w0 * f, use_bias=False)(z_BxZ)
     x = act(bn()(x))
