@@ -16,6 +16,7 @@ from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
 from gan_jax.state import LATENT_DISTS
+from gan_jax.step import SEED_LAYOUTS
 
 
 class ConfigError(ValueError):
@@ -62,6 +63,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.train.sample_every = 500
   config.train.ckpt_every = 500
   config.train.steps_per_call = 1  # Updates per jitted call (lax.scan); cadences are multiples.
+  config.train.seed_layout = 'loop'  # num_seeds > 1: 'loop' (unrolled) or 'vmap' (step.py).
   return config
 
 
@@ -168,6 +170,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
   need(_is_int(config.get('num_seeds')) and config.num_seeds >= 1,
        f'num_seeds must be an integer >= 1, got {config.get("num_seeds")!r}.')
+  need(t.seed_layout in SEED_LAYOUTS,
+       f'Unknown train.seed_layout {t.seed_layout!r}; valid: {list(SEED_LAYOUTS)}.')
   k = t.steps_per_call
   need(_is_int(k) and k >= 1, f'train.steps_per_call must be an integer >= 1, got {k!r}.')
   for field in ('num_steps', 'log_every', 'sample_every', 'ckpt_every'):

@@ -79,8 +79,8 @@ class Experiment:
   """Everything built from a config before training: data, models, optimizers, loss, mesh.
 
   With `num_seeds` = S > 1 the state has a leading axis of S independent replicas (seeds seed,
-  seed+1, ...: each its own initialisation, latents and data order) and the update is vmapped
-  over it; with `train.steps_per_call` = k > 1 one call runs k updates (lax.scan over k batches).
+  seed+1, ...: each its own initialisation, latents and data order) and the update runs over it
+  as `train.seed_layout` says (step.over_seeds: 'loop' or 'vmap'); with `train.steps_per_call` = k > 1 one call runs k updates (lax.scan over k batches).
   Host batches are (k,)(S,) N x B x H x W x C, the bracketed axes present only when > 1.
   """
 
@@ -148,7 +148,7 @@ class Experiment:
         models.make_discriminator(m, bn_axis_name=bn_axis), self.loss, self.g_tx, self.d_tx,
         m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn)
     if self.num_seeds > 1:
-      update = jax.vmap(update)
+      update = step_lib.over_seeds(update, self.config.train.seed_layout)
     if self.steps_per_call > 1:
       update = step_lib.scan_steps(update)
     return parallel.data_parallel(update, self.mesh, self.batch_axis)
@@ -187,9 +187,9 @@ class Experiment:
     sample = step_lib.make_sample_fn(self.generator)
     if self.num_seeds == 1:
       return lambda state: sample(state.g_params, state.g_vars, z[0])
-    vsample = jax.jit(jax.vmap(sample))
-    z = jnp.stack(z)
-    return lambda state: vsample(state.g_params, state.g_vars, z)
+    return lambda state: jnp.stack([
+        sample(*jax.tree.map(lambda x: x[i], (state.g_params, state.g_vars)), z[i])
+        for i in range(self.num_seeds)])
 
 
 def _format_eta(seconds: float) -> str:

@@ -141,3 +141,23 @@ def test_tfds_unknown_dataset_and_image_key():
   with tfds.testing.mock_data(num_examples=4):
     with pytest.raises(data_lib.DataError, match=r"no feature 'img'.*'image', 'label'"):
       data_lib.get_source(_data_config(source='tfds:mnist', image_key='img'))
+
+
+@pytest.mark.parametrize('name,num_modes,std,extent', [('ring8', 8, 0.01, 1.0),
+                                                       ('grid25', 25, 0.05, 4.0)])
+def test_gaussian_mixture_sources(name, num_modes, std, extent):
+  from gan_jax.data import synthetic
+  source = data_lib.get_source(_data_config(source=name))
+  train = source.splits['train']
+  assert train.element_shape == (2,) and source.num_classes == num_modes
+  modes = synthetic.MIXTURES[name][0]
+  assert len(modes) == num_modes
+  np.testing.assert_allclose(np.abs(modes).max(), extent)
+  if name == 'ring8':
+    np.testing.assert_allclose(np.linalg.norm(modes, axis=1), 1.0)
+  x = train.get(np.arange(train.size))
+  offsets = x - modes[train.labels]
+  np.testing.assert_allclose(offsets.std(axis=0), [std, std], rtol=0.02)
+  np.testing.assert_allclose(np.bincount(train.labels) / train.size, 1 / num_modes, atol=0.01)
+  with pytest.raises(data_lib.DataError, match='image_size'):
+    data_lib.get_source(_data_config(source=name, image_size=28))

@@ -19,32 +19,38 @@ def _max_rel_diff(a, b):
              for x, y in zip(_leaves(a), _leaves(b)))
 
 
-@pytest.fixture
-def two_seed_runs(tiny_config, tmp_path_factory):
+@pytest.fixture(params=['loop', 'vmap'])
+def two_seed_runs(request, tiny_config, tmp_path_factory):
   tmp = tmp_path_factory.mktemp('seeds')
   tiny_config.num_seeds = 2
+  tiny_config.train.seed_layout = request.param
   both = train.train_and_evaluate(tiny_config, str(tmp / 'both'))
   tiny_config.num_seeds = 1
   alone = []
   for seed in (0, 1):
     tiny_config.seed = seed
     alone.append(train.train_and_evaluate(tiny_config, str(tmp / f'seed{seed}')))
-  return tmp, both, alone
+  return tmp, both, alone, request.param
 
 
-def test_each_vmapped_replica_matches_its_lone_run(two_seed_runs):
-  tmp, both, alone = two_seed_runs
+def test_each_replica_matches_its_lone_run(two_seed_runs):
+  tmp, both, alone, layout = two_seed_runs
   for i in (0, 1):
     replica = jax.tree.map(lambda x: x[i], both)
-    # vmap turns each convolution over per-seed weights into a batched one, whose float32 sums
-    # may run in another order: equal up to rounding, amplified a little by Adam over 4 steps.
-    assert _max_rel_diff(replica, alone[i]) < 1e-4
+    if layout == 'loop':
+      # The same update on each slice, but compiled into one program with the other replica's:
+      # XLA fuses and orders float32 ops differently (measured ~4e-7 relative after 4 steps).
+      assert _max_rel_diff(replica, alone[i]) < 1e-5
+    else:
+      # vmap turns each convolution over per-seed weights into a batched one, whose float32
+      # sums may run in another order: equal up to rounding, amplified a little by Adam.
+      assert _max_rel_diff(replica, alone[i]) < 1e-4
   # The replicas are different runs: other initialisation, latents and data order.
   assert _max_rel_diff(jax.tree.map(lambda x: x[0], both), alone[1]) > 1e-2
 
 
 def test_seeded_outputs(two_seed_runs):
-  tmp, _, _ = two_seed_runs
+  tmp, _, _, _ = two_seed_runs
   records = writers.read_jsonl(str(tmp / 'both' / 'metrics.jsonl'))
   assert [(r['step'], r['seed']) for r in records] == [(2, 0), (2, 1), (4, 0), (4, 1)]
   lone = writers.read_jsonl(str(tmp / 'seed1' / 'metrics.jsonl'))

@@ -1,8 +1,9 @@
 """Data sources and the deterministic batch schedule.
 
-A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`) or
-`tfds:<name>` (any tensorflow-datasets image dataset, read through `tfds.data_source`). Every
-source yields images as float32 in [-1, 1], shape (H, W, C).
+A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`, and the
+2-D mixtures `ring8`, `grid25`) or `tfds:<name>` (any tensorflow-datasets image dataset, read
+through `tfds.data_source`). Image sources yield float32 in [-1, 1], shape (H, W, C); the
+mixtures yield their 2-D points as they are.
 
 The batch schedule is a pure function of (seed, index): batch k of a run is taken from epoch
 k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
@@ -14,6 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from gan_jax.data import offline
+from gan_jax.data import synthetic
 
 
 class DataError(ValueError):
@@ -59,18 +61,37 @@ def array_dataset(images_NxHxWxC: np.ndarray, labels: Optional[np.ndarray]) -> D
                  get=lambda idx: uint8_to_float(images[idx]), labels=labels)
 
 
-def _offline_source(name: str, loader, data_config) -> Source:
-  splits = {}
-  for split, (images, labels) in loader().items():
-    if data_config.get('image_size'):
-      images = resize_uint8(images, data_config.image_size)
-    splits[split] = array_dataset(images, labels)
-  return Source(name=name, splits=splits, num_classes=10)
+def points_dataset(points_NxD: np.ndarray, labels: Optional[np.ndarray]) -> Dataset:
+  points = np.ascontiguousarray(points_NxD, np.float32)
+  return Dataset(size=len(points), element_shape=tuple(points.shape[1:]),
+                 get=lambda idx: points[idx], labels=labels)
+
+
+def _image_source(loader) -> Callable:
+  """A source of uint8 images from `loader() -> {split: (images, labels)}`, optionally resized."""
+  def build(name, data_config) -> Source:
+    splits = {}
+    for split, (images, labels) in loader().items():
+      if data_config.get('image_size'):
+        images = resize_uint8(images, data_config.image_size)
+      splits[split] = array_dataset(images, labels)
+    return Source(name=name, splits=splits, num_classes=10)
+  return build
+
+
+def _mixture_source(name, data_config) -> Source:
+  if data_config.get('image_size'):
+    raise DataError(f'data.image_size applies to images; {name!r} is 2-D points. Unset it.')
+  splits = {split: points_dataset(points, labels)
+            for split, (points, labels) in synthetic.load(name).items()}
+  return Source(name=name, splits=splits, num_classes=len(synthetic.MIXTURES[name][0]))
 
 
 SOURCES = {
-    'mnist5k': offline.load_mnist5k,
-    'digits': offline.load_digits,
+    'mnist5k': _image_source(offline.load_mnist5k),
+    'digits': _image_source(offline.load_digits),
+    'ring8': _mixture_source,
+    'grid25': _mixture_source,
 }
 
 
@@ -86,7 +107,7 @@ def get_source(data_config) -> Source:
     return tfds_source.load(name[len('tfds:'):], data_config)
   if name not in SOURCES:
     raise DataError(f'Unknown data.source {name!r}; valid sources: {source_names()}.')
-  return _offline_source(name, SOURCES[name], data_config)
+  return SOURCES[name](name, data_config)
 
 
 def get_split(source: Source, split: str) -> Dataset:

@@ -13,18 +13,26 @@ import jax.numpy as jnp
 import numpy as np
 
 
+OUTPUT_ACTIVATIONS = {'tanh': jnp.tanh, 'linear': lambda x: x}
+
+
 class MLPGenerator(nn.Module):
+  """`output_activation`: 'tanh' for images in [-1, 1], 'linear' for unbounded data (2-D points)."""
   output_shape: Sequence[int] = (28, 28, 1)
   hidden: Sequence[int] = (1200, 1200)
+  output_activation: str = 'tanh'
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
     del train  # No batch norm or dropout in G.
+    if self.output_activation not in OUTPUT_ACTIVATIONS:
+      raise ValueError(f'Unknown output_activation {self.output_activation!r}; valid: '
+                       f'{sorted(OUTPUT_ACTIVATIONS)}.')
     x = z_BxZ
     for units in self.hidden:
       x = nn.relu(nn.Dense(units)(x))
     x = nn.Dense(int(np.prod(self.output_shape)))(x)
-    return jnp.tanh(x).reshape(x.shape[0], *self.output_shape)
+    return OUTPUT_ACTIVATIONS[self.output_activation](x).reshape(x.shape[0], *self.output_shape)
 
 
 class MLPDiscriminator(nn.Module):
