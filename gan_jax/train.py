@@ -29,7 +29,8 @@ from gan_jax import state as state_lib
 from gan_jax import step as step_lib
 from gan_jax import writers
 
-SAMPLE_GRID = (8, 8)
+SAMPLE_GRID = (8, 8)  # Images: an 8x8 grid from fixed latents.
+SAMPLE_POINTS = 1000  # 2-D points: a scatter picture of this many, from fixed latents.
 
 
 class WorkdirError(ValueError):
@@ -179,10 +180,24 @@ class Experiment:
     """The state replicated on every device of the mesh."""
     return jax.device_put(state, parallel.replicated(self.mesh))
 
+  @property
+  def points(self) -> bool:
+    """Whether the data are vectors (2-D points) rather than images."""
+    return len(self.dataset.element_shape) == 1
+
+  @property
+  def num_samples(self) -> int:
+    return SAMPLE_POINTS if self.points else SAMPLE_GRID[0] * SAMPLE_GRID[1]
+
+  def sample_picture(self, samples) -> np.ndarray:
+    """uint8 (H, W, C): the grid of sampled images, or a scatter of sampled points."""
+    return writers.scatter_image(samples) if self.points else writers.image_grid(
+        samples, *SAMPLE_GRID)
+
   def sample_fn(self):
     """(state) -> images of each seed's fixed latent grid batch, G in evaluation mode."""
     m = self.config.model
-    n = SAMPLE_GRID[0] * SAMPLE_GRID[1]
+    n = self.num_samples
     z = [state_lib.sample_z(s, n, m.latent_dim, m.latent_dist) for s in self.seeds]
     sample = step_lib.make_sample_fn(self.generator)
     if self.num_seeds == 1:
@@ -279,7 +294,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     if not is_writer:
       return
     for i, seed in enumerate(exp.seeds):
-      grid = writers.image_grid(images[i] if multi_seed else images, *SAMPLE_GRID)
+      grid = exp.sample_picture(images[i] if multi_seed else images)
       writers.save_png(os.path.join(sample_dirs[seed], f'step_{step:07d}.png'), grid)
       writer.write_image(step, f'samples/seed_{seed}' if multi_seed else 'samples', grid)
 

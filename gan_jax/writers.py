@@ -20,6 +20,21 @@ def image_grid(images_NxHxWxC: np.ndarray, rows: int, cols: int, pad: int = 2) -
   return grid
 
 
+def scatter_image(points_Nx2: np.ndarray, size: int = 256, pad: float = 0.1) -> np.ndarray:
+  """A uint8 (size, size, 1) picture of 2-D points (white dots on black), axes scaled to the
+  points' extent (at least [-1, 1]) plus `pad`; for samples of the 2-D mixtures."""
+  p = np.asarray(points_Nx2, np.float64).reshape(len(points_Nx2), -1)[:, :2]
+  p = p[np.isfinite(p).all(axis=1)]
+  lim = max(1.0, float(np.abs(p).max()) if len(p) else 1.0) * (1 + pad)
+  pix = np.clip(((p / lim + 1) / 2 * (size - 1)).round().astype(int), 1, size - 2)
+  img = np.zeros((size, size, 1), np.uint8)
+  img[size // 2, :] = img[:, size // 2] = 60  # Axes through the origin.
+  for dy in (-1, 0, 1):
+    for dx in (-1, 0, 1):
+      img[size - 1 - (pix[:, 1] + dy), pix[:, 0] + dx] = 255
+  return img
+
+
 def save_png(path: str, grid_HxWxC: np.ndarray) -> None:
   from PIL import Image
   img = grid_HxWxC[..., 0] if grid_HxWxC.shape[-1] == 1 else grid_HxWxC

@@ -4,7 +4,7 @@ from gan_jax import configs
 from tests.conftest import load_experiment
 
 
-@pytest.mark.parametrize('name', ['dcgan_mnist', 'mlp_mnist'])
+@pytest.mark.parametrize('name', ['dcgan_mnist', 'mlp_mnist', 'ring8', 'grid25'])
 @pytest.mark.parametrize('arg', [None, 'runlocal'])
 def test_experiments_are_valid(name, arg):
   config = load_experiment(name, arg)

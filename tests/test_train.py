@@ -197,3 +197,14 @@ def test_main_bad_config_fails_cleanly_before_compiling(tmp_path):
   assert r.returncode == 1
   assert "Unknown loss.name 'hinge_typo'" in r.stderr and 'Traceback' not in r.stderr
   assert not (tmp_path / 'run').exists()  # Nothing written for a run that cannot start.
+
+
+@pytest.mark.parametrize('name', ['ring8', 'grid25'])
+def test_mixture_experiment_trains_and_draws_scatter(name, tmp_path):
+  from tests.conftest import load_experiment
+  config = load_experiment(name, 'runlocal')
+  assert config.data.source == name and config.model.g_kwargs.mlp.output_activation == 'linear'
+  state = train.train_and_evaluate(config, str(tmp_path / 'r'))
+  assert int(state.step) == 4
+  picture = np.asarray(Image.open(tmp_path / 'r' / 'samples' / 'step_0000004.png'))
+  assert picture.shape == (256, 256) and (picture == 255).sum() > 0  # Dots drawn.
