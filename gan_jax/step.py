@@ -133,9 +133,9 @@ def over_seeds(update_fn: Callable, layout: str) -> Callable:
 
   'vmap': jax.vmap of the update; every convolution over per-seed weights becomes a batched
   (grouped) one. 'loop': the replicas' updates written one after another (unrolled) in the same
-  compiled program, on slices of the stacked state. Measured on the dcgan_mnist update, batch 64,
-  8 seeds, 2-core CPU: 'vmap' 18 s per step, 'loop' about 8 x one seed's 0.33 s (make bench);
-  vmap measured 9.8 x one seed on an H100 (../shared/bench/README.md).
+  compiled program, on slices of the stacked state. `make bench` (docs/bench_scale.md), dcgan_mnist
+  update at batch 64 on a 2-core CPU: a step of 8 seeds took 53x one seed's with 'vmap', 9.2x with
+  'loop'; vmap measured 9.8x one seed on an H100 (../shared/bench/README.md).
   """
   if layout == 'vmap':
     return jax.vmap(update_fn)
@@ -152,9 +152,9 @@ def over_seeds(update_fn: Callable, layout: str) -> Callable:
 def scan_steps(update_fn: Callable) -> Callable:
   """k updates in one call: (state, batches_Kx...) -> (state, metrics stacked over k).
 
-  The scan is fully unrolled: XLA's CPU backend ran the DCGAN update 22x slower per step inside a
-  rolled loop (7.6 s vs 0.34 s at batch 64, 2 cores), and 17% faster unrolled (0.28 s), at the
-  cost of compiling k copies of the step.
+  The scan is fully unrolled, at the cost of compiling k copies of the step: in a one-off
+  measurement (dcgan_mnist update, batch 64, 2-core CPU, k=10) XLA's CPU backend ran a rolled
+  scan about 22x slower per step than one step per call; unrolled, `make bench` finds it as fast.
   """
   def multi_step(state, batches):
     return jax.lax.scan(update_fn, state, batches, unroll=True)
