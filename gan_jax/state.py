@@ -28,6 +28,16 @@ class GANState:
   d_opt_state: Any
 
 
+def stack_replicas(trees: list) -> Any:
+  """Independent replicas (e.g. one state per seed) stacked on a new leading axis."""
+  return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
+
+
+def replica(tree: Any, i: int) -> Any:
+  """Replica i of a tree stacked by `stack_replicas`."""
+  return jax.tree.map(lambda x: x[i], tree)
+
+
 def split_variables(variables) -> tuple[Any, dict]:
   variables = dict(variables)
   params = variables.pop('params')

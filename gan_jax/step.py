@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import losses
-from gan_jax.state import GANState, sample_latent
+from gan_jax.state import GANState, replica, sample_latent, stack_replicas
 
 # Per-step stream tags for fold_in.
 _Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G = range(5)
@@ -143,9 +143,8 @@ def over_seeds(update_fn: Callable, layout: str) -> Callable:
     raise ValueError(f'Unknown seed layout {layout!r}; valid: {list(SEED_LAYOUTS)}.')
 
   def looped(state, batches):
-    outs = [update_fn(jax.tree.map(lambda x: x[i], state), batches[i])
-            for i in range(batches.shape[0])]
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
+    return stack_replicas([update_fn(replica(state, i), batches[i])
+                           for i in range(batches.shape[0])])
   return looped
 
 

@@ -81,7 +81,8 @@ class Experiment:
 
   With `num_seeds` = S > 1 the state has a leading axis of S independent replicas (seeds seed,
   seed+1, ...: each its own initialisation, latents and data order) and the update runs over it
-  as `train.seed_layout` says (step.over_seeds: 'loop' or 'vmap'); with `train.steps_per_call` = k > 1 one call runs k updates (lax.scan over k batches).
+  as `train.seed_layout` says (step.over_seeds: 'loop' or 'vmap'); with `train.steps_per_call`
+  = k > 1 one call runs k updates (lax.scan over k batches).
   Host batches are (k,)(S,) N x B x H x W x C, the bracketed axes present only when > 1.
   """
 
@@ -132,7 +133,7 @@ class Experiment:
     states = [self.init_seed_state(s) for s in self.seeds]
     if self.num_seeds == 1:
       return states[0]
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    return state_lib.stack_replicas(states)
 
   def single_device_update_fn(self):
     """One seed's plain update on one device (no mesh, no vmap, no scan): the reference."""
@@ -203,7 +204,7 @@ class Experiment:
     if self.num_seeds == 1:
       return lambda state: sample(state.g_params, state.g_vars, z[0])
     return lambda state: jnp.stack([
-        sample(*jax.tree.map(lambda x: x[i], (state.g_params, state.g_vars)), z[i])
+        sample(*state_lib.replica((state.g_params, state.g_vars), i), z[i])
         for i in range(self.num_seeds)])
 
 

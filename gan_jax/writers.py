@@ -79,10 +79,6 @@ class MetricWriter:
   def write_image(self, step: int, tag: str, grid_HxWxC: np.ndarray) -> None:
     self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
 
-  def flush(self) -> None:
-    self._file.flush()
-    self._tb.flush()
-
   def close(self) -> None:
     self._file.close()
     self._tb.close()
@@ -95,9 +91,6 @@ class NullWriter:
     pass
 
   def write_image(self, step, tag, grid):
-    pass
-
-  def flush(self):
     pass
 
   def close(self):

@@ -12,9 +12,9 @@ def equivalence(num_steps: int, sync_bn: bool, num_seeds: int = 1, steps_per_cal
 
   With num_seeds > 1 the reference is each seed's own single-device run, stacked."""
   import jax
-  import jax.numpy as jnp
   import numpy as np
   from gan_jax import configs, train
+  from gan_jax import state as state_lib
   config = configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py'),
                                    'runlocal')
   config.data.batch_size = 16
@@ -32,7 +32,7 @@ def equivalence(num_steps: int, sync_bn: bool, num_seeds: int = 1, steps_per_cal
     for t in range(num_steps):
       singles[i], m_single = single_update(
           singles[i], seed_batcher.step_batch(t, config.optim.n_critic))
-  single = singles[0] if num_seeds == 1 else jax.tree.map(lambda *x: jnp.stack(x), *singles)
+  single = singles[0] if num_seeds == 1 else state_lib.stack_replicas(singles)
   m_par = jax.tree.map(lambda x: np.asarray(x).reshape(-1)[-1], m_par)  # Last step, last seed.
   diffs = [float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
            for a, b in zip(jax.tree.leaves(par), jax.tree.leaves(single))]
