@@ -8,7 +8,10 @@ CONFIG ?= experiments/dcgan_mnist.py
 WORKDIR ?= runs/dcgan_mnist
 PYTEST_ARGS ?=
 
-.PHONY: install train test bench clean
+TORCH_VENV := .venv-torch
+TORCH_STAMP := $(TORCH_VENV)/.installed
+
+.PHONY: install torch-venv train test bench clean
 
 install: $(STAMP)
 
@@ -21,11 +24,22 @@ $(STAMP): requirements.txt
 train: install
 	$(BIN)/python -m gan_jax.main --config=$(CONFIG) --workdir=$(WORKDIR)
 
+# torch + pytorch-fid in a venv of their own, for cross-checks (the InceptionV3 port test) and
+# the converter of pytorch-fid's weights. Optional for `make test`: without it those tests skip.
+torch-venv: $(TORCH_STAMP)
+
+$(TORCH_STAMP):
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy
+	$(TORCH_VENV)/bin/python -m pip install --quiet --no-deps torchvision==0.28.0 pytorch-fid==0.3.0
+	touch $(TORCH_STAMP)
+
 test: install
+	-$(MAKE) torch-venv
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache
 
 bench: install
 	$(BIN)/python scripts/bench_scale.py

@@ -19,6 +19,10 @@ from gan_jax.state import LATENT_DISTS
 from gan_jax.step import SEED_LAYOUTS
 
 
+# eval.features: the feature extractor of image metrics (gan_jax/evaluate.py); 'none': no eval.
+EVAL_FEATURES = ('auto', 'mnist_classifier', 'inception_v3', 'none')
+
+
 class ConfigError(ValueError):
   """An invalid config; the message lists every problem and the valid values."""
 
@@ -43,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model.latent_dim = 100
   config.model.latent_dist = 'normal'
   config.model.sync_bn = True  # Data parallel: batch-norm statistics over all devices.
+  # PacGAN: D scores packs of `pack` samples (concatenated on the last axis); the batch of
+  # data.batch_size samples makes data.batch_size / pack packs.
+  config.model.pack = 1
   # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
   config.model.g_kwargs = {n: models.default_kwargs(c) for n, c in models.GENERATORS.items()}
   config.model.d_kwargs = {n: models.default_kwargs(c) for n, c in models.DISCRIMINATORS.items()}
@@ -64,6 +71,15 @@ def base_config() -> ml_collections.ConfigDict:
   config.train.ckpt_every = 500
   config.train.steps_per_call = 1  # Updates per jitted call (lax.scan); cadences are multiples.
   config.train.seed_layout = 'loop'  # num_seeds > 1: 'loop' (unrolled) or 'vmap' (step.py).
+  config.train.eval_every = 0  # Evaluate every this many steps (0: only at the end).
+
+  # Evaluation (gan_jax/evaluate.py); the protocol follows from the data and eval.features.
+  config.eval = ml_collections.ConfigDict()
+  config.eval.features = 'auto'  # auto | mnist_classifier | inception_v3 | none (no evaluation)
+  config.eval.num_samples = config_dict.placeholder(int)  # None: the protocol's default.
+  config.eval.batch_size = 500  # Generator and extractor chunk size.
+  config.eval.reference_split = 'train'  # Real images that FID & co. compare against.
+  config.eval.inception_weights = config_dict.placeholder(str)  # .npz (scripts/convert_...).
   return config
 
 
@@ -83,6 +99,8 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.train.log_every = 2
   config.train.sample_every = 2
   config.train.ckpt_every = 2
+  config.eval.num_samples = 256
+  config.eval.batch_size = 128
   return config
 
 
@@ -106,8 +124,14 @@ def load_experiment(path: str, arg=None) -> ml_collections.ConfigDict:
   return module.get_config(arg)
 
 
-# Fields that may change when a run is resumed: they do not change what is computed.
-RESUMABLE_FIELDS = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every')
+# Fields that may change when a run is resumed: they do not change what is trained (a field
+# ending in '.' stands for every field under it).
+RESUMABLE_FIELDS = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
+                    'train.eval_every', 'eval.')
+
+
+def _resumable(key: str) -> bool:
+  return any(key == f or (f.endswith('.') and key.startswith(f)) for f in RESUMABLE_FIELDS)
 
 
 def _is_int(v) -> bool:
@@ -153,6 +177,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
   need(_is_int(m.latent_dim) and m.latent_dim > 0,
        f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.')
   need(isinstance(m.sync_bn, bool), f'model.sync_bn must be True or False, got {m.sync_bn!r}.')
+  need(_is_int(m.pack) and m.pack >= 1, f'model.pack must be an integer >= 1, got {m.pack!r}.')
+  if _is_int(m.pack) and m.pack >= 1 and _is_int(d.batch_size) and d.batch_size > 0:
+    need(d.batch_size % m.pack == 0,
+         f'data.batch_size={d.batch_size} must be a multiple of model.pack={m.pack} (the batch '
+         f'forms batch_size / pack packs); use {max(m.pack, d.batch_size // m.pack * m.pack)}.')
   need(m.latent_dist in LATENT_DISTS,
        f'Unknown model.latent_dist {m.latent_dist!r}; valid: {list(LATENT_DISTS)}.')
 
@@ -174,12 +203,25 @@ def validate(config: ml_collections.ConfigDict) -> None:
        f'Unknown train.seed_layout {t.seed_layout!r}; valid: {list(SEED_LAYOUTS)}.')
   k = t.steps_per_call
   need(_is_int(k) and k >= 1, f'train.steps_per_call must be an integer >= 1, got {k!r}.')
-  for field in ('num_steps', 'log_every', 'sample_every', 'ckpt_every'):
+  for field in ('num_steps', 'log_every', 'sample_every', 'ckpt_every', 'eval_every'):
     v = t[field]
-    need(_is_int(v) and v > 0, f'train.{field} must be a positive integer, got {v!r}.')
-    if _is_int(v) and _is_int(k) and k >= 1:
+    if field == 'eval_every':
+      need(_is_int(v) and v >= 0, f'train.eval_every must be an integer >= 0 (0: evaluate only '
+           f'at the end), got {v!r}.')
+    else:
+      need(_is_int(v) and v > 0, f'train.{field} must be a positive integer, got {v!r}.')
+    if _is_int(v) and v > 0 and _is_int(k) and k >= 1:
       need(v % k == 0, f'train.{field}={v} must be a multiple of train.steps_per_call={k} '
            f'(each call runs {k} steps); use {max(k, v // k * k)}.')
+
+  e = config.eval
+  need(e.features in EVAL_FEATURES,
+       f'Unknown eval.features {e.features!r}; valid: {list(EVAL_FEATURES)}.')
+  need(e.num_samples is None or (_is_int(e.num_samples) and e.num_samples >= 2),
+       f'eval.num_samples must be an integer >= 2 or None (the protocol\'s default), '
+       f'got {e.num_samples!r}.')
+  need(_is_int(e.batch_size) and e.batch_size > 0,
+       f'eval.batch_size must be a positive integer, got {e.batch_size!r}.')
 
   if problems:
     raise ConfigError('Invalid config:\n  - ' + '\n  - '.join(problems))
@@ -201,4 +243,4 @@ def differences(saved: dict, current: dict) -> list[str]:
   a, b = flatten(saved), flatten(current)
   keys = sorted(set(a) | set(b))
   return [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
-          for k in keys if k not in RESUMABLE_FIELDS and a.get(k, '<absent>') != b.get(k, '<absent>')]
+          for k in keys if not _resumable(k) and a.get(k, '<absent>') != b.get(k, '<absent>')]

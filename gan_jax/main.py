@@ -1,5 +1,7 @@
 """Launches an experiment: python -m gan_jax.main --config=experiments/dcgan_mnist.py --workdir=runs/x
 
+--mode=eval evaluates the latest checkpoint of --workdir and writes workdir/eval.json.
+
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
 """
@@ -14,6 +16,7 @@ from ml_collections import config_flags
 from gan_jax import checkpoint
 from gan_jax import configs
 from gan_jax import data
+from gan_jax import evaluate
 from gan_jax import parallel
 from gan_jax import train
 
@@ -21,6 +24,9 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
+flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
+                  'train: train (and evaluate every train.eval_every steps and at the end); '
+                  'eval: evaluate the latest checkpoint of --workdir into workdir/eval.json.')
 flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 flags.DEFINE_integer('num_processes', None, 'Multi-process: how many processes.')
 flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_processes-1.')
@@ -29,7 +35,7 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 # Errors whose message says what to fix: shown without a traceback.
 USER_ERRORS = (configs.ConfigError, data.DataError, train.WorkdirError,
-               checkpoint.CheckpointError, train.NonFiniteError)
+               checkpoint.CheckpointError, train.NonFiniteError, evaluate.EvalError)
 
 
 def _quiet_orbax(record: py_logging.LogRecord) -> bool:
@@ -44,7 +50,10 @@ def main(argv):
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    if FLAGS.mode == 'eval':
+      train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir)
+    else:
+      train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except USER_ERRORS as e:
     logging.error('%s: %s', type(e).__name__, e)
     sys.exit(1)

@@ -46,11 +46,13 @@ def make_mesh(devices=None) -> jax.sharding.Mesh:
                        axis_types=(jax.sharding.AxisType.Auto,))
 
 
-def check_batch_size(batch_size: int, mesh: jax.sharding.Mesh) -> None:
-  n = mesh.size
+def check_batch_size(batch_size: int, mesh: jax.sharding.Mesh, pack: int = 1) -> None:
+  """Each device gets the same number of whole packs (`model.pack` samples each; 1: samples)."""
+  n = mesh.size * pack
   if batch_size % n:
+    what = f'{mesh.size} devices of the mesh' + (f' in whole packs of {pack}' if pack > 1 else '')
     raise ParallelError(
-        f'data.batch_size={batch_size} does not split evenly over the {n} devices of the mesh; '
+        f'data.batch_size={batch_size} does not split evenly over the {what}; '
         f'use a multiple of {n} (e.g. {max(n, batch_size // n * n)} or {(batch_size // n + 1) * n}).')
   if batch_size % jax.process_count():
     raise ParallelError(f'data.batch_size={batch_size} does not split evenly over the '

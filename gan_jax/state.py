@@ -12,8 +12,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax.models import pack_samples
+
 # Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
-STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z = 1, 2, 3, 4
+STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z, STREAM_EVAL_Z = 1, 2, 3, 4, 5
 
 
 @flax.struct.dataclass
@@ -56,12 +58,14 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, dist: str) -
 
 
 def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
-               g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation) -> GANState:
+               g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
+               pack: int = 1) -> GANState:
+  """`pack`: D is built for packs of that many samples (PacGAN; models.pack_samples)."""
   root = jax.random.PRNGKey(seed)
-  z = jnp.zeros((2, latent_dim), jnp.float32)
+  z = jnp.zeros((2 * pack, latent_dim), jnp.float32)
   g_params, g_vars = split_variables(
       generator.init(jax.random.fold_in(root, STREAM_G_INIT), z, train=False))
-  fake = generator.apply({'params': g_params, **g_vars}, z, train=False)
+  fake = pack_samples(generator.apply({'params': g_params, **g_vars}, z, train=False), pack)
   d_params, d_vars = split_variables(
       discriminator.init(jax.random.fold_in(root, STREAM_D_INIT), fake, train=False))
   return GANState(

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import losses
+from gan_jax.models import pack_samples
 from gan_jax.state import GANState, replica, sample_latent, stack_replicas
 
 # Per-step stream tags for fold_in.
@@ -39,7 +40,8 @@ def _apply(module: nn.Module, params, variables: dict, x, key):
 def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.Loss,
                    g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                    latent_dim: int, latent_dist: str,
-                   axis_name: Optional[str] = None, sync_bn: bool = True) -> Callable:
+                   axis_name: Optional[str] = None, sync_bn: bool = True,
+                   pack: int = 1) -> Callable:
   """Returns the pure update function (not jitted; see `jit_update`).
 
   With `axis_name`, the function is the per-device body of a data-parallel step and must run
@@ -47,6 +49,8 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
   batch norm already averages its statistics over the axis (modules built with `bn_axis_name`);
   if not, each device normalises with its own batch statistics and only the running averages
   are averaged after each update, so the state stays replicated.
+  `pack` > 1 (PacGAN): D sees packs of `pack` consecutive real, or fake, samples
+  (models.pack_samples); losses and D(x), D(G(z)) are over packs.
   """
 
   def mean_over_devices(tree):
@@ -73,9 +77,10 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     fake = jax.lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
-      real_logits, d_vars = _apply(discriminator, d_params, state.d_vars, real_BxHxWxC,
+      real_logits, d_vars = _apply(discriminator, d_params, state.d_vars,
+                                   pack_samples(real_BxHxWxC, pack),
                                    device_key(jax.random.fold_in(key, _DROPOUT_REAL)))
-      fake_logits, d_vars = _apply(discriminator, d_params, d_vars, fake,
+      fake_logits, d_vars = _apply(discriminator, d_params, d_vars, pack_samples(fake, pack),
                                    device_key(jax.random.fold_in(key, _DROPOUT_FAKE)))
       d_loss = loss.d_loss(real_logits, fake_logits)
       return d_loss, (d_vars, real_logits, fake_logits)
@@ -98,7 +103,8 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
 
     def g_loss_fn(g_params):
       fake, g_vars = _apply(generator, g_params, state.g_vars, z, None)
-      fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars, fake,
+      fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars,
+                              pack_samples(fake, pack),
                               device_key(jax.random.fold_in(key, _DROPOUT_G)))
       return loss.g_loss(fake_logits), g_vars
 

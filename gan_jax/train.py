@@ -22,6 +22,7 @@ import optax
 from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import configs
 from gan_jax import data as data_lib
+from gan_jax import evaluate
 from gan_jax import losses
 from gan_jax import models
 from gan_jax import parallel
@@ -90,9 +91,9 @@ class Experiment:
     configs.validate(config)
     self.config = config
     self.mesh = parallel.make_mesh()
-    parallel.check_batch_size(config.data.batch_size, self.mesh)
-    source = data_lib.get_source(config.data)
-    self.dataset = data_lib.get_split(source, config.data.split)
+    parallel.check_batch_size(config.data.batch_size, self.mesh, config.model.pack)
+    self.source = data_lib.get_source(config.data)
+    self.dataset = data_lib.get_split(self.source, config.data.split)
     self.num_seeds = config.num_seeds
     self.steps_per_call = config.train.steps_per_call
     self.seeds = [config.seed + i for i in range(self.num_seeds)]
@@ -103,6 +104,9 @@ class Experiment:
     self.g_tx, self.d_tx = make_optimizers(config.optim)
     self.loss = losses.get_loss(config.loss.name)
     self._check_shapes()
+    self.eval_protocol = evaluate.protocol_for(config, self.dataset.element_shape)
+    if self.eval_protocol and self.eval_protocol.kind == 'features':
+      data_lib.get_split(self.source, config.eval.reference_split)  # Fails now, not at the end.
 
   def _check_shapes(self):
     """Traces (does not compile) G and D once, so shape mismatches fail with a clear message."""
@@ -126,7 +130,8 @@ class Experiment:
 
   def init_seed_state(self, seed: int) -> state_lib.GANState:
     return state_lib.init_state(seed, self.generator, self.discriminator,
-                                self.config.model.latent_dim, self.g_tx, self.d_tx)
+                                self.config.model.latent_dim, self.g_tx, self.d_tx,
+                                self.config.model.pack)
 
   def init_state(self) -> state_lib.GANState:
     """One seed's state, or S seeds' states stacked on a leading axis (each as a lone run's)."""
@@ -139,7 +144,7 @@ class Experiment:
     """One seed's plain update on one device (no mesh, no vmap, no scan): the reference."""
     m = self.config.model
     return step_lib.make_update_fn(self.generator, self.discriminator, self.loss, self.g_tx,
-                                   self.d_tx, m.latent_dim, m.latent_dist)
+                                   self.d_tx, m.latent_dim, m.latent_dist, pack=m.pack)
 
   def update_fn(self):
     """The update training uses: data parallel over the mesh, vmapped over seeds, k steps."""
@@ -148,7 +153,8 @@ class Experiment:
     update = step_lib.make_update_fn(
         models.make_generator(m, self.dataset.element_shape, bn_axis_name=bn_axis),
         models.make_discriminator(m, bn_axis_name=bn_axis), self.loss, self.g_tx, self.d_tx,
-        m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn)
+        m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn,
+        pack=m.pack)
     if self.num_seeds > 1:
       update = step_lib.over_seeds(update, self.config.train.seed_layout)
     if self.steps_per_call > 1:
@@ -258,6 +264,48 @@ class _PendingMetrics:
     return out
 
 
+def run_evaluation(evaluator, state, seeds, step, workdir, writer, is_writer) -> dict:
+  """Evaluates every seed; appends eval/* lines to metrics.jsonl and rewrites eval.json."""
+  start = time.time()
+  per_seed = evaluator.evaluate(state, seeds)
+  summary = evaluate.summarize(step, per_seed, evaluator.describe())
+  multi_seed = len(seeds) > 1
+  for seed, m in per_seed.items():
+    writer.write_scalars(step, {f'eval/{k}': v for k, v in m.items() if v is not None}, seed,
+                         tag_suffix=f'/seed_{seed}' if multi_seed else '')
+  if is_writer:
+    evaluate.write_eval_json(workdir, summary)
+  logging.info('eval at step %d (%s, %d samples%s, %.1fs): %s', step, summary['protocol']['kind'],
+               summary['protocol']['num_generated'],
+               f', mean of {len(seeds)} seeds' if multi_seed else '', time.time() - start,
+               ', '.join(f'{k} {v:.4g}' for k, v in summary['mean'].items() if v is not None))
+  return summary
+
+
+def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """`--mode=eval`: evaluates the workdir's latest checkpoint and writes workdir/eval.json."""
+  workdir = check_workdir(config, workdir)
+  exp = Experiment(config)
+  evaluator = evaluate.Evaluator(exp)
+  if not evaluator.enabled:
+    raise configs.ConfigError('eval.features=none: nothing to evaluate; set eval.features.')
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  try:
+    step = ckpt.latest_step()
+    if step is None:
+      raise WorkdirError(f'--workdir={workdir} has no checkpoint to evaluate; train first '
+                         '(--mode=train), or point --workdir at a trained run.')
+    state = ckpt.restore(exp.place(exp.init_state()), step)
+  finally:
+    ckpt.close()
+  is_writer = jax.process_index() == 0
+  writer = writers.MetricWriter(workdir) if is_writer else writers.NullWriter()
+  try:
+    return run_evaluation(evaluator, state, exp.seeds, step, workdir, writer, is_writer)
+  finally:
+    writer.close()
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
   """Trains to `config.train.num_steps`, resuming from the workdir's latest checkpoint."""
   workdir = check_workdir(config, workdir)
@@ -287,6 +335,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     for d in sample_dirs.values():
       os.makedirs(d, exist_ok=True)
   writer = writers.MetricWriter(workdir, resume_step=start) if is_writer else writers.NullWriter()
+  evaluator = evaluate.Evaluator(exp)  # Loads the extractor now: a missing file fails early.
   update = step_lib.jit_update(exp.update_fn())
   sample = exp.sample_fn()
 
@@ -320,7 +369,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       last = step == t.num_steps
       log_due, sample_due, ckpt_due = (step % every == 0 or last for every in (
           t.log_every, t.sample_every, t.ckpt_every))
-      if log_due or sample_due or ckpt_due:
+      eval_due = evaluator.enabled and (last or (t.eval_every and step % t.eval_every == 0))
+      if log_due or sample_due or ckpt_due or eval_due:
         pending.check(last_ckpt)  # Nothing is logged, drawn or saved from a non-finite state.
       if log_due:
         jax.block_until_ready(state.step)
@@ -342,6 +392,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       if ckpt_due:
         ckpt.save(step, state)
         last_ckpt = step
+      if eval_due:
+        run_evaluation(evaluator, state, exp.seeds, step, workdir, writer, is_writer)
   finally:
     writer.close()
     ckpt.close()

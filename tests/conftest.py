@@ -19,3 +19,14 @@ def load_experiment(name: str, arg=None):
 def tiny_config():
   """dcgan_mnist:runlocal, unlocked: a few steps of a narrow DCGAN at batch 8."""
   return load_experiment('dcgan_mnist', 'runlocal')
+
+
+def train_records(path: str) -> list:
+  """The training lines of a metrics.jsonl (evaluation lines, with eval/* keys, left out)."""
+  from gan_jax import writers
+  return [r for r in writers.read_jsonl(path) if 'd_loss' in r]
+
+
+def eval_records(path: str) -> list:
+  from gan_jax import writers
+  return [r for r in writers.read_jsonl(path) if any(k.startswith('eval/') for k in r)]

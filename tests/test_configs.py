@@ -21,7 +21,7 @@ BAD = [
     ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['dcgan', 'mlp'\]"),
     ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['dcgan', 'mlp'\]"),
     ('loss.name', 'hinge', r"loss.name 'hinge'; valid names: \['minimax', 'non_saturating'\]"),
-    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['digits', 'grid25', 'mnist5k', 'ring8', 'tfds:<name>'\]"),
+    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['digits', 'grid25', 'mnist5k', 'ring8', 'stacked_mnist', 'tfds:<name>'\]"),
     ('data.batch_size', 0, 'data.batch_size must be a positive integer, got 0'),
     ('data.batch_size', -8, 'data.batch_size must be a positive integer, got -8'),
     ('optim.g_lr', 0.0, 'optim.g_lr must be a positive number, got 0.0'),

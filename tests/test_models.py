@@ -93,6 +93,7 @@ def test_every_module_field_is_in_the_base_config():
                                             'bn_momentum': 0.99}
   assert model.d_kwargs.dcgan.to_dict() == {'base_features': 64, 'leaky_slope': 0.3,
                                             'dropout': 0.0}
-  assert model.g_kwargs.mlp.to_dict() == {'hidden': (1200, 1200), 'output_activation': 'tanh'}
+  assert model.g_kwargs.mlp.to_dict() == {'hidden': (1200, 1200), 'output_activation': 'tanh',
+                                          'batch_norm': False, 'bn_momentum': 0.95}
   assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
                                           'input_dropout': 0.2, 'dropout': 0.5}

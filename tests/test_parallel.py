@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import eval_records, train_records, REPO
 
 WORKER = os.path.join(REPO, 'tests', 'parallel_worker.py')
 
@@ -85,8 +85,10 @@ def test_two_processes_train_like_one(tmp_path):
   for a, b in zip(p0, p1):
     np.testing.assert_array_equal(a, b)  # Both processes hold the same parameters, bit for bit.
   # Process 0 alone wrote the logs; both wrote the checkpoints together.
-  lines = open(os.path.join(workdir, 'metrics.jsonl')).read().splitlines()
-  assert [json.loads(l)['step'] for l in lines] == [2, 4]
+  metrics = os.path.join(workdir, 'metrics.jsonl')
+  assert [r['step'] for r in train_records(metrics)] == [2, 4]
+  assert [r['step'] for r in eval_records(metrics)] == [4]  # Evaluated by both, written once.
+  assert json.load(open(os.path.join(workdir, 'eval.json')))['step'] == 4
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '4']
   # A single process with one device, same config and seed: the same run, up to the float32
   # reduction order of the 2-way gradient average (see test_data_parallel_equals_single_device).

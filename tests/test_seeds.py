@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 
+from tests.conftest import train_records
 from gan_jax import configs
 from gan_jax import state as state_lib
 from gan_jax import train
@@ -52,9 +53,9 @@ def test_each_replica_matches_its_lone_run(two_seed_runs):
 
 def test_seeded_outputs(two_seed_runs):
   tmp, _, _, _ = two_seed_runs
-  records = writers.read_jsonl(str(tmp / 'both' / 'metrics.jsonl'))
+  records = train_records(str(tmp / 'both' / 'metrics.jsonl'))
   assert [(r['step'], r['seed']) for r in records] == [(2, 0), (2, 1), (4, 0), (4, 1)]
-  lone = writers.read_jsonl(str(tmp / 'seed1' / 'metrics.jsonl'))
+  lone = train_records(str(tmp / 'seed1' / 'metrics.jsonl'))
   np.testing.assert_allclose([r['d_loss'] for r in records if r['seed'] == 1],
                              [r['d_loss'] for r in lone], rtol=1e-4)
   for seed in (0, 1):
@@ -70,8 +71,8 @@ def test_steps_per_call_matches_one_step_per_call(tiny_config, tmp_path):
   assert int(two.step) == 4
   # The scanned body is compiled on its own and may fuse differently: equal up to rounding.
   assert _max_rel_diff(two, one) < 1e-5
-  m1 = writers.read_jsonl(str(tmp_path / 'one' / 'metrics.jsonl'))
-  m2 = writers.read_jsonl(str(tmp_path / 'two' / 'metrics.jsonl'))
+  m1 = train_records(str(tmp_path / 'one' / 'metrics.jsonl'))
+  m2 = train_records(str(tmp_path / 'two' / 'metrics.jsonl'))
   assert [r['step'] for r in m2] == [r['step'] for r in m1] == [2, 4]
   np.testing.assert_allclose([r['g_loss'] for r in m2], [r['g_loss'] for r in m1], rtol=1e-4)
   assert sorted(os.listdir(tmp_path / 'two' / 'samples')) == ['step_0000002.png',

@@ -12,7 +12,7 @@ from PIL import Image
 from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import train
 from gan_jax import writers
-from tests.conftest import REPO
+from tests.conftest import REPO, eval_records, train_records
 
 TIMING = ('steps_per_s',)
 
@@ -32,7 +32,7 @@ def test_run_writes_every_output(tiny_config, tmp_path):
   workdir = str(tmp_path / 'run')
   train.train_and_evaluate(tiny_config, workdir)
   assert json.load(open(os.path.join(workdir, 'config.json')))['optim']['g_lr'] == 2e-4
-  records = writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  records = train_records(os.path.join(workdir, 'metrics.jsonl'))
   assert [r['step'] for r in records] == [2, 4]
   for key in ('d_loss', 'g_loss', 'steps_per_s', 'd_real', 'd_fake', 'd_grad_norm', 'g_grad_norm'):
     assert all(np.isfinite(r[key]) for r in records), key
@@ -43,6 +43,10 @@ def test_run_writes_every_output(tiny_config, tmp_path):
   assert any(n.startswith('events.out.tfevents') for n in os.listdir(workdir))
   ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
   assert ckpt.all_steps() == [2, 4]
+  # Evaluated once, at the end (train.eval_every=0), with the mnist_classifier protocol.
+  assert [r['step'] for r in eval_records(os.path.join(workdir, 'metrics.jsonl'))] == [4]
+  assert json.load(open(os.path.join(workdir, 'eval.json')))['protocol']['features'] == (
+      'mnist_classifier')
   ckpt.close()
 
 
@@ -83,8 +87,8 @@ def test_same_seed_same_metrics_and_bit_identical_params(tiny_config, tmp_path):
   a = train.train_and_evaluate(tiny_config, str(tmp_path / 'a'))
   b = train.train_and_evaluate(tiny_config, str(tmp_path / 'b'))
   _assert_states_identical(a, b)
-  ma = writers.read_jsonl(str(tmp_path / 'a' / 'metrics.jsonl'))
-  mb = writers.read_jsonl(str(tmp_path / 'b' / 'metrics.jsonl'))
+  ma = train_records(str(tmp_path / 'a' / 'metrics.jsonl'))
+  mb = train_records(str(tmp_path / 'b' / 'metrics.jsonl'))
   assert _strip_timing(ma) == _strip_timing(mb)
   tiny_config.seed = 1
   c = train.train_and_evaluate(tiny_config, str(tmp_path / 'c'))
@@ -103,8 +107,8 @@ def test_stopped_and_resumed_run_equals_uninterrupted(tiny_config, tmp_path):
   tiny_config.train.num_steps = 6
   resumed = train.train_and_evaluate(tiny_config, resumed_dir)
   _assert_states_identical(full, resumed)
-  m_full = writers.read_jsonl(str(tmp_path / 'full' / 'metrics.jsonl'))
-  m_res = writers.read_jsonl(os.path.join(resumed_dir, 'metrics.jsonl'))
+  m_full = train_records(str(tmp_path / 'full' / 'metrics.jsonl'))
+  m_res = train_records(os.path.join(resumed_dir, 'metrics.jsonl'))
   # The resumed log is the uninterrupted one: step 3's stale line is gone, steps 2, 4, 6 match.
   assert _strip_timing(m_res) == _strip_timing(m_full)
 
@@ -114,7 +118,8 @@ def test_finished_run_is_not_retrained(tiny_config, tmp_path):
   a = train.train_and_evaluate(tiny_config, workdir)
   b = train.train_and_evaluate(tiny_config, workdir)
   _assert_states_identical(a, b)
-  assert len(writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))) == 2
+  assert len(train_records(os.path.join(workdir, 'metrics.jsonl'))) == 2
+  assert len(eval_records(os.path.join(workdir, 'metrics.jsonl'))) == 1  # Not re-evaluated.
 
 
 def test_workdir_of_another_config_is_refused(tiny_config, tmp_path):
@@ -187,8 +192,13 @@ def test_main_end_to_end_with_override(tmp_path):
             '--config.optim.g_lr=1e-4', '--config.train.num_steps=2')
   assert r.returncode == 0, r.stderr[-3000:]
   assert json.load(open(workdir / 'config.json'))['optim']['g_lr'] == 1e-4
-  assert [x['step'] for x in writers.read_jsonl(str(workdir / 'metrics.jsonl'))] == [2]
+  assert [x['step'] for x in train_records(str(workdir / 'metrics.jsonl'))] == [2]
   assert 'steps/s' in r.stderr and 'ETA' in r.stderr and str(workdir) in r.stderr
+  os.remove(workdir / 'eval.json')
+  r = _main('--config=experiments/dcgan_mnist.py:runlocal', f'--workdir={workdir}',
+            '--config.optim.g_lr=1e-4', '--config.train.num_steps=2', '--mode=eval')
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert 'eval at step 2' in r.stderr and json.load(open(workdir / 'eval.json'))['step'] == 2
 
 
 def test_main_bad_config_fails_cleanly_before_compiling(tmp_path):

@@ -1,7 +1,8 @@
 """Data sources and the deterministic batch schedule.
 
-A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`, and the
-2-D mixtures `ring8`, `grid25`) or `tfds:<name>` (any tensorflow-datasets image dataset, read
+A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`,
+`stacked_mnist` (three mnist5k digits as the RGB channels), and the 2-D mixtures `ring8`,
+`grid25`) or `tfds:<name>` (any tensorflow-datasets image dataset, read
 through `tfds.data_source`). Image sources yield float32 in [-1, 1], shape (H, W, C); the
 mixtures yield their 2-D points as they are.
 
@@ -87,8 +88,27 @@ def _mixture_source(name, data_config) -> Source:
   return Source(name=name, splits=splits, num_classes=len(synthetic.MIXTURES[name][0]))
 
 
+def stacked_dataset(digits_Nx28x28x1: np.ndarray, labels_N: np.ndarray,
+                    triples_Mx3: np.ndarray) -> Dataset:
+  """Images (M, 28, 28, 3): digit triples_Mx3[i, c] as channel c; label 100a + 10b + c."""
+  digits = np.ascontiguousarray(digits_Nx28x28x1[..., 0])
+
+  def get(idx):
+    return uint8_to_float(np.moveaxis(digits[triples_Mx3[idx]], -3, -1))  # (n,3,28,28)->(n,28,28,3)
+  return Dataset(size=len(triples_Mx3), element_shape=(28, 28, 3), get=get,
+                 labels=labels_N[triples_Mx3] @ np.array([100, 10, 1]))
+
+
+def _stacked_mnist_source(name, data_config) -> Source:
+  if data_config.get('image_size'):
+    raise DataError(f'{name!r} is evaluated by a 28x28 digit classifier; unset data.image_size.')
+  splits = {split: stacked_dataset(*parts) for split, parts in offline.load_stacked_mnist().items()}
+  return Source(name=name, splits=splits, num_classes=1000)
+
+
 SOURCES = {
     'mnist5k': _image_source(offline.load_mnist5k),
+    'stacked_mnist': _stacked_mnist_source,
     'digits': _image_source(offline.load_digits),
     'ring8': _mixture_source,
     'grid25': _mixture_source,

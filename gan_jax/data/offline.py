@@ -73,3 +73,25 @@ def load_digits():
   d = sk_load_digits()
   images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
   return _splits(images, d.target.astype(np.int64), test_fraction=0.1, seed=1797)
+
+
+STACKED_MNIST_SIZES = {'train': 128_000, 'test': 10_000}  # PacGAN's 128,000 training images.
+
+
+def stacked_mnist_indices(split_size: int, num: int, seed: int) -> np.ndarray:
+  """(num, 3) indices of the digits stacked as the channels of each Stacked MNIST image."""
+  return np.random.default_rng([seed, 0x57AC]).integers(split_size, size=(num, 3))
+
+
+def load_stacked_mnist():
+  """{split: (digits uint8 (N,28,28,1), labels (N,), triples (M,3))} from mnist5k's splits.
+
+  Stacked MNIST (Metz et al. 2017, as PacGAN and VEEGAN use it): an image is three MNIST digits
+  as its R, G and B channels; its mode is the triple of classes, 1,000 in all. Here the digits of
+  each split are mnist5k's (4,500 train, 500 test), combined by a fixed seeded table of triples.
+  """
+  out = {}
+  for i, (split, (images, labels)) in enumerate(load_mnist5k().items()):
+    out[split] = (images, labels,
+                  stacked_mnist_indices(len(images), STACKED_MNIST_SIZES[split], seed=i))
+  return out

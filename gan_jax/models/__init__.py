@@ -9,6 +9,7 @@ with the module's defaults, so each can be overridden from the command line.
 import dataclasses
 
 import flax.linen as nn
+import jax
 
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
@@ -65,3 +66,20 @@ def make_discriminator(model_config, bn_axis_name=None) -> nn.Module:
   name = model_config.discriminator
   return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})),
                bn_axis_name=bn_axis_name)
+
+
+def pack_samples(x_BxDIMS: jax.Array, pack: int) -> jax.Array:
+  """PacGAN packing (Lin et al. 2018): groups of `pack` consecutive samples become one input.
+
+  The group's samples are concatenated along the last axis: images (B, H, W, C) become
+  (B/pack, H, W, pack*C) (the channels of sample 0, then sample 1, ...), vectors (B, D) become
+  (B/pack, pack*D). The discriminator then scores packs, not samples.
+  """
+  if pack == 1:
+    return x_BxDIMS
+  b, *rest = x_BxDIMS.shape
+  if b % pack:
+    raise ValueError(f'A batch of {b} samples does not split into packs of {pack}.')
+  x = x_BxDIMS.reshape(b // pack, pack, *rest)
+  x = jax.numpy.moveaxis(x, 1, -2)  # (B/pack, ..., pack, C)
+  return x.reshape(b // pack, *rest[:-1], pack * rest[-1])

@@ -5,7 +5,7 @@ ReLU layers of 1200 units; D has two maxout layers of 240 units with 5 pieces ea
 (0.2 on the input, 0.5 on hidden layers), and a single logit. The paper's sigmoid output is a tanh
 here so that G's outputs lie in [-1, 1] like the scaled data.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -17,20 +17,30 @@ OUTPUT_ACTIVATIONS = {'tanh': jnp.tanh, 'linear': lambda x: x}
 
 
 class MLPGenerator(nn.Module):
-  """`output_activation`: 'tanh' for images in [-1, 1], 'linear' for unbounded data (2-D points)."""
+  """`output_activation`: 'tanh' for images in [-1, 1], 'linear' for unbounded data (2-D points).
+
+  `batch_norm`: batch norm before each hidden ReLU (hidden layers then have no bias), as in the
+  generator of VEEGAN's and PacGAN's 2-D experiments.
+  """
   output_shape: Sequence[int] = (28, 28, 1)
   hidden: Sequence[int] = (1200, 1200)
   output_activation: str = 'tanh'
+  batch_norm: bool = False
+  bn_momentum: float = 0.95  # PacGAN's running-average rate 0.05.
+  bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
-    del train  # No batch norm or dropout in G.
     if self.output_activation not in OUTPUT_ACTIVATIONS:
       raise ValueError(f'Unknown output_activation {self.output_activation!r}; valid: '
                        f'{sorted(OUTPUT_ACTIVATIONS)}.')
     x = z_BxZ
     for units in self.hidden:
-      x = nn.relu(nn.Dense(units)(x))
+      x = nn.Dense(units, use_bias=not self.batch_norm)(x)
+      if self.batch_norm:
+        x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
+                         axis_name=self.bn_axis_name)(x)
+      x = nn.relu(x)
     x = nn.Dense(int(np.prod(self.output_shape)))(x)
     return OUTPUT_ACTIVATIONS[self.output_activation](x).reshape(x.shape[0], *self.output_shape)
 
