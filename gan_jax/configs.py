@@ -15,6 +15,7 @@ from ml_collections import config_dict
 from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
+from gan_jax.penalties import PENALTIES
 from gan_jax.state import LATENT_DISTS
 from gan_jax.step import SEED_LAYOUTS
 
@@ -56,6 +57,11 @@ def base_config() -> ml_collections.ConfigDict:
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = 'minimax'
+  # Weights of D's input-gradient penalties (gan_jax/penalties.py); 0 turns one off.
+  config.loss.penalties = ml_collections.ConfigDict(
+      {name: 0.0 for name in ('gradient_penalty', 'r1', 'r2', 'dragan')})
+  config.loss.lazy_every = 1  # r1 / r2 every k-th step only, weight x k (StyleGAN2).
+  config.loss.weight_clip = 0.0  # > 0: clip D's parameters to [-c, c] (WGAN: 0.01).
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_lr = 2e-4
@@ -63,6 +69,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.optim.b1 = 0.5
   config.optim.b2 = 0.999
   config.optim.n_critic = 1
+  config.optim.ema_decay = 0.0  # > 0: keep an EMA of G's parameters; samples and eval use it.
+  config.optim.ema_start = 0  # The EMA copies G's parameters up to this step, then averages.
 
   config.train = ml_collections.ConfigDict()
   config.train.num_steps = 2000
@@ -187,6 +195,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
   need(config.loss.name in losses.LOSSES,
        f'Unknown loss.name {config.loss.name!r}; valid names: {sorted(losses.LOSSES)}.')
+  for name, w in config.loss.penalties.items():
+    need(name in PENALTIES, f'Unknown penalty loss.penalties.{name}; valid: {sorted(PENALTIES)}.')
+    need(_is_real(w) and w >= 0, f'loss.penalties.{name} is a weight >= 0, got {w!r}.')
+  need(_is_int(config.loss.lazy_every) and config.loss.lazy_every >= 1,
+       f'loss.lazy_every must be an integer >= 1, got {config.loss.lazy_every!r}.')
+  need(_is_real(config.loss.weight_clip) and config.loss.weight_clip >= 0,
+       f'loss.weight_clip must be >= 0 (0: off), got {config.loss.weight_clip!r}.')
 
   for field in ('g_lr', 'd_lr'):
     v = o[field]
@@ -196,6 +211,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     need(_is_real(v) and 0 <= v < 1, f'optim.{field} must be in [0, 1), got {v!r}.')
   need(_is_int(o.n_critic) and o.n_critic >= 1,
        f'optim.n_critic must be an integer >= 1, got {o.n_critic!r}.')
+  need(_is_real(o.ema_decay) and 0 <= o.ema_decay < 1,
+       f'optim.ema_decay must be in [0, 1) (0: no EMA; e.g. 0.999), got {o.ema_decay!r}.')
+  need(_is_int(o.ema_start) and o.ema_start >= 0,
+       f'optim.ema_start must be an integer >= 0, got {o.ema_start!r}.')
 
   need(_is_int(config.get('num_seeds')) and config.num_seeds >= 1,
        f'num_seeds must be an integer >= 1, got {config.get("num_seeds")!r}.')

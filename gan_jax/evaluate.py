@@ -13,8 +13,9 @@ The protocol follows from the data and `eval.features`:
   the reference split (`eval.reference_split`), in the space of the extractor `eval.features`
   ('auto': mnist_classifier for one-channel images, inception_v3 otherwise).
 
-Generated samples come from G in evaluation mode (running batch-norm statistics) with latents
-drawn from a fixed key per seed (the same at every evaluation), in chunks of `eval.batch_size`.
+Generated samples come from G (its EMA, when optim.ema_decay > 0) in evaluation mode (running
+batch-norm statistics) with latents drawn from a fixed key per seed (the same at every
+evaluation), in chunks of `eval.batch_size`.
 """
 import dataclasses
 import json
@@ -152,7 +153,12 @@ class Evaluator:
   def describe(self) -> dict:
     digest = getattr(self.extractor, 'digest', None)
     num_ref = None if self.reference is None else len(self.reference)
-    return self.protocol.describe(self.config.data.source, self.reference_split, num_ref, digest)
+    out = self.protocol.describe(self.config.data.source, self.reference_split, num_ref, digest)
+    if self.exp.uses_ema:
+      o = self.config.optim
+      out['generator'] = (f'EMA of G\'s parameters (optim.ema_decay={o.ema_decay}, ema_start='
+                          f'{o.ema_start}) with the running batch-norm statistics, evaluation mode')
+    return out
 
   def generate(self, g_params, g_vars, seed: int) -> np.ndarray:
     """`num_samples` samples of one seed's generator, from that seed's fixed eval latents."""
@@ -192,7 +198,7 @@ class Evaluator:
 
   def evaluate(self, state, seeds: list) -> dict:
     """{seed: metrics} for each seed's generator in `state` (stacked when several seeds)."""
-    g = parallel.to_host((state.g_params, state.g_vars))
+    g = parallel.to_host((self.exp.sampling_params(state), state.g_vars))
     results = {}
     for i, seed in enumerate(seeds):
       g_params, g_vars = g if len(seeds) == 1 else state_lib.replica(g, i)

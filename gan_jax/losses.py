@@ -1,15 +1,25 @@
-"""GAN objectives, computed from discriminator logits.
+"""GAN objectives, computed from the discriminator's outputs (logits).
 
 A loss is a pair of functions to minimize: `d_loss(real_logits_B, fake_logits_B)` for the
-discriminator and `g_loss(fake_logits_B)` for the generator. With D(x) = sigmoid(logit),
-log D = log_sigmoid(logit) and log(1 - D) = log_sigmoid(-logit): finite and accurate for any
-logit (no log of a rounded probability).
+discriminator and `g_loss(real_logits_B, fake_logits_B)` for the generator (only relativistic
+losses read the real logits in G's loss; `g_needs_real` says so, and the step then runs D on a
+real batch during the G update). With D(x) = sigmoid(logit), log D = log_sigmoid(logit) and
+log(1 - D) = log_sigmoid(-logit): finite and accurate for any logit.
 
 - minimax: the game of Goodfellow et al. (2014), min_G max_D E[log D(x)] + E[log(1 - D(G(z)))].
   D minimizes -E[log D(x)] - E[log(1 - D(G(z)))]; G minimizes E[log(1 - D(G(z)))] (saturating:
   its gradient vanishes when D confidently rejects the fakes, as early in training).
-- non_saturating: same D loss; G minimizes -E[log D(G(z))] (the paper's practical variant, with
-  the same fixed point and strong gradients early in training).
+- non_saturating: same D loss; G minimizes -E[log D(G(z))] (the paper's practical variant).
+- wasserstein (Arjovsky et al. 2017): D (the critic) minimizes E[C(G(z))] - E[C(x)]; G minimizes
+  -E[C(G(z))]. Needs a Lipschitz constraint: loss.penalties.gradient_penalty (WGAN-GP) or
+  loss.weight_clip (the original WGAN).
+- least_squares (LSGAN, Mao et al. 2017, a=0, b=c=1): D minimizes
+  1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]; G minimizes 1/2 E[(D(G(z)) - 1)^2].
+- hinge (Lim & Ye 2017; SN-GAN, BigGAN): D minimizes E[relu(1 - D(x))] + E[relu(1 + D(G(z)))];
+  G minimizes -E[D(G(z))].
+- relativistic_average (RaSGAN, Jolicoeur-Martineau 2019, non-saturating form): with
+  r = C(x) - E[C(G(z))] and f = C(G(z)) - E[C(x)], D minimizes -E[log sigmoid(r)] -
+  E[log(1 - sigmoid(f))]; G minimizes -E[log sigmoid(f)] - E[log(1 - sigmoid(r))].
 """
 from typing import Callable, NamedTuple
 
@@ -19,24 +29,65 @@ import jax.numpy as jnp
 
 class Loss(NamedTuple):
   d_loss: Callable[[jax.Array, jax.Array], jax.Array]
-  g_loss: Callable[[jax.Array], jax.Array]
+  g_loss: Callable[[jax.Array, jax.Array], jax.Array]
+  g_needs_real: bool = False
 
 
 def cross_entropy_d_loss(real_logits_B, fake_logits_B):
   return -jnp.mean(jax.nn.log_sigmoid(real_logits_B)) - jnp.mean(jax.nn.log_sigmoid(-fake_logits_B))
 
 
-def minimax_g_loss(fake_logits_B):
+def minimax_g_loss(real_logits_B, fake_logits_B):
+  del real_logits_B
   return jnp.mean(jax.nn.log_sigmoid(-fake_logits_B))
 
 
-def non_saturating_g_loss(fake_logits_B):
+def non_saturating_g_loss(real_logits_B, fake_logits_B):
+  del real_logits_B
   return -jnp.mean(jax.nn.log_sigmoid(fake_logits_B))
+
+
+def wasserstein_d_loss(real_logits_B, fake_logits_B):
+  return jnp.mean(fake_logits_B) - jnp.mean(real_logits_B)
+
+
+def minus_mean_fake_g_loss(real_logits_B, fake_logits_B):
+  del real_logits_B
+  return -jnp.mean(fake_logits_B)
+
+
+def least_squares_d_loss(real_logits_B, fake_logits_B):
+  return 0.5 * jnp.mean((real_logits_B - 1.0) ** 2) + 0.5 * jnp.mean(fake_logits_B ** 2)
+
+
+def least_squares_g_loss(real_logits_B, fake_logits_B):
+  del real_logits_B
+  return 0.5 * jnp.mean((fake_logits_B - 1.0) ** 2)
+
+
+def hinge_d_loss(real_logits_B, fake_logits_B):
+  return jnp.mean(jax.nn.relu(1.0 - real_logits_B)) + jnp.mean(jax.nn.relu(1.0 + fake_logits_B))
+
+
+def relativistic_average_d_loss(real_logits_B, fake_logits_B):
+  return cross_entropy_d_loss(real_logits_B - jnp.mean(fake_logits_B),
+                              fake_logits_B - jnp.mean(real_logits_B))
+
+
+def relativistic_average_g_loss(real_logits_B, fake_logits_B):
+  # D's loss with the roles of real and fake exchanged.
+  return cross_entropy_d_loss(fake_logits_B - jnp.mean(real_logits_B),
+                              real_logits_B - jnp.mean(fake_logits_B))
 
 
 LOSSES: dict[str, Loss] = {
     'minimax': Loss(cross_entropy_d_loss, minimax_g_loss),
     'non_saturating': Loss(cross_entropy_d_loss, non_saturating_g_loss),
+    'wasserstein': Loss(wasserstein_d_loss, minus_mean_fake_g_loss),
+    'least_squares': Loss(least_squares_d_loss, least_squares_g_loss),
+    'hinge': Loss(hinge_d_loss, minus_mean_fake_g_loss),
+    'relativistic_average': Loss(relativistic_average_d_loss, relativistic_average_g_loss,
+                                 g_needs_real=True),
 }
 
 

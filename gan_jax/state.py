@@ -28,6 +28,7 @@ class GANState:
   d_vars: Any
   g_opt_state: Any
   d_opt_state: Any
+  g_ema_params: Any  # EMA of g_params (optim.ema_decay > 0), else their initial copy, unused.
 
 
 def stack_replicas(trees: list) -> Any:
@@ -72,7 +73,8 @@ def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent
       step=jnp.zeros((), jnp.int32),
       rng=jax.random.fold_in(root, STREAM_TRAIN),
       g_params=g_params, g_vars=g_vars, d_params=d_params, d_vars=d_vars,
-      g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params))
+      g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
+      g_ema_params=jax.tree.map(jnp.array, g_params))
 
 
 def sample_z(seed: int, num: int, latent_dim: int, dist: str) -> jax.Array:

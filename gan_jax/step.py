@@ -14,6 +14,7 @@ Models run in training mode throughout (batch norm uses batch statistics, dropou
 collections (batch-norm running averages) are carried from each of its forward passes; D's are
 carried from its own updates only (the G update reads D but leaves D's state as it was).
 """
+import dataclasses
 from typing import Callable, Optional
 
 import flax.linen as nn
@@ -22,11 +23,29 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import losses
+from gan_jax import penalties as penalties_lib
 from gan_jax.models import pack_samples
 from gan_jax.state import GANState, replica, sample_latent, stack_replicas
 
 # Per-step stream tags for fold_in.
-_Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G = range(5)
+_Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G, _PENALTY, _DROPOUT_G_REAL = range(7)
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularizers:
+  """What the update adds to the plain losses (from config.loss and config.optim).
+
+  penalties: ((name, weight), ...) of gan_jax.penalties with weight > 0, added to D's loss;
+  lazy_every: r1 / r2 computed every k-th step only, with weight x k (StyleGAN2's lazy
+  regularization); weight_clip > 0: D's parameters clipped to [-c, c] after each update (WGAN);
+  ema_decay > 0: g_ema_params follows G's parameters, p_ema <- d p_ema + (1 - d) p, from step
+  ema_start on (a plain copy before).
+  """
+  penalties: tuple = ()
+  lazy_every: int = 1
+  weight_clip: float = 0.0
+  ema_decay: float = 0.0
+  ema_start: int = 0
 
 
 def _apply(module: nn.Module, params, variables: dict, x, key):
@@ -41,7 +60,7 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
                    g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                    latent_dim: int, latent_dist: str,
                    axis_name: Optional[str] = None, sync_bn: bool = True,
-                   pack: int = 1) -> Callable:
+                   pack: int = 1, reg: Regularizers = Regularizers()) -> Callable:
   """Returns the pure update function (not jitted; see `jit_update`).
 
   With `axis_name`, the function is the per-device body of a data-parallel step and must run
@@ -50,7 +69,8 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
   if not, each device normalises with its own batch statistics and only the running averages
   are averaged after each update, so the state stays replicated.
   `pack` > 1 (PacGAN): D sees packs of `pack` consecutive real, or fake, samples
-  (models.pack_samples); losses and D(x), D(G(z)) are over packs.
+  (models.pack_samples); losses and D(x), D(G(z)) are over packs. `reg`: penalties, weight
+  clipping and the generator's EMA (Regularizers).
   """
 
   def mean_over_devices(tree):
@@ -77,36 +97,57 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     fake = jax.lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
-      real_logits, d_vars = _apply(discriminator, d_params, state.d_vars,
-                                   pack_samples(real_BxHxWxC, pack),
+      real_in, fake_in = pack_samples(real_BxHxWxC, pack), pack_samples(fake, pack)
+      real_logits, d_vars = _apply(discriminator, d_params, state.d_vars, real_in,
                                    device_key(jax.random.fold_in(key, _DROPOUT_REAL)))
-      fake_logits, d_vars = _apply(discriminator, d_params, d_vars, pack_samples(fake, pack),
+      fake_logits, d_vars = _apply(discriminator, d_params, d_vars, fake_in,
                                    device_key(jax.random.fold_in(key, _DROPOUT_FAKE)))
       d_loss = loss.d_loss(real_logits, fake_logits)
-      return d_loss, (d_vars, real_logits, fake_logits)
+      total, penalty_values = d_loss, {}
+      for i, (name, weight) in enumerate(reg.penalties):
+        pkey = device_key(jax.random.fold_in(jax.random.fold_in(key, _PENALTY), i))
+        d_fn = lambda x, k=pkey: _apply(discriminator, d_params, d_vars, x, k)[0]
+        fn = lambda f=penalties_lib.PENALTIES[name], d=d_fn, k=pkey: f(d, real_in, fake_in, k)
+        if name in penalties_lib.LAZY and reg.lazy_every > 1:
+          value = jax.lax.cond(state.step % reg.lazy_every == 0,
+                               lambda f=fn: reg.lazy_every * f(), lambda: jnp.zeros(()))
+        else:
+          value = fn()
+        total = total + weight * value
+        penalty_values[name] = value
+      return total, (d_vars, real_logits, fake_logits, d_loss, penalty_values)
 
-    (d_loss, (d_vars, real_logits, fake_logits)), grads = jax.value_and_grad(
+    (_, (d_vars, real_logits, fake_logits, d_loss, penalty_values)), grads = jax.value_and_grad(
         d_loss_fn, has_aux=True)(state.d_params)
     grads = mean_over_devices(grads)
     d_vars, g_vars = mean_vars_over_devices((d_vars, g_vars))
     updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
-    state = state.replace(d_params=optax.apply_updates(state.d_params, updates),
-                          d_opt_state=d_opt_state, d_vars=d_vars, g_vars=g_vars)
+    d_params = optax.apply_updates(state.d_params, updates)
+    if reg.weight_clip > 0:
+      d_params = jax.tree.map(lambda p: jnp.clip(p, -reg.weight_clip, reg.weight_clip), d_params)
+    state = state.replace(d_params=d_params, d_opt_state=d_opt_state, d_vars=d_vars,
+                          g_vars=g_vars)
     metrics = mean_over_devices({'d_loss': d_loss,
                                  'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
-                                 'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits))})
+                                 'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
+                                 **{f'penalty_{k}': v for k, v in penalty_values.items()}})
     metrics['d_grad_norm'] = optax.tree.norm(grads)
     return state, metrics
 
-  def g_update(state: GANState, batch_size: int, key):
-    z = latents(jax.random.fold_in(key, _Z_G), batch_size)
+  def g_update(state: GANState, real_BxHxWxC, key):
+    z = latents(jax.random.fold_in(key, _Z_G), real_BxHxWxC.shape[0])
+    real_logits = None
+    if loss.g_needs_real:  # Relativistic losses compare with D on real data (no G gradient).
+      real_logits, _ = _apply(discriminator, state.d_params, state.d_vars,
+                              pack_samples(real_BxHxWxC, pack),
+                              device_key(jax.random.fold_in(key, _DROPOUT_G_REAL)))
 
     def g_loss_fn(g_params):
       fake, g_vars = _apply(generator, g_params, state.g_vars, z, None)
       fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars,
                               pack_samples(fake, pack),
                               device_key(jax.random.fold_in(key, _DROPOUT_G)))
-      return loss.g_loss(fake_logits), g_vars
+      return loss.g_loss(real_logits, fake_logits), g_vars
 
     (g_loss, g_vars), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
     grads, g_loss = mean_over_devices((grads, g_loss))
@@ -123,10 +164,15 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
       state, m = d_update(state, real_NxBxHxWxC[i], jax.random.fold_in(key, 2 * i))
       d_metrics.append(m)
     metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
-    state, g_metrics = g_update(state, real_NxBxHxWxC.shape[1],
+    state, g_metrics = g_update(state, real_NxBxHxWxC[-1],
                                 jax.random.fold_in(key, 2 * real_NxBxHxWxC.shape[0] + 1))
     metrics.update(g_metrics)
-    return state.replace(step=state.step + 1), metrics
+    state = state.replace(step=state.step + 1)
+    if reg.ema_decay > 0:
+      decay = jnp.where(state.step <= reg.ema_start, 0.0, reg.ema_decay)
+      state = state.replace(g_ema_params=jax.tree.map(
+          lambda e, p: decay * e + (1.0 - decay) * p, state.g_ema_params, state.g_params))
+    return state, metrics
 
   return update
 

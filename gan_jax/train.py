@@ -140,11 +140,28 @@ class Experiment:
       return states[0]
     return state_lib.stack_replicas(states)
 
+  @property
+  def regularizers(self) -> step_lib.Regularizers:
+    lc, o = self.config.loss, self.config.optim
+    return step_lib.Regularizers(
+        penalties=tuple((n, float(w)) for n, w in sorted(lc.penalties.items()) if w > 0),
+        lazy_every=lc.lazy_every, weight_clip=float(lc.weight_clip),
+        ema_decay=float(o.ema_decay), ema_start=o.ema_start)
+
+  @property
+  def uses_ema(self) -> bool:
+    return self.config.optim.ema_decay > 0
+
+  def sampling_params(self, state):
+    """G's parameters that samples and evaluation use: the EMA's when the run keeps one."""
+    return state.g_ema_params if self.uses_ema else state.g_params
+
   def single_device_update_fn(self):
     """One seed's plain update on one device (no mesh, no vmap, no scan): the reference."""
     m = self.config.model
     return step_lib.make_update_fn(self.generator, self.discriminator, self.loss, self.g_tx,
-                                   self.d_tx, m.latent_dim, m.latent_dist, pack=m.pack)
+                                   self.d_tx, m.latent_dim, m.latent_dist, pack=m.pack,
+                                   reg=self.regularizers)
 
   def update_fn(self):
     """The update training uses: data parallel over the mesh, vmapped over seeds, k steps."""
@@ -154,7 +171,7 @@ class Experiment:
         models.make_generator(m, self.dataset.element_shape, bn_axis_name=bn_axis),
         models.make_discriminator(m, bn_axis_name=bn_axis), self.loss, self.g_tx, self.d_tx,
         m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn,
-        pack=m.pack)
+        pack=m.pack, reg=self.regularizers)
     if self.num_seeds > 1:
       update = step_lib.over_seeds(update, self.config.train.seed_layout)
     if self.steps_per_call > 1:
@@ -208,9 +225,9 @@ class Experiment:
     z = [state_lib.sample_z(s, n, m.latent_dim, m.latent_dist) for s in self.seeds]
     sample = step_lib.make_sample_fn(self.generator)
     if self.num_seeds == 1:
-      return lambda state: sample(state.g_params, state.g_vars, z[0])
+      return lambda state: sample(self.sampling_params(state), state.g_vars, z[0])
     return lambda state: jnp.stack([
-        sample(*state_lib.replica((state.g_params, state.g_vars), i), z[i])
+        sample(*state_lib.replica((self.sampling_params(state), state.g_vars), i), z[i])
         for i in range(self.num_seeds)])
 
 

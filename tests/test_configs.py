@@ -20,7 +20,15 @@ def test_unknown_experiment_argument():
 BAD = [
     ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['dcgan', 'mlp'\]"),
     ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['dcgan', 'mlp'\]"),
-    ('loss.name', 'hinge', r"loss.name 'hinge'; valid names: \['minimax', 'non_saturating'\]"),
+    ('loss.name', 'hinge2', r"loss.name 'hinge2'; valid names: \['hinge', 'least_squares', 'minimax', 'non_saturating', 'relativistic_average', 'wasserstein'\]"),
+    ('loss.lazy_every', 0, 'loss.lazy_every must be an integer >= 1, got 0'),
+    ('loss.weight_clip', -0.01, r'loss.weight_clip must be >= 0 \(0: off\)'),
+    ('optim.ema_decay', 1.0, r'optim.ema_decay must be in \[0, 1\)'),
+    ('optim.ema_start', -1, 'optim.ema_start must be an integer >= 0'),
+    ('train.eval_every', -1, 'train.eval_every must be an integer >= 0'),
+    ('eval.batch_size', 0, 'eval.batch_size must be a positive integer'),
+    ('eval.num_samples', 1, 'eval.num_samples must be an integer >= 2 or None'),
+    ('model.pack', 0, 'model.pack must be an integer >= 1'),
     ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['digits', 'grid25', 'mnist5k', 'ring8', 'stacked_mnist', 'tfds:<name>'\]"),
     ('data.batch_size', 0, 'data.batch_size must be a positive integer, got 0'),
     ('data.batch_size', -8, 'data.batch_size must be a positive integer, got -8'),
@@ -74,3 +82,10 @@ def test_differences_ignore_resumable_fields():
   assert configs.differences(a, b.to_dict()) == []
   b.optim.g_lr = 1.0
   assert configs.differences(a, b.to_dict()) == ['optim.g_lr: 0.0002 in the workdir, 1.0 now']
+
+
+def test_penalty_weights_must_be_non_negative():
+  config = load_experiment('dcgan_mnist')
+  config.loss.penalties.gradient_penalty = -10.0
+  with pytest.raises(configs.ConfigError, match='loss.penalties.gradient_penalty is a weight >= 0'):
+    configs.validate(config)

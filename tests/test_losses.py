@@ -26,12 +26,12 @@ def test_d_loss_matches_float64_formula(name):
 
 
 def test_minimax_g_loss_is_log_one_minus_d():
-  got = float(losses.get_loss('minimax').g_loss(jnp.asarray(LOGITS_FAKE)))
+  got = float(losses.get_loss('minimax').g_loss(None, jnp.asarray(LOGITS_FAKE)))
   np.testing.assert_allclose(got, np.mean(np.log(1.0 - _sigmoid64(LOGITS_FAKE))), rtol=1e-6)
 
 
 def test_non_saturating_g_loss_is_minus_log_d():
-  got = float(losses.get_loss('non_saturating').g_loss(jnp.asarray(LOGITS_FAKE)))
+  got = float(losses.get_loss('non_saturating').g_loss(None, jnp.asarray(LOGITS_FAKE)))
   np.testing.assert_allclose(got, -np.mean(np.log(_sigmoid64(LOGITS_FAKE))), rtol=1e-6)
 
 
@@ -47,11 +47,11 @@ def test_losses_finite_for_extreme_logits():
   for name in losses.LOSSES:
     loss = losses.get_loss(name)
     assert np.isfinite(float(loss.d_loss(big, big)))
-    assert np.isfinite(float(loss.g_loss(big)))
-    g = jax.grad(lambda l: loss.g_loss(l))(big)
+    assert np.isfinite(float(loss.g_loss(big, big)))
+    g = jax.grad(lambda l: loss.g_loss(big, l))(big)
     assert np.all(np.isfinite(g))
   # -log D(G(z)) with D = sigmoid(-200) is 200, not inf: no log of a rounded 0.
-  np.testing.assert_allclose(float(losses.get_loss('non_saturating').g_loss(jnp.array([-200.0]))),
+  np.testing.assert_allclose(float(losses.get_loss('non_saturating').g_loss(None, jnp.array([-200.0]))),
                              200.0, rtol=1e-6)
 
 
@@ -59,8 +59,8 @@ def test_saturating_gradient_vanishes_where_d_rejects_fakes():
   # Where D(G(z)) ~ 0 (logit -8), d/dlogit log(1 - sigmoid(l)) = -sigmoid(l) ~ -3.4e-4, while
   # d/dlogit -log sigmoid(l) = -(1 - sigmoid(l)) ~ -1: the reason the non-saturating form exists.
   logits = jnp.array([-8.0])
-  g_sat = float(jax.grad(lambda l: losses.get_loss('minimax').g_loss(l))(logits)[0])
-  g_ns = float(jax.grad(lambda l: losses.get_loss('non_saturating').g_loss(l))(logits)[0])
+  g_sat = float(jax.grad(lambda l: losses.get_loss('minimax').g_loss(None, l))(logits)[0])
+  g_ns = float(jax.grad(lambda l: losses.get_loss('non_saturating').g_loss(None, l))(logits)[0])
   s = _sigmoid64(-8.0)
   np.testing.assert_allclose(g_sat, -s, rtol=1e-5)
   np.testing.assert_allclose(g_ns, -(1 - s), rtol=1e-6)
@@ -72,3 +72,29 @@ def test_saturating_gradient_vanishes_where_d_rejects_fakes():
 def test_unknown_loss_lists_valid_names():
   with pytest.raises(ValueError, match='minimax.*non_saturating'):
     losses.get_loss('wasserstein_typo')
+
+
+def _log_sigmoid64(x):
+  return np.log(_sigmoid64(x))
+
+
+R64, F64 = LOGITS_REAL.astype(np.float64), LOGITS_FAKE.astype(np.float64)
+# (name, D's loss, G's loss), written out in float64 from each paper's definition.
+REFERENCE = [
+    ('wasserstein', F64.mean() - R64.mean(), -F64.mean()),
+    ('least_squares', 0.5 * np.mean((R64 - 1) ** 2) + 0.5 * np.mean(F64 ** 2),
+     0.5 * np.mean((F64 - 1) ** 2)),
+    ('hinge', np.mean(np.maximum(0, 1 - R64)) + np.mean(np.maximum(0, 1 + F64)), -F64.mean()),
+    ('relativistic_average',
+     -np.mean(_log_sigmoid64(R64 - F64.mean())) - np.mean(np.log(1 - _sigmoid64(F64 - R64.mean()))),
+     -np.mean(_log_sigmoid64(F64 - R64.mean())) - np.mean(np.log(1 - _sigmoid64(R64 - F64.mean())))),
+]
+
+
+@pytest.mark.parametrize('name,d_ref,g_ref', REFERENCE, ids=[r[0] for r in REFERENCE])
+def test_other_losses_match_float64_definitions(name, d_ref, g_ref):
+  loss = losses.get_loss(name)
+  real, fake = jnp.asarray(LOGITS_REAL), jnp.asarray(LOGITS_FAKE)
+  np.testing.assert_allclose(float(loss.d_loss(real, fake)), d_ref, rtol=1e-5)
+  np.testing.assert_allclose(float(loss.g_loss(real, fake)), g_ref, rtol=1e-5)
+  assert loss.g_needs_real == (name == 'relativistic_average')

@@ -1,0 +1,54 @@
+"""Discriminator penalties on its input gradient, added to D's loss with their weights.
+
+Each penalty is `fn(d_fn, real, fake, key) -> scalar`, where `d_fn(x_BxDIMS) -> logits_B` is D in
+training mode and `real`, `fake` are D's inputs (packs, with model.pack > 1); `fake` carries no
+gradient to G. Input gradients are per sample: the gradient of sum_b D(x)_b with respect to x,
+exact when D treats samples independently (no batch norm in D's training mode).
+
+- gradient_penalty (WGAN-GP, Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2] at random
+  interpolates x_hat = e x + (1 - e) x_fake, e ~ U[0, 1] per sample. WGAN-GP's weight: 10.
+- r1 (Mescheder et al. 2018): E[||grad D(x)||^2] on real data; StyleGAN's gamma is 2 x the weight.
+- r2: the same on fake data.
+- dragan (Kodali et al. 2017): E[(||grad D(x_p)|| - 1)^2] at x_p = x + 0.5 std(x) u,
+  u ~ U[0, 1] elementwise. DRAGAN's weight: 10.
+"""
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def grad_sq_norms(d_fn: Callable, x: jax.Array) -> jax.Array:
+  """||d D(x)_b / d x_b||^2 for each sample b."""
+  g = jax.grad(lambda x: jnp.sum(d_fn(x)))(x)
+  return jnp.sum(g ** 2, axis=tuple(range(1, g.ndim)))
+
+
+def _unit_norm_penalty(d_fn, x):
+  norms = jnp.sqrt(grad_sq_norms(d_fn, x) + 1e-12)  # The offset keeps sqrt's gradient finite.
+  return jnp.mean((norms - 1.0) ** 2)
+
+
+def gradient_penalty(d_fn, real, fake, key):
+  eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1))
+  return _unit_norm_penalty(d_fn, eps * real + (1.0 - eps) * fake)
+
+
+def r1(d_fn, real, fake, key):
+  del fake, key
+  return jnp.mean(grad_sq_norms(d_fn, real))
+
+
+def r2(d_fn, real, fake, key):
+  del real, key
+  return jnp.mean(grad_sq_norms(d_fn, fake))
+
+
+def dragan(d_fn, real, fake, key):
+  del fake
+  perturbed = real + 0.5 * jnp.std(real) * jax.random.uniform(key, real.shape)
+  return _unit_norm_penalty(d_fn, perturbed)
+
+
+PENALTIES = {'gradient_penalty': gradient_penalty, 'r1': r1, 'r2': r2, 'dragan': dragan}
+LAZY = ('r1', 'r2')  # Penalties that loss.lazy_every may compute every k-th step only.
