@@ -92,8 +92,42 @@ def test_every_module_field_is_in_the_base_config():
   assert model.g_kwargs.dcgan.to_dict() == {'base_features': 256, 'leaky_slope': 0.3,
                                             'bn_momentum': 0.99}
   assert model.d_kwargs.dcgan.to_dict() == {'base_features': 64, 'leaky_slope': 0.3,
-                                            'dropout': 0.0}
+                                            'dropout': 0.0, 'spectral_norm': False,
+                                            'sn_power_iterations': 1}
   assert model.g_kwargs.mlp.to_dict() == {'hidden': (1200, 1200), 'output_activation': 'tanh',
                                           'batch_norm': False, 'bn_momentum': 0.95}
   assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
-                                          'input_dropout': 0.2, 'dropout': 0.5}
+                                          'input_dropout': 0.2, 'dropout': 0.5,
+                                          'spectral_norm': False, 'sn_power_iterations': 1}
+
+
+
+@pytest.mark.parametrize('name', ['dcgan', 'mlp'])
+def test_spectral_norm_estimates_the_largest_singular_value(name):
+  """Power iteration in training calls converges to the SVD's sigma_max of each reshaped kernel,
+  and the layer then computes with kernel / sigma_max; evaluation calls leave u as it is."""
+  import flax
+  cls = models.DISCRIMINATORS[name]
+  kwargs = {'base_features': 4} if name == 'dcgan' else {'hidden': (8,), 'input_dropout': 0.0,
+                                                          'dropout': 0.0}
+  d = cls(spectral_norm=True, **kwargs)
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1))
+  variables = d.init(jax.random.PRNGKey(1), x, train=False)
+  params, stats = variables['params'], variables['batch_stats']
+  out_eval, unchanged = d.apply(variables, x, train=False, mutable=['batch_stats'])
+  assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), unchanged['batch_stats'],
+                                   stats))
+  for _ in range(100):
+    _, updated = d.apply({'params': params, 'batch_stats': stats}, x, train=True,
+                         mutable=['batch_stats'])
+    stats = updated['batch_stats']
+  flat_stats = flax.traverse_util.flatten_dict(stats, sep='/')
+  kernels = {k: v for k, v in flax.traverse_util.flatten_dict(params, sep='/').items()
+             if k.endswith('kernel')}
+  assert len(kernels) == (3 if name == 'dcgan' else 2)
+  for path, kernel in kernels.items():
+    k = np.asarray(kernel, np.float64)
+    sigma_svd = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]
+    layer = path.split('/')[-2]
+    (sigma,) = [v for s, v in flat_stats.items() if s.endswith(f'{layer}/kernel/sigma')]
+    np.testing.assert_allclose(float(sigma), sigma_svd, rtol=1e-4, err_msg=path)

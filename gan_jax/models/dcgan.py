@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose
+from gan_jax.models.layers import ConvTranspose, spectral
 
 
 class DCGANGenerator(nn.Module):
@@ -46,17 +46,21 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
+  """`spectral_norm`: every conv and dense layer spectrally normalised (layers.spectral)."""
   base_features: int = 64
   leaky_slope: float = 0.3
   dropout: float = 0.0
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
     f = self.base_features
+    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
     x = x_BxHxWxC
     for features in (f, 2 * f):
-      x = nn.Conv(features, (5, 5), (2, 2), padding='SAME')(x)
+      x = sn(nn.Conv(features, (5, 5), (2, 2), padding='SAME'))(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)
-    return nn.Dense(1)(x)[:, 0]
+    return sn(nn.Dense(1))(x)[:, 0]

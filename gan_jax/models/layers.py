@@ -109,3 +109,16 @@ class ConvTranspose(nn.Module):
       bias = self.param('bias', self.bias_init, (self.features,))
       y = y + bias.astype(dtype)
     return y
+
+
+def spectral(layer: nn.Module, enabled: bool, train: bool, power_iterations: int = 1):
+  """`layer` as a callable, spectrally normalised when `enabled` (Miyato et al. 2018).
+
+  flax.linen.SpectralNorm: the kernel (reshaped to a matrix (prod of leading dims, out)) is
+  divided by its largest singular value, estimated by power iteration whose vector `u` (and the
+  estimate `sigma`) live in the 'batch_stats' collection and advance only in training.
+  """
+  if not enabled:
+    return layer
+  wrapped = nn.SpectralNorm(layer, n_steps=power_iterations)
+  return lambda x: wrapped(x, update_stats=train)

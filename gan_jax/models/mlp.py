@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.models.layers import spectral
+
 
 OUTPUT_ACTIVATIONS = {'tanh': jnp.tanh, 'linear': lambda x: x}
 
@@ -46,17 +48,21 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
+  """`spectral_norm`: every dense layer spectrally normalised (layers.spectral)."""
   hidden: Sequence[int] = (240, 240)
   maxout_pieces: int = 5
   input_dropout: float = 0.2
   dropout: float = 0.5
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
     x = x_BxHxWxC.reshape(x_BxHxWxC.shape[0], -1)
     x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
     for units in self.hidden:
-      x = nn.Dense(units * self.maxout_pieces)(x)
+      x = sn(nn.Dense(units * self.maxout_pieces))(x)
       x = jnp.max(x.reshape(x.shape[0], units, self.maxout_pieces), axis=-1)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(1)(x)[:, 0]
+    return sn(nn.Dense(1))(x)[:, 0]
