@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test bench clean
+.PHONY: install torch-venv train test bench sweep clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ $(TORCH_STAMP):
 test: install
 	-$(MAKE) torch-venv
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+
+# make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
+sweep: install
+	$(BIN)/python -m gan_jax.sweep --config=$(CONFIG) --workdir=$(WORKDIR)
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache

@@ -5,7 +5,6 @@
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
 """
-import logging as py_logging
 import sys
 
 from absl import app
@@ -13,10 +12,6 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from gan_jax import checkpoint
-from gan_jax import configs
-from gan_jax import data
-from gan_jax import evaluate
 from gan_jax import parallel
 from gan_jax import train
 
@@ -33,20 +28,10 @@ flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_pr
 flags.DEFINE_bool('distributed', False, 'Multi-process by JAX\'s cluster auto-detection.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
-# Errors whose message says what to fix: shown without a traceback.
-USER_ERRORS = (configs.ConfigError, data.DataError, train.WorkdirError,
-               checkpoint.CheckpointError, train.NonFiniteError, evaluate.EvalError)
-
-
-def _quiet_orbax(record: py_logging.LogRecord) -> bool:
-  """Drops orbax's per-save INFO chatter; its warnings and errors still show."""
-  return record.levelno >= py_logging.WARNING or '/orbax/' not in record.pathname
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(_quiet_orbax)
+  logging.get_absl_handler().addFilter(train.quiet_orbax)
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
   try:
@@ -54,7 +39,7 @@ def main(argv):
       train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir)
     else:
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except USER_ERRORS as e:
+  except train.user_errors() as e:
     logging.error('%s: %s', type(e).__name__, e)
     sys.exit(1)
 

@@ -8,6 +8,7 @@ checked for non-finite values before every log and every checkpoint, so a diverg
 naming its first bad step, and never overwrites the last good checkpoint.
 """
 import json
+import logging as logging_levels
 import math
 import os
 import time
@@ -32,6 +33,17 @@ from gan_jax import writers
 
 SAMPLE_GRID = (8, 8)  # Images: an 8x8 grid from fixed latents.
 SAMPLE_POINTS = 1000  # 2-D points: a scatter picture of this many, from fixed latents.
+
+
+def quiet_orbax(record) -> bool:
+  """An absl log filter that drops orbax's per-save INFO chatter; warnings and errors still show."""
+  return record.levelno >= logging_levels.WARNING or '/orbax/' not in record.pathname
+
+
+def user_errors() -> tuple:
+  """Errors whose message says what to fix: entry points show them without a traceback."""
+  return (configs.ConfigError, data_lib.DataError, WorkdirError, checkpoint_lib.CheckpointError,
+          NonFiniteError, evaluate.EvalError)
 
 
 class WorkdirError(ValueError):

@@ -1,0 +1,42 @@
+"""The loss ablation: five GAN losses, with and without spectral norm in D, on ring8 and grid25.
+
+A sweep (gan_jax/sweep.py) over experiments/ring8.py's settings (PacGAN's 2-D models, Adam 1e-4,
+beta1 0.8, batch 100), 3 seeds a point trained together (num_seeds), evaluated by mode coverage on
+2,500 samples at the end:
+
+  python -m gan_jax.sweep --config=experiments/loss_ablation.py --workdir=runs/loss_ablation
+  make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
+
+Losses: minimax and non_saturating (Goodfellow et al. 2014), wasserstein with gradient_penalty
+10 (WGAN-GP, Gulrajani et al. 2017; their n_critic 5 is not used, to keep one D step per G step
+across the losses), least_squares (LSGAN), hinge (SN-GAN). 20 points x 3 seeds x 10,000 steps:
+several hours on a 2-core CPU; `:runlocal` is the smoke test.
+"""
+import os
+
+from gan_jax import configs
+from gan_jax import sweep
+
+LOSSES = [
+    {'loss.name': 'minimax'},
+    {'loss.name': 'non_saturating'},
+    {'loss.name': 'wasserstein', 'loss.penalties.gradient_penalty': 10.0},
+    {'loss.name': 'least_squares'},
+    {'loss.name': 'hinge'},
+]
+
+
+def get_config(arg=None):
+  config = configs.load_experiment(os.path.join(os.path.dirname(__file__), 'ring8.py'), arg)
+  config.num_seeds = 3
+  if arg != 'runlocal':
+    config.train.num_steps = 10_000
+  return config
+
+
+def get_sweep(arg=None):
+  del arg
+  return sweep.cross(
+      sweep.product({'data.source': ['ring8', 'grid25']}),
+      LOSSES,
+      sweep.product({'model.d_kwargs.mlp.spectral_norm': [False, True]}))
