@@ -15,10 +15,13 @@ from ml_collections import config_dict
 from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
+from gan_jax.augment import POLICIES as AUGMENT_POLICIES
 from gan_jax.penalties import PENALTIES
 from gan_jax.state import LATENT_DISTS
 from gan_jax.step import SEED_LAYOUTS
 
+
+SCHEDULES = ('constant', 'linear', 'cosine')  # optim.schedule.
 
 # eval.features: the feature extractor of image metrics (gan_jax/evaluate.py); 'none': no eval.
 EVAL_FEATURES = ('auto', 'mnist_classifier', 'inception_v3', 'none')
@@ -69,8 +72,17 @@ def base_config() -> ml_collections.ConfigDict:
   config.optim.b1 = 0.5
   config.optim.b2 = 0.999
   config.optim.n_critic = 1
+  config.optim.schedule = 'constant'  # constant | linear | cosine (to 0 at decay_steps).
+  config.optim.warmup_steps = 0  # Linear warm-up from 0 over this many steps.
+  config.optim.decay_steps = 0  # Steps over which linear / cosine decay to 0 (required for them).
   config.optim.ema_decay = 0.0  # > 0: keep an EMA of G's parameters; samples and eval use it.
   config.optim.ema_start = 0  # The EMA copies G's parameters up to this step, then averages.
+
+  # DiffAugment on D's real and fake inputs (gan_jax/augment.py): e.g. 'color,translation,cutout'.
+  config.augment = ml_collections.ConfigDict()
+  config.augment.policy = ''
+  config.augment.translation_ratio = 0.125
+  config.augment.cutout_ratio = 0.5
 
   config.train = ml_collections.ConfigDict()
   config.train.num_steps = 2000
@@ -211,6 +223,17 @@ def validate(config: ml_collections.ConfigDict) -> None:
     need(_is_real(v) and 0 <= v < 1, f'optim.{field} must be in [0, 1), got {v!r}.')
   need(_is_int(o.n_critic) and o.n_critic >= 1,
        f'optim.n_critic must be an integer >= 1, got {o.n_critic!r}.')
+  need(o.schedule in SCHEDULES,
+       f'Unknown optim.schedule {o.schedule!r}; valid: {list(SCHEDULES)}.')
+  need(_is_int(o.warmup_steps) and o.warmup_steps >= 0,
+       f'optim.warmup_steps must be an integer >= 0, got {o.warmup_steps!r}.')
+  need(_is_int(o.decay_steps) and o.decay_steps >= 0,
+       f'optim.decay_steps must be an integer >= 0, got {o.decay_steps!r}.')
+  if o.schedule != 'constant' and _is_int(o.decay_steps) and _is_int(o.warmup_steps):
+    need(o.decay_steps > o.warmup_steps,
+         f'optim.schedule={o.schedule!r} decays to 0 at optim.decay_steps, which must exceed '
+         f'optim.warmup_steps={o.warmup_steps}; set it (e.g. to train.num_steps='
+         f'{t.num_steps}), got {o.decay_steps!r}.')
   need(_is_real(o.ema_decay) and 0 <= o.ema_decay < 1,
        f'optim.ema_decay must be in [0, 1) (0: no EMA; e.g. 0.999), got {o.ema_decay!r}.')
   need(_is_int(o.ema_start) and o.ema_start >= 0,
@@ -232,6 +255,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if _is_int(v) and v > 0 and _is_int(k) and k >= 1:
       need(v % k == 0, f'train.{field}={v} must be a multiple of train.steps_per_call={k} '
            f'(each call runs {k} steps); use {max(k, v // k * k)}.')
+
+  policy = config.augment.policy
+  entries = [p.strip() for p in policy.split(',') if p.strip()] if isinstance(policy, str) else [policy]
+  bad = [p for p in entries if p not in AUGMENT_POLICIES]
+  need(not bad, f'Unknown augment.policy entries {bad}; valid: {list(AUGMENT_POLICIES)} '
+       '(comma-separated, e.g. color,translation,cutout).')
+  for field in ('translation_ratio', 'cutout_ratio'):
+    v = config.augment[field]
+    need(_is_real(v) and 0 <= v <= 1, f'augment.{field} must be in [0, 1], got {v!r}.')
 
   e = config.eval
   need(e.features in EVAL_FEATURES,

@@ -28,7 +28,8 @@ from gan_jax.models import pack_samples
 from gan_jax.state import GANState, replica, sample_latent, stack_replicas
 
 # Per-step stream tags for fold_in.
-_Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G, _PENALTY, _DROPOUT_G_REAL = range(7)
+(_Z_D, _Z_G, _DROPOUT_REAL, _DROPOUT_FAKE, _DROPOUT_G, _PENALTY, _DROPOUT_G_REAL, _AUG_REAL,
+ _AUG_FAKE) = range(9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Regularizers:
   weight_clip: float = 0.0
   ema_decay: float = 0.0
   ema_start: int = 0
+  augment: Optional[Callable] = None  # DiffAugment (augment.make_augment) on D's inputs.
 
 
 def _apply(module: nn.Module, params, variables: dict, x, key):
@@ -90,6 +92,12 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
   def device_key(key):
     return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
 
+  def d_input(x, key, tag):
+    """What D sees of a batch: DiffAugment'ed (per device: each holds other samples), packed."""
+    if reg.augment is not None:
+      x = reg.augment(x, device_key(jax.random.fold_in(key, tag)))
+    return pack_samples(x, pack)
+
   def d_update(state: GANState, real_BxHxWxC, key):
     batch_size = real_BxHxWxC.shape[0]
     z = latents(jax.random.fold_in(key, _Z_D), batch_size)
@@ -97,7 +105,7 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     fake = jax.lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
-      real_in, fake_in = pack_samples(real_BxHxWxC, pack), pack_samples(fake, pack)
+      real_in, fake_in = d_input(real_BxHxWxC, key, _AUG_REAL), d_input(fake, key, _AUG_FAKE)
       real_logits, d_vars = _apply(discriminator, d_params, state.d_vars, real_in,
                                    device_key(jax.random.fold_in(key, _DROPOUT_REAL)))
       fake_logits, d_vars = _apply(discriminator, d_params, d_vars, fake_in,
@@ -139,13 +147,13 @@ def make_update_fn(generator: nn.Module, discriminator: nn.Module, loss: losses.
     real_logits = None
     if loss.g_needs_real:  # Relativistic losses compare with D on real data (no G gradient).
       real_logits, _ = _apply(discriminator, state.d_params, state.d_vars,
-                              pack_samples(real_BxHxWxC, pack),
+                              d_input(real_BxHxWxC, key, _AUG_REAL),
                               device_key(jax.random.fold_in(key, _DROPOUT_G_REAL)))
 
     def g_loss_fn(g_params):
       fake, g_vars = _apply(generator, g_params, state.g_vars, z, None)
       fake_logits, _ = _apply(discriminator, state.d_params, state.d_vars,
-                              pack_samples(fake, pack),
+                              d_input(fake, key, _AUG_FAKE),
                               device_key(jax.random.fold_in(key, _DROPOUT_G)))
       return loss.g_loss(real_logits, fake_logits), g_vars
 

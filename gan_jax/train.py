@@ -20,6 +20,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from gan_jax import augment as augment_lib
 from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import configs
 from gan_jax import data as data_lib
@@ -83,9 +84,31 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> str:
   return workdir
 
 
+def lr_schedule(lr: float, optim_config, updates_per_step: int = 1):
+  """The learning rate of `optim.schedule` as an optax schedule over optimizer updates.
+
+  Steps are training steps; D takes `updates_per_step` (n_critic) updates per step, so its
+  schedule is stretched to match. 'constant' (with optional warm-up), 'linear' (to 0 at
+  optim.decay_steps) or 'cosine' (to 0 at optim.decay_steps), each after a linear warm-up from 0
+  over optim.warmup_steps.
+  """
+  o = optim_config
+  if o.schedule == 'constant' and o.warmup_steps == 0:
+    return lr
+  warm = o.warmup_steps * updates_per_step
+  decay = max(o.decay_steps * updates_per_step - warm, 1)
+  body = {'constant': lambda: optax.constant_schedule(lr),
+          'linear': lambda: optax.linear_schedule(lr, 0.0, decay),
+          'cosine': lambda: optax.cosine_decay_schedule(lr, decay)}[o.schedule]()
+  if not warm:
+    return body
+  return optax.join_schedules([optax.linear_schedule(0.0, lr, warm), body], [warm])
+
+
 def make_optimizers(optim_config):
-  g_tx = optax.adam(optim_config.g_lr, b1=optim_config.b1, b2=optim_config.b2)
-  d_tx = optax.adam(optim_config.d_lr, b1=optim_config.b1, b2=optim_config.b2)
+  o = optim_config
+  g_tx = optax.adam(lr_schedule(o.g_lr, o), b1=o.b1, b2=o.b2)
+  d_tx = optax.adam(lr_schedule(o.d_lr, o, o.n_critic), b1=o.b1, b2=o.b2)
   return g_tx, d_tx
 
 
@@ -115,6 +138,12 @@ class Experiment:
     self.discriminator = models.make_discriminator(config.model)
     self.g_tx, self.d_tx = make_optimizers(config.optim)
     self.loss = losses.get_loss(config.loss.name)
+    a = config.augment
+    if a.policy and len(self.dataset.element_shape) != 3:
+      raise configs.ConfigError(f'augment.policy={a.policy!r} augments images; '
+                                f'{config.data.source!r} is not images. Set augment.policy=\'\'.')
+    self._augment = (augment_lib.make_augment(a.policy, a.translation_ratio, a.cutout_ratio)
+                     if a.policy else None)
     self._check_shapes()
     self.eval_protocol = evaluate.protocol_for(config, self.dataset.element_shape)
     if self.eval_protocol and self.eval_protocol.kind == 'features':
@@ -158,7 +187,7 @@ class Experiment:
     return step_lib.Regularizers(
         penalties=tuple((n, float(w)) for n, w in sorted(lc.penalties.items()) if w > 0),
         lazy_every=lc.lazy_every, weight_clip=float(lc.weight_clip),
-        ema_decay=float(o.ema_decay), ema_start=o.ema_start)
+        ema_decay=float(o.ema_decay), ema_start=o.ema_start, augment=self._augment)
 
   @property
   def uses_ema(self) -> bool:

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gan_jax import configs
 from gan_jax import penalties
 from gan_jax import step as step_lib
 from gan_jax import train
@@ -103,3 +104,22 @@ def test_generator_ema_follows_its_recursion():
       np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-7)
   # Samples use the EMA: they differ from G's own after the EMA starts averaging.
   assert exp.sampling_params(state) is state.g_ema_params
+
+
+def test_learning_rate_schedules_follow_their_formulas():
+  config = load_experiment('ring8')
+  o = config.optim
+  o.schedule, o.warmup_steps, o.decay_steps = 'cosine', 10, 110
+  sched = train.lr_schedule(1e-3, o)
+  np.testing.assert_allclose([float(sched(t)) for t in (0, 5, 10)], [0.0, 5e-4, 1e-3], rtol=1e-6)
+  np.testing.assert_allclose(float(sched(60)), 1e-3 * 0.5 * (1 + np.cos(np.pi * 50 / 100)),
+                             rtol=1e-5)
+  assert float(sched(110)) == pytest.approx(0.0, abs=1e-12)
+  o.schedule, o.warmup_steps = 'linear', 0
+  d_sched = train.lr_schedule(1e-3, o, updates_per_step=5)  # D with n_critic 5: 550 updates.
+  np.testing.assert_allclose(float(d_sched(275)), 5e-4, rtol=1e-6)
+  o.schedule, o.decay_steps = 'constant', 0
+  assert train.lr_schedule(1e-3, o) == 1e-3  # Plain float: Adam exactly as before.
+  o.schedule = 'cosine'
+  with pytest.raises(configs.ConfigError, match='optim.decay_steps'):
+    configs.validate(config)
