@@ -182,3 +182,23 @@ def test_stacked_mnist_pacgan2_trains_and_evaluates(tmp_path):
   assert saved['protocol']['num_generated'] == 256
   m = saved['seeds']['0']
   assert 1 <= m['modes_captured'] <= 256 and 0 <= m['kl_to_uniform'] <= np.log(1000)
+
+
+@pytest.mark.parametrize('name', ['sngan_resnet_cifar10', 'sngan_cnn_cifar10', 'wgan_gp_cifar10',
+                                  'dcgan_cifar10'])
+def test_published_setups_run_locally(name, tmp_path):
+  full = load_experiment(name)
+  assert full.data.source == 'tfds:cifar10'
+  configs.validate(full)
+  config = load_experiment(name, 'runlocal')
+  state = train.train_and_evaluate(config, str(tmp_path / name))
+  assert int(state.step) == config.train.num_steps
+  assert all(np.isfinite(np.asarray(p)).all() for p in jax.tree.leaves(state.g_params))
+
+
+def test_mnist_losses_sweep_plans_every_loss(tmp_path):
+  from gan_jax import losses, sweep
+  from tests.conftest import REPO
+  points = sweep.plan(os.path.join(REPO, 'experiments', 'mnist_losses.py'), 'runlocal',
+                      str(tmp_path))
+  assert sorted(c.loss.name for _, c, _ in points) == sorted(losses.LOSSES)

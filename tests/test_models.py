@@ -79,7 +79,7 @@ def test_discriminator_gives_one_logit_per_image(name):
 def test_unknown_model_and_field_errors():
   config = base_config().model
   config.generator = 'stylegan9'
-  with pytest.raises(ValueError, match=r"valid names: \['dcgan', 'mlp'\]"):
+  with pytest.raises(ValueError, match=r"valid names: \['dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"):
     models.make_generator(config, (28, 28, 1))
   config = base_config().model
   config.d_kwargs.dcgan.widht = 3
@@ -96,22 +96,29 @@ def test_every_module_field_is_in_the_base_config():
                                             'sn_power_iterations': 1}
   assert model.g_kwargs.mlp.to_dict() == {'hidden': (1200, 1200), 'output_activation': 'tanh',
                                           'batch_norm': False, 'bn_momentum': 0.95}
+  assert sorted(model.g_kwargs) == sorted(models.GENERATORS)
+  assert sorted(model.d_kwargs) == sorted(models.DISCRIMINATORS)
   assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
                                           'input_dropout': 0.2, 'dropout': 0.5,
                                           'spectral_norm': False, 'sn_power_iterations': 1}
 
 
 
-@pytest.mark.parametrize('name', ['dcgan', 'mlp'])
+SN_CASES = {'dcgan': ({'base_features': 4}, (8, 8, 1), 3),
+            'mlp': ({'hidden': (8,), 'input_dropout': 0.0, 'dropout': 0.0}, (8, 8, 1), 2),
+            'sngan_cnn32': ({'base_features': 4}, (32, 32, 3), 8),
+            'resnet32': ({'features': 4}, (32, 32, 3), 4 * 2 + 2 + 1)}
+
+
+@pytest.mark.parametrize('name', sorted(SN_CASES))
 def test_spectral_norm_estimates_the_largest_singular_value(name):
   """Power iteration in training calls converges to the SVD's sigma_max of each reshaped kernel,
   and the layer then computes with kernel / sigma_max; evaluation calls leave u as it is."""
   import flax
   cls = models.DISCRIMINATORS[name]
-  kwargs = {'base_features': 4} if name == 'dcgan' else {'hidden': (8,), 'input_dropout': 0.0,
-                                                          'dropout': 0.0}
+  kwargs, shape, num_kernels = SN_CASES[name]
   d = cls(spectral_norm=True, **kwargs)
-  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1))
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, *shape))
   variables = d.init(jax.random.PRNGKey(1), x, train=False)
   params, stats = variables['params'], variables['batch_stats']
   out_eval, unchanged = d.apply(variables, x, train=False, mutable=['batch_stats'])
@@ -124,10 +131,59 @@ def test_spectral_norm_estimates_the_largest_singular_value(name):
   flat_stats = flax.traverse_util.flatten_dict(stats, sep='/')
   kernels = {k: v for k, v in flax.traverse_util.flatten_dict(params, sep='/').items()
              if k.endswith('kernel')}
-  assert len(kernels) == (3 if name == 'dcgan' else 2)
+  assert len(kernels) == num_kernels
+  sigmas = {k: v for k, v in flat_stats.items() if k.endswith('/sigma')}
+  assert len(sigmas) == num_kernels
   for path, kernel in kernels.items():
     k = np.asarray(kernel, np.float64)
     sigma_svd = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]
-    layer = path.split('/')[-2]
-    (sigma,) = [v for s, v in flat_stats.items() if s.endswith(f'{layer}/kernel/sigma')]
+    scope, layer = path.split('/')[:-2], path.split('/')[-2]
+    (sigma,) = [v for p, v in sigmas.items()
+                if p.endswith(f'{layer}/kernel/sigma') and p.split('/')[:len(scope)] == scope]
     np.testing.assert_allclose(float(sigma), sigma_svd, rtol=1e-4, err_msg=path)
+
+
+
+def _torch_reference_param_count(kind):
+  """Parameters of ../shared/bench/torch_reference.py's sngan_cnn32, by its layer list."""
+  conv = lambda cin, cout, k: cin * cout * k * k + cout
+  if kind == 'g':
+    return (128 * 8192 + 8192 + 2 * 8192 + conv(512, 256, 4) + 2 * 256 + conv(256, 128, 4)
+            + 2 * 128 + conv(128, 64, 4) + 2 * 64 + conv(64, 3, 3))
+  return (conv(3, 64, 3) + conv(64, 64, 4) + conv(64, 128, 3) + conv(128, 128, 4)
+          + conv(128, 256, 3) + conv(256, 256, 4) + conv(256, 512, 3) + 8192 + 1)
+
+
+def test_sngan_cnn32_matches_the_reference_layout():
+  config = base_config().model
+  config.generator = config.discriminator = 'sngan_cnn32'
+  g = models.make_generator(config, (32, 32, 3))
+  d = models.make_discriminator(config)
+  z = jax.random.normal(jax.random.PRNGKey(0), (2, 128))
+  gv = g.init(jax.random.PRNGKey(1), z, train=False)
+  x = g.apply(gv, z, train=False)
+  assert x.shape == (2, 32, 32, 3) and float(jnp.abs(x).max()) <= 1.0
+  dv = d.init(jax.random.PRNGKey(2), x, train=False)
+  assert d.apply(dv, x, train=False).shape == (2,)
+  count = lambda tree: sum(int(np.prod(p.shape)) for p in jax.tree.leaves(tree))
+  assert count(gv['params']) == _torch_reference_param_count('g')
+  assert count(dv['params']) == _torch_reference_param_count('d')
+
+
+def test_resnet32_shapes_and_blocks():
+  config = base_config().model
+  config.generator = config.discriminator = 'resnet32'
+  config.g_kwargs.resnet32.features = 16
+  config.d_kwargs.resnet32.features = 8
+  g = models.make_generator(config, (32, 32, 3))
+  d = models.make_discriminator(config)
+  z = jax.random.normal(jax.random.PRNGKey(0), (2, 100))
+  gv = g.init(jax.random.PRNGKey(1), z, train=False)
+  x, _ = g.apply(gv, z, train=True, mutable=['batch_stats'])
+  assert x.shape == (2, 32, 32, 3) and float(jnp.abs(x).max()) <= 1.0
+  assert sorted(k for k in gv['params'] if k.startswith('ResBlockUp')) == [
+      'ResBlockUp_0', 'ResBlockUp_1', 'ResBlockUp_2']
+  dv = d.init(jax.random.PRNGKey(2), x, train=False)
+  assert d.apply(dv, x, train=True).shape == (2,)
+  assert sorted(k for k in dv['params'] if k.startswith('ResBlockDown')) == [
+      f'ResBlockDown_{i}' for i in range(4)]

@@ -94,15 +94,17 @@ def stacked_dataset(digits_Nx28x28x1: np.ndarray, labels_N: np.ndarray,
   digits = np.ascontiguousarray(digits_Nx28x28x1[..., 0])
 
   def get(idx):
-    return uint8_to_float(np.moveaxis(digits[triples_Mx3[idx]], -3, -1))  # (n,3,28,28)->(n,28,28,3)
-  return Dataset(size=len(triples_Mx3), element_shape=(28, 28, 3), get=get,
+    return uint8_to_float(np.moveaxis(digits[triples_Mx3[idx]], -3, -1))  # (n,3,H,W)->(n,H,W,3)
+  return Dataset(size=len(triples_Mx3), element_shape=(*digits.shape[1:], 3), get=get,
                  labels=labels_N[triples_Mx3] @ np.array([100, 10, 1]))
 
 
 def _stacked_mnist_source(name, data_config) -> Source:
-  if data_config.get('image_size'):
-    raise DataError(f'{name!r} is evaluated by a 28x28 digit classifier; unset data.image_size.')
-  splits = {split: stacked_dataset(*parts) for split, parts in offline.load_stacked_mnist().items()}
+  splits = {}
+  for split, (digits, labels, triples) in offline.load_stacked_mnist().items():
+    if data_config.get('image_size'):  # Each digit resized, then stacked.
+      digits = resize_uint8(digits, data_config.image_size)
+    splits[split] = stacked_dataset(digits, labels, triples)
   return Source(name=name, splits=splits, num_classes=1000)
 
 

@@ -13,14 +13,20 @@ import jax
 
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.sngan import (ResNetDiscriminator, ResNetGenerator, SNGANDiscriminator,
+                                  SNGANGenerator)
 
 GENERATORS = {
     'dcgan': DCGANGenerator,
     'mlp': MLPGenerator,
+    'sngan_cnn32': SNGANGenerator,
+    'resnet32': ResNetGenerator,
 }
 DISCRIMINATORS = {
     'dcgan': DCGANDiscriminator,
     'mlp': MLPDiscriminator,
+    'sngan_cnn32': SNGANDiscriminator,
+    'resnet32': ResNetDiscriminator,
 }
 
 

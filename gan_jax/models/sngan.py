@@ -1,0 +1,138 @@
+"""The SN-GAN "standard CNN" (Miyato et al. 2018, Table 3) and the CIFAR ResNet (Gulrajani et al.
+2017, WGAN-GP; Miyato et al. 2018, Table 4) for 32x32 images.
+
+sngan_cnn32 (the shapes of ../shared/bench/torch_reference.py): G dense 4x4x512, batch norm,
+ReLU, transposed convs 4x4 stride 2 to 256, 128, 64 (each with batch norm and ReLU), conv 3x3 to
+the output channels, tanh; D conv pairs 3x3 / 4x4-stride-2 at 64, 128, 256, conv 3x3 512, leaky
+ReLU 0.1, dense 1.
+resnet32: G dense 4x4x256, three up-sampling residual blocks at 256 channels (BN, ReLU, nearest
+x2, conv 3x3, BN, ReLU, conv 3x3; shortcut x2 and conv 1x1), BN, ReLU, conv 3x3, tanh; D four
+residual blocks at 128 channels (the first two down-sample by 2x2 average pooling, the first
+being the "optimized" block on the image), ReLU, global sum pooling, dense 1.
+Every D layer can be spectrally normalised (`spectral_norm`), as in SN-GAN.
+"""
+from typing import Optional, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gan_jax.models.layers import ConvTranspose, spectral
+
+
+def _bn(train, axis_name):
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                      axis_name=axis_name)
+
+
+class SNGANGenerator(nn.Module):
+  output_shape: Sequence[int] = (32, 32, 3)
+  base_features: int = 512
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+    h, w, c = self.output_shape
+    f = self.base_features
+    x = nn.Dense(h // 8 * w // 8 * f)(z_BxZ)
+    x = nn.relu(_bn(train, self.bn_axis_name)(x)).reshape(-1, h // 8, w // 8, f)
+    for features in (f // 2, f // 4, f // 8):
+      x = ConvTranspose(features, (4, 4), (2, 2))(x)
+      x = nn.relu(_bn(train, self.bn_axis_name)(x))
+    return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
+
+
+class SNGANDiscriminator(nn.Module):
+  base_features: int = 64
+  leaky_slope: float = 0.1
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+    act = lambda x: nn.leaky_relu(x, self.leaky_slope)
+    f, x = self.base_features, x_BxHxWxC
+    for features in (f, 2 * f, 4 * f):
+      x = act(sn(nn.Conv(features, (3, 3), padding=((1, 1), (1, 1))))(x))
+      x = act(sn(nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1))))(x))
+    x = act(sn(nn.Conv(8 * f, (3, 3), padding=((1, 1), (1, 1))))(x))
+    return sn(nn.Dense(1))(x.reshape(x.shape[0], -1))[:, 0]
+
+
+def _upsample(x):
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def _downsample(x):
+  return nn.avg_pool(x, (2, 2), (2, 2))
+
+
+class ResBlockUp(nn.Module):
+  features: int
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x, train):
+    h = nn.relu(_bn(train, self.bn_axis_name)(x))
+    h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(_upsample(h))
+    h = nn.relu(_bn(train, self.bn_axis_name)(h))
+    h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(h)
+    return h + nn.Conv(self.features, (1, 1))(_upsample(x))
+
+
+class ResBlockDown(nn.Module):
+  features: int
+  down: bool
+  first: bool  # The "optimized" first block: no ReLU before its first conv.
+  spectral_norm: bool
+  power_iterations: int
+
+  @nn.compact
+  def __call__(self, x, train):
+    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.power_iterations)
+    conv = lambda k: sn(nn.Conv(self.features, (k, k), padding=((k // 2,) * 2,) * 2))
+    h = x if self.first else nn.relu(x)
+    h = conv(3)(h)
+    h = conv(3)(nn.relu(h))
+    if self.down:
+      h = _downsample(h)
+    if self.first:
+      shortcut = conv(1)(_downsample(x))
+    elif self.down or x.shape[-1] != self.features:
+      shortcut = conv(1)(x)
+      shortcut = _downsample(shortcut) if self.down else shortcut
+    else:
+      shortcut = x
+    return h + shortcut
+
+
+class ResNetGenerator(nn.Module):
+  output_shape: Sequence[int] = (32, 32, 3)
+  features: int = 256
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+    h, w, c = self.output_shape
+    x = nn.Dense(h // 8 * w // 8 * self.features)(z_BxZ).reshape(-1, h // 8, w // 8,
+                                                                  self.features)
+    for _ in range(3):
+      x = ResBlockUp(self.features, self.bn_axis_name)(x, train)
+    x = nn.relu(_bn(train, self.bn_axis_name)(x))
+    return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
+
+
+class ResNetDiscriminator(nn.Module):
+  features: int = 128
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+    x = x_BxHxWxC
+    for i, down in enumerate((True, True, False, False)):
+      x = ResBlockDown(self.features, down, i == 0, self.spectral_norm,
+                       self.sn_power_iterations)(x, train)
+    x = jnp.sum(nn.relu(x), axis=(1, 2))
+    return spectral(nn.Dense(1), self.spectral_norm, train, self.sn_power_iterations)(x)[:, 0]
