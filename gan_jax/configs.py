@@ -16,12 +16,14 @@ from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
 from gan_jax.augment import POLICIES as AUGMENT_POLICIES
+from gan_jax.models.layers import D_CONDITIONINGS
 from gan_jax.penalties import PENALTIES
 from gan_jax.state import LATENT_DISTS
 from gan_jax.step import SEED_LAYOUTS
 
 
 SCHEDULES = ('constant', 'linear', 'cosine')  # optim.schedule.
+MODEL_DTYPES = ('float32', 'bfloat16')  # model.dtype.
 
 # eval.features: the feature extractor of image metrics (gan_jax/evaluate.py); 'none': no eval.
 EVAL_FEATURES = ('auto', 'mnist_classifier', 'inception_v3', 'none')
@@ -54,6 +56,13 @@ def base_config() -> ml_collections.ConfigDict:
   # PacGAN: D scores packs of `pack` samples (concatenated on the last axis); the batch of
   # data.batch_size samples makes data.batch_size / pack packs.
   config.model.pack = 1
+  # Training computation dtype: 'bfloat16' casts the float32 parameters and inputs of G and D
+  # in each update (mixed precision); sampling and evaluation stay float32.
+  config.model.dtype = 'float32'
+  # Class-conditional G (conditional batch norm; one-hot input for the MLP) and D, on the data's
+  # labels; D conditions by 'projection' (Miyato & Koyama 2018) or an 'acgan' classifier head.
+  config.model.conditional = False
+  config.model.d_conditioning = 'projection'
   # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
   config.model.g_kwargs = {n: models.default_kwargs(c) for n, c in models.GENERATORS.items()}
   config.model.d_kwargs = {n: models.default_kwargs(c) for n, c in models.DISCRIMINATORS.items()}
@@ -65,6 +74,7 @@ def base_config() -> ml_collections.ConfigDict:
       {name: 0.0 for name in ('gradient_penalty', 'r1', 'r2', 'dragan')})
   config.loss.lazy_every = 1  # r1 / r2 every k-th step only, weight x k (StyleGAN2).
   config.loss.weight_clip = 0.0  # > 0: clip D's parameters to [-c, c] (WGAN: 0.01).
+  config.loss.acgan_weight = 1.0  # model.d_conditioning='acgan': weight of the class losses.
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_lr = 2e-4
@@ -213,6 +223,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
        f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.')
   need(isinstance(m.sync_bn, bool), f'model.sync_bn must be True or False, got {m.sync_bn!r}.')
   need(_is_int(m.pack) and m.pack >= 1, f'model.pack must be an integer >= 1, got {m.pack!r}.')
+  need(m.dtype in MODEL_DTYPES, f'Unknown model.dtype {m.dtype!r}; valid: {list(MODEL_DTYPES)}.')
+  need(isinstance(m.conditional, bool),
+       f'model.conditional must be True or False, got {m.conditional!r}.')
+  need(m.d_conditioning in D_CONDITIONINGS,
+       f'Unknown model.d_conditioning {m.d_conditioning!r}; valid: {list(D_CONDITIONINGS)}.')
+  need(not (m.conditional is True and m.pack != 1),
+       'model.conditional=True with model.pack > 1: a pack mixes classes; use one or the other.')
+  need(_is_real(config.loss.acgan_weight) and config.loss.acgan_weight >= 0,
+       f'loss.acgan_weight must be >= 0, got {config.loss.acgan_weight!r}.')
   if _is_int(m.pack) and m.pack >= 1 and _is_int(d.batch_size) and d.batch_size > 0:
     need(d.batch_size % m.pack == 0,
          f'data.batch_size={d.batch_size} must be a multiple of model.pack={m.pack} (the batch '

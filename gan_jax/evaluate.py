@@ -142,8 +142,8 @@ class Evaluator:
         _REFERENCE_CACHE[key] = self.extractor(ref.get(np.arange(ref.size)))[0]
       self.reference = _REFERENCE_CACHE[key]
     m = config.model
-    self._sample = jax.jit(lambda g_params, g_vars, z: exp.generator.apply(
-        {'params': g_params, **g_vars}, z, train=False))
+    self._sample = jax.jit(lambda g_params, g_vars, z, labels: exp.generator.apply(
+        {'params': g_params, **g_vars}, z, train=False, labels=labels))
     self._latent_dim, self._latent_dist = m.latent_dim, m.latent_dist
 
   @property
@@ -168,7 +168,9 @@ class Evaluator:
     for i in range(-(-n // chunk)):
       z = state_lib.sample_latent(jax.random.fold_in(key, i), chunk, self._latent_dim,
                                   self._latent_dist)
-      out.append(np.asarray(self._sample(g_params, g_vars, z)))
+      labels = state_lib.sample_labels(jax.random.fold_in(jax.random.fold_in(key, i), 1), chunk,
+                                       self.exp.num_classes)  # Uniform classes, if conditional.
+      out.append(np.asarray(self._sample(g_params, g_vars, z, labels)))
     return np.concatenate(out)[:n]
 
   def metrics_of_samples(self, samples) -> dict:

@@ -64,7 +64,8 @@ def replicated(mesh) -> NamedSharding:
 
 
 def batch_spec(batch_axis: int) -> P:
-  """Real batches are (..., B, H, W, C) with B at `batch_axis`: split B over 'data'."""
+  """Real batches (images (..., B, H, W, C), labels (..., B)) have B at `batch_axis`: split B
+  over 'data'. As a pytree prefix the spec covers every leaf of a batch dict."""
   return P(*([None] * batch_axis), DATA_AXIS)
 
 
@@ -92,12 +93,15 @@ def process_slice(global_batch_size: int) -> slice:
   return slice(start, start + per_process)
 
 
-def put_batch(local: np.ndarray, mesh, global_batch_size: int, batch_axis: int = 1) -> jax.Array:
-  """Assembles the global sharded batch from each process's slice (`process_slice`)."""
-  global_shape = list(local.shape)
-  global_shape[batch_axis] = global_batch_size
-  return jax.make_array_from_process_local_data(batch_sharding(mesh, batch_axis), local,
-                                                tuple(global_shape))
+def put_batch(local, mesh, global_batch_size: int, batch_axis: int = 1):
+  """Assembles the global sharded batch (a pytree of arrays whose batch axis is `batch_axis`)
+  from each process's slice (`process_slice`)."""
+  def put(x):
+    global_shape = list(x.shape)
+    global_shape[batch_axis] = global_batch_size
+    return jax.make_array_from_process_local_data(batch_sharding(mesh, batch_axis), x,
+                                                  tuple(global_shape))
+  return jax.tree.map(put, local)
 
 
 def to_host(tree):

@@ -52,3 +52,5 @@ def dragan(d_fn, real, fake, key):
 
 PENALTIES = {'gradient_penalty': gradient_penalty, 'r1': r1, 'r2': r2, 'dragan': dragan}
 LAZY = ('r1', 'r2')  # Penalties that loss.lazy_every may compute every k-th step only.
+# A conditional D is evaluated with the real batch's labels, except where a penalty is on fakes.
+ON_FAKE_LABELS = {'r2': True}

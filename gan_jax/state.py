@@ -64,17 +64,25 @@ def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent
   """`pack`: D is built for packs of that many samples (PacGAN; models.pack_samples)."""
   root = jax.random.PRNGKey(seed)
   z = jnp.zeros((2 * pack, latent_dim), jnp.float32)
+  labels = jnp.zeros((2 * pack,), jnp.int32)  # Used by class-conditional models only.
   g_params, g_vars = split_variables(
-      generator.init(jax.random.fold_in(root, STREAM_G_INIT), z, train=False))
-  fake = pack_samples(generator.apply({'params': g_params, **g_vars}, z, train=False), pack)
+      generator.init(jax.random.fold_in(root, STREAM_G_INIT), z, train=False, labels=labels))
+  fake = pack_samples(generator.apply({'params': g_params, **g_vars}, z, train=False,
+                                      labels=labels), pack)
   d_params, d_vars = split_variables(
-      discriminator.init(jax.random.fold_in(root, STREAM_D_INIT), fake, train=False))
+      discriminator.init(jax.random.fold_in(root, STREAM_D_INIT), fake, train=False,
+                         labels=labels[:fake.shape[0]]))
   return GANState(
       step=jnp.zeros((), jnp.int32),
       rng=jax.random.fold_in(root, STREAM_TRAIN),
       g_params=g_params, g_vars=g_vars, d_params=d_params, d_vars=d_vars,
       g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
       g_ema_params=jax.tree.map(jnp.array, g_params))
+
+
+def sample_labels(key: jax.Array, num: int, num_classes: int):
+  """Uniform class labels for a conditional G's samples; None when unconditional."""
+  return jax.random.randint(key, (num,), 0, num_classes) if num_classes else None
 
 
 def sample_z(seed: int, num: int, latent_dim: int, dist: str) -> jax.Array:

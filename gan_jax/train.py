@@ -33,6 +33,7 @@ from gan_jax import step as step_lib
 from gan_jax import writers
 
 SAMPLE_GRID = (8, 8)  # Images: an 8x8 grid from fixed latents.
+MAX_CLASS_ROWS = 10  # Conditional: a row per class, for at most this many (evenly spaced) classes.
 SAMPLE_POINTS = 1000  # 2-D points: a scatter picture of this many, from fixed latents.
 
 
@@ -119,7 +120,8 @@ class Experiment:
   seed+1, ...: each its own initialisation, latents and data order) and the update runs over it
   as `train.seed_layout` says (step.over_seeds: 'loop' or 'vmap'); with `train.steps_per_call`
   = k > 1 one call runs k updates (lax.scan over k batches).
-  Host batches are (k,)(S,) N x B x H x W x C, the bracketed axes present only when > 1.
+  Host batches are {'image': (k,)(S,) N x B x H x W x C, 'label': (k,)(S,) N x B}, the
+  bracketed axes present only when > 1.
   """
 
   def __init__(self, config: ml_collections.ConfigDict):
@@ -132,10 +134,12 @@ class Experiment:
     self.num_seeds = config.num_seeds
     self.steps_per_call = config.train.steps_per_call
     self.seeds = [config.seed + i for i in range(self.num_seeds)]
-    self.batchers = [data_lib.Batcher(self.dataset, config.data.batch_size, s)
-                     for s in self.seeds]
-    self.generator = models.make_generator(config.model, self.dataset.element_shape)
-    self.discriminator = models.make_discriminator(config.model)
+    self.num_classes = self._num_classes()
+    self.batchers = [data_lib.Batcher(self.dataset, config.data.batch_size, s,
+                                      with_labels=self.num_classes > 0) for s in self.seeds]
+    self.generator = models.make_generator(config.model, self.dataset.element_shape,
+                                           num_classes=self.num_classes)
+    self.discriminator = models.make_discriminator(config.model, num_classes=self.num_classes)
     self.g_tx, self.d_tx = make_optimizers(config.optim)
     self.loss = losses.get_loss(config.loss.name)
     a = config.augment
@@ -149,6 +153,16 @@ class Experiment:
     if self.eval_protocol and self.eval_protocol.kind == 'features':
       data_lib.get_split(self.source, config.eval.reference_split)  # Fails now, not at the end.
 
+  def _num_classes(self) -> int:
+    """The class count of a conditional run (model.conditional), else 0."""
+    if not self.config.model.conditional:
+      return 0
+    if not self.source.num_classes or not self.dataset.has_labels:
+      raise configs.ConfigError(
+          f'model.conditional=True needs class labels; data.source='
+          f'{self.config.data.source!r} has none. Set model.conditional=False.')
+    return int(self.source.num_classes)
+
   def _check_shapes(self):
     """Traces (does not compile) G and D once, so shape mismatches fail with a clear message."""
     m, b = self.config.model, self.config.data.batch_size
@@ -156,7 +170,8 @@ class Experiment:
     try:
       abstract = jax.eval_shape(lambda: self.init_seed_state(self.config.seed))
       fake = jax.eval_shape(
-          lambda s, z: self.generator.apply({'params': s.g_params, **s.g_vars}, z, train=False),
+          lambda s, z: self.generator.apply({'params': s.g_params, **s.g_vars}, z, train=False,
+                                            labels=jnp.zeros((b,), jnp.int32)),
           abstract, z)
     except Exception as e:
       raise configs.ConfigError(
@@ -187,7 +202,12 @@ class Experiment:
     return step_lib.Regularizers(
         penalties=tuple((n, float(w)) for n, w in sorted(lc.penalties.items()) if w > 0),
         lazy_every=lc.lazy_every, weight_clip=float(lc.weight_clip),
-        ema_decay=float(o.ema_decay), ema_start=o.ema_start, augment=self._augment)
+        ema_decay=float(o.ema_decay), ema_start=o.ema_start, augment=self._augment,
+        acgan_weight=float(lc.acgan_weight))
+
+  @property
+  def compute_dtype(self):
+    return None if self.config.model.dtype == 'float32' else jnp.dtype(self.config.model.dtype)
 
   @property
   def uses_ema(self) -> bool:
@@ -202,17 +222,21 @@ class Experiment:
     m = self.config.model
     return step_lib.make_update_fn(self.generator, self.discriminator, self.loss, self.g_tx,
                                    self.d_tx, m.latent_dim, m.latent_dist, pack=m.pack,
-                                   reg=self.regularizers)
+                                   reg=self.regularizers, num_classes=self.num_classes,
+                                   compute_dtype=self.compute_dtype)
 
   def update_fn(self):
     """The update training uses: data parallel over the mesh, vmapped over seeds, k steps."""
     m = self.config.model
     bn_axis = parallel.DATA_AXIS if m.sync_bn else None
     update = step_lib.make_update_fn(
-        models.make_generator(m, self.dataset.element_shape, bn_axis_name=bn_axis),
-        models.make_discriminator(m, bn_axis_name=bn_axis), self.loss, self.g_tx, self.d_tx,
+        models.make_generator(m, self.dataset.element_shape, bn_axis_name=bn_axis,
+                              num_classes=self.num_classes),
+        models.make_discriminator(m, bn_axis_name=bn_axis, num_classes=self.num_classes),
+        self.loss, self.g_tx, self.d_tx,
         m.latent_dim, m.latent_dist, axis_name=parallel.DATA_AXIS, sync_bn=m.sync_bn,
-        pack=m.pack, reg=self.regularizers)
+        pack=m.pack, reg=self.regularizers, num_classes=self.num_classes,
+        compute_dtype=self.compute_dtype)
     if self.num_seeds > 1:
       update = step_lib.over_seeds(update, self.config.train.seed_layout)
     if self.steps_per_call > 1:
@@ -224,20 +248,21 @@ class Experiment:
     """Index of the batch axis B in a host batch."""
     return 1 + (self.num_seeds > 1) + (self.steps_per_call > 1)
 
-  def step_batch(self, step: int) -> np.ndarray:
-    """This process's part of the real images of the call starting at `step`."""
+  def step_batch(self, step: int) -> dict:
+    """This process's part of the real data of the call starting at `step`: {'image', 'label'}."""
     part = parallel.process_slice(self.config.data.batch_size)
     n = self.config.optim.n_critic
+    stack = lambda trees: jax.tree.map(lambda *xs: np.stack(xs), *trees)
 
     def one_step(t):
       per_seed = [b.step_batch(t, n, part) for b in self.batchers]
-      return per_seed[0] if self.num_seeds == 1 else np.stack(per_seed)
+      return per_seed[0] if self.num_seeds == 1 else stack(per_seed)
 
     if self.steps_per_call == 1:
       return one_step(step)
-    return np.stack([one_step(step + i) for i in range(self.steps_per_call)])
+    return stack([one_step(step + i) for i in range(self.steps_per_call)])
 
-  def device_batch(self, step: int) -> jax.Array:
+  def device_batch(self, step: int) -> dict:
     return parallel.put_batch(self.step_batch(step), self.mesh, self.config.data.batch_size,
                               self.batch_axis)
 
@@ -252,23 +277,47 @@ class Experiment:
 
   @property
   def num_samples(self) -> int:
-    return SAMPLE_POINTS if self.points else SAMPLE_GRID[0] * SAMPLE_GRID[1]
+    return SAMPLE_POINTS if self.points else self.grid_shape[0] * self.grid_shape[1]
+
+  @property
+  def grid_shape(self) -> tuple:
+    """(rows, columns) of sample grids: 8x8, or one row per class (up to 10) when conditional."""
+    if self.num_classes:
+      return (min(self.num_classes, MAX_CLASS_ROWS), SAMPLE_GRID[1])
+    return SAMPLE_GRID
 
   def sample_picture(self, samples) -> np.ndarray:
     """uint8 (H, W, C): the grid of sampled images, or a scatter of sampled points."""
     return writers.scatter_image(samples) if self.points else writers.image_grid(
-        samples, *SAMPLE_GRID)
+        samples, *self.grid_shape)
+
+  def grid_labels(self):
+    """A conditional run's sample-grid classes: one row per class (evenly spaced classes when
+    there are more than rows), in the grid's row-major order; None when unconditional."""
+    if not self.num_classes or self.points:
+      return None if not self.num_classes else state_lib.sample_labels(
+          jax.random.PRNGKey(0), self.num_samples, self.num_classes)
+    rows, cols = self.grid_shape
+    classes = np.arange(rows) * self.num_classes // rows
+    return jnp.asarray(np.repeat(classes, cols), jnp.int32)
 
   def sample_fn(self):
-    """(state) -> images of each seed's fixed latent grid batch, G in evaluation mode."""
+    """(state) -> images of each seed's fixed latent grid batch, G in evaluation mode; for a
+    conditional G, row r shows class grid_labels()[r], with the same latents in every row."""
     m = self.config.model
     n = self.num_samples
-    z = [state_lib.sample_z(s, n, m.latent_dim, m.latent_dist) for s in self.seeds]
+    labels = self.grid_labels()
+    if labels is not None and not self.points:
+      cols = self.grid_shape[1]
+      z = [jnp.tile(state_lib.sample_z(s, cols, m.latent_dim, m.latent_dist), (n // cols, 1))
+           for s in self.seeds]
+    else:
+      z = [state_lib.sample_z(s, n, m.latent_dim, m.latent_dist) for s in self.seeds]
     sample = step_lib.make_sample_fn(self.generator)
     if self.num_seeds == 1:
-      return lambda state: sample(self.sampling_params(state), state.g_vars, z[0])
+      return lambda state: sample(self.sampling_params(state), state.g_vars, z[0], labels)
     return lambda state: jnp.stack([
-        sample(*state_lib.replica((self.sampling_params(state), state.g_vars), i), z[i])
+        sample(*state_lib.replica((self.sampling_params(state), state.g_vars), i), z[i], labels)
         for i in range(self.num_seeds)])
 
 

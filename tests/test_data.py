@@ -80,10 +80,12 @@ def test_each_epoch_is_a_permutation_without_repeats():
 
 def test_step_batch_stacks_n_critic_consecutive_batches():
   batcher = data_lib.Batcher(_dataset(), 4, seed=0)
-  x = batcher.step_batch(3, 2)
-  assert x.shape == (2, 4, 1, 1, 1)
+  b = batcher.step_batch(3, 2)
+  x = b['image']
+  assert x.shape == (2, 4, 1, 1, 1) and b['label'].shape == (2, 4)
   np.testing.assert_array_equal(x[0], batcher.batch(6))
   np.testing.assert_array_equal(x[1], batcher.batch(7))
+  np.testing.assert_array_equal(b['label'][1], batcher.labels(7))
 
 
 def test_batch_larger_than_dataset_is_refused():

@@ -185,7 +185,7 @@ def test_stacked_mnist_pacgan2_trains_and_evaluates(tmp_path):
 
 
 @pytest.mark.parametrize('name', ['sngan_resnet_cifar10', 'sngan_cnn_cifar10', 'wgan_gp_cifar10',
-                                  'dcgan_cifar10'])
+                                  'dcgan_cifar10', 'cgan_projection_cifar10'])
 def test_published_setups_run_locally(name, tmp_path):
   full = load_experiment(name)
   assert full.data.source == 'tfds:cifar10'

@@ -65,7 +65,7 @@ def _steps(exp, n):
   state = exp.init_seed_state(0)
   out = []
   for t in range(n):
-    state, metrics = update(state, jnp.asarray(exp.batchers[0].step_batch(t, 1)))
+    state, metrics = update(state, exp.batchers[0].step_batch(t, 1))
     out.append((state, jax.device_get(metrics)))
   return out
 

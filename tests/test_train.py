@@ -146,7 +146,8 @@ def test_non_finite_loss_stops_naming_step_and_keeps_checkpoint(tiny_config, tmp
   # Real images turn to NaN from step 3 on: D's loss is NaN at step 3.
   original = train.Experiment.step_batch
   monkeypatch.setattr(train.Experiment, 'step_batch',
-                      lambda self, t: original(self, t) * (np.nan if t >= 2 else 1.0))
+                      lambda self, t: {**original(self, t), 'image': original(self, t)['image']
+                                       * (np.nan if t >= 2 else 1.0)})
   tiny_config.train.num_steps = 6
   tiny_config.train.log_every = 3
   workdir = str(tmp_path / 'run')

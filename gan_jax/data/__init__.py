@@ -30,6 +30,16 @@ class Dataset:
   element_shape: tuple
   get: Callable[[np.ndarray], np.ndarray]
   labels: Optional[np.ndarray] = None
+  get_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None  # When labels are not loaded.
+
+  @property
+  def has_labels(self) -> bool:
+    return self.labels is not None or self.get_labels is not None
+
+  def labels_of(self, indices: np.ndarray) -> np.ndarray:
+    if self.labels is not None:
+      return np.asarray(self.labels[indices], np.int32)
+    return np.asarray(self.get_labels(indices), np.int32)
 
 
 @dataclasses.dataclass
@@ -142,13 +152,14 @@ def get_split(source: Source, split: str) -> Dataset:
 class Batcher:
   """The batch schedule: `batch(k)` is a pure function of (seed, k)."""
 
-  def __init__(self, dataset: Dataset, batch_size: int, seed: int):
+  def __init__(self, dataset: Dataset, batch_size: int, seed: int, with_labels: bool = True):
     if batch_size > dataset.size:
       raise DataError(f'data.batch_size={batch_size} exceeds the {dataset.size} examples of the '
                       'training split; lower data.batch_size.')
     self.dataset = dataset
     self.batch_size = batch_size
     self.seed = seed
+    self.with_labels = with_labels and dataset.has_labels
     self.batches_per_epoch = dataset.size // batch_size
     self._perm_epoch, self._perm = None, None
 
@@ -160,10 +171,19 @@ class Batcher:
     return self._perm[pos * self.batch_size:(pos + 1) * self.batch_size]
 
   def batch(self, k: int, part: slice = slice(None)) -> np.ndarray:
-    """Batch k, or the `part` of it one process loads."""
+    """The images of batch k, or of the `part` of it one process loads."""
     return self.dataset.get(self.indices(k)[part])
 
-  def step_batch(self, step: int, batches_per_step: int, part: slice = slice(None)) -> np.ndarray:
-    """The real images of one update step: (batches_per_step, B, H, W, C)."""
-    first = step * batches_per_step
-    return np.stack([self.batch(first + i, part) for i in range(batches_per_step)])
+  def labels(self, k: int, part: slice = slice(None)) -> np.ndarray:
+    """The class labels of batch k (int32; zeros without labels or with_labels=False)."""
+    idx = self.indices(k)[part]
+    if not self.with_labels:
+      return np.zeros(len(idx), np.int32)
+    return self.dataset.labels_of(idx)
+
+  def step_batch(self, step: int, batches_per_step: int, part: slice = slice(None)) -> dict:
+    """The real data of one update step: {'image': (batches_per_step, B, H, W, C),
+    'label': (batches_per_step, B)}."""
+    ks = range(step * batches_per_step, (step + 1) * batches_per_step)
+    return {'image': np.stack([self.batch(k, part) for k in ks]),
+            'label': np.stack([self.labels(k, part) for k in ks])}

@@ -83,5 +83,8 @@ def load(name: str, data_config) -> 'data_lib.Source':
   element_shape = tuple(get(np.array([0])).shape[1:])
   num_classes = features['label'].num_classes if labels_available and hasattr(
       features['label'], 'num_classes') else None
-  dataset = data_lib.Dataset(size=size, element_shape=element_shape, get=get)
+  get_labels = (lambda indices: np.array([int(ds[int(i)]['label']) for i in indices])
+                ) if labels_available else None
+  dataset = data_lib.Dataset(size=size, element_shape=element_shape, get=get,
+                             get_labels=get_labels)
   return data_lib.Source(name=f'tfds:{name}', splits={split: dataset}, num_classes=num_classes)

@@ -31,7 +31,8 @@ DISCRIMINATORS = {
 
 
 # Fields set by the library, never by model.g_kwargs / model.d_kwargs.
-_LIBRARY_FIELDS = ('parent', 'name', 'output_shape', 'bn_axis_name')
+_LIBRARY_FIELDS = ('parent', 'name', 'output_shape', 'bn_axis_name', 'num_classes',
+                   'conditioning')
 
 
 def module_fields(cls) -> list[str]:
@@ -61,17 +62,20 @@ def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Mod
   return cls(**kwargs, **{k: v for k, v in fixed.items() if k in known})
 
 
-def make_generator(model_config, output_shape, bn_axis_name=None) -> nn.Module:
-  """`bn_axis_name`: average batch-norm statistics over this mesh axis (synchronised BN)."""
+def make_generator(model_config, output_shape, bn_axis_name=None, num_classes=0) -> nn.Module:
+  """`bn_axis_name`: average batch-norm statistics over this mesh axis (synchronised BN);
+  `num_classes` > 0: class-conditional (model.conditional)."""
   name = model_config.generator
   return _make(GENERATORS, 'generator', name, dict(model_config.g_kwargs.get(name, {})),
-               output_shape=tuple(output_shape), bn_axis_name=bn_axis_name)
+               output_shape=tuple(output_shape), bn_axis_name=bn_axis_name,
+               num_classes=num_classes)
 
 
-def make_discriminator(model_config, bn_axis_name=None) -> nn.Module:
+def make_discriminator(model_config, bn_axis_name=None, num_classes=0) -> nn.Module:
   name = model_config.discriminator
   return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})),
-               bn_axis_name=bn_axis_name)
+               bn_axis_name=bn_axis_name, num_classes=num_classes,
+               conditioning=model_config.get('d_conditioning', 'projection'))
 
 
 def pack_samples(x_BxDIMS: jax.Array, pack: int) -> jax.Array:

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, spectral
+from gan_jax.models.layers import ConvTranspose, batch_norm, d_output, spectral
 
 
 class DCGANGenerator(nn.Module):
@@ -24,15 +24,15 @@ class DCGANGenerator(nn.Module):
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
   bn_momentum: float = 0.99  # Keras BatchNormalization's default.
   bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
+  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
-  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     h0, w0 = h // 4, w // 4
     f = self.base_features
-    bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                              epsilon=1e-3,
-                              axis_name=self.bn_axis_name)
+    bn = lambda: batch_norm(train, labels, self.num_classes, self.bn_momentum, 1e-3,
+                            self.bn_axis_name)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     x = nn.Dense(h0 * w0 * f, use_bias=False)(z_BxZ)
     x = act(bn()(x))
@@ -52,9 +52,11 @@ class DCGANDiscriminator(nn.Module):
   dropout: float = 0.0
   spectral_norm: bool = False
   sn_power_iterations: int = 1
+  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
+  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
-  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     f = self.base_features
     sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
     x = x_BxHxWxC
@@ -63,4 +65,4 @@ class DCGANDiscriminator(nn.Module):
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)
-    return sn(nn.Dense(1))(x)[:, 0]
+    return d_output(x, labels, self.num_classes, self.conditioning, sn)

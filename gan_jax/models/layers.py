@@ -122,3 +122,52 @@ def spectral(layer: nn.Module, enabled: bool, train: bool, power_iterations: int
     return layer
   wrapped = nn.SpectralNorm(layer, n_steps=power_iterations)
   return lambda x: wrapped(x, update_stats=train)
+
+
+class ConditionalBatchNorm(nn.Module):
+  """Batch norm whose scale and offset are looked up per class (de Vries et al. 2017; used by the
+  class-conditional generators of SN-GAN / projection cGANs and BigGAN)."""
+  num_classes: int
+  momentum: float = 0.99
+  epsilon: float = 1e-3
+  axis_name: Any = None
+
+  @nn.compact
+  def __call__(self, x, labels_B, train: bool):
+    x = nn.BatchNorm(use_running_average=not train, momentum=self.momentum, epsilon=self.epsilon,
+                     axis_name=self.axis_name, use_scale=False, use_bias=False)(x)
+    c = x.shape[-1]
+    shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (c,)
+    gamma = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones, name='scale')(
+        labels_B)
+    beta = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.zeros, name='offset')(
+        labels_B)
+    return x * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def batch_norm(train: bool, labels, num_classes: int, momentum: float, epsilon: float,
+               axis_name=None):
+  """x -> BatchNorm(x), or ConditionalBatchNorm(x, labels) when the module is conditional."""
+  if num_classes:
+    cbn = ConditionalBatchNorm(num_classes, momentum, epsilon, axis_name)
+    return lambda x: cbn(x, labels, train)
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
+                      axis_name=axis_name)
+
+
+D_CONDITIONINGS = ('projection', 'acgan')
+
+
+def d_output(h_BxF, labels_B, num_classes: int, conditioning: str, sn: Any):
+  """D's head on its features h: the logit, plus for a conditional D either the projection term
+  <embed(y), h> (Miyato & Koyama 2018) or, for ACGAN (Odena et al. 2017), class logits returned
+  beside the logit as (logits_B, class_logits_BxK). `sn` wraps layers (spectral norm or not)."""
+  logits = sn(nn.Dense(1))(h_BxF)[:, 0]
+  if not num_classes:
+    return logits
+  if conditioning == 'projection':
+    embed = sn(nn.Embed(num_classes, h_BxF.shape[-1], name='projection'))
+    return logits + jnp.sum(embed(labels_B) * h_BxF, axis=-1)
+  if conditioning == 'acgan':
+    return logits, sn(nn.Dense(num_classes, name='classifier'))(h_BxF)
+  raise ValueError(f'Unknown D conditioning {conditioning!r}; valid: {list(D_CONDITIONINGS)}.')

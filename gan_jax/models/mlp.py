@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax.models.layers import spectral
+from gan_jax.models.layers import d_output, spectral
 
 
 OUTPUT_ACTIVATIONS = {'tanh': jnp.tanh, 'linear': lambda x: x}
@@ -30,13 +30,16 @@ class MLPGenerator(nn.Module):
   batch_norm: bool = False
   bn_momentum: float = 0.95  # PacGAN's running-average rate 0.05.
   bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
+  num_classes: int = 0  # Set by the library: > 0 conditions G on the one-hot class, beside z.
 
   @nn.compact
-  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     if self.output_activation not in OUTPUT_ACTIVATIONS:
       raise ValueError(f'Unknown output_activation {self.output_activation!r}; valid: '
                        f'{sorted(OUTPUT_ACTIVATIONS)}.')
     x = z_BxZ
+    if self.num_classes:
+      x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], axis=-1)
     for units in self.hidden:
       x = nn.Dense(units, use_bias=not self.batch_norm)(x)
       if self.batch_norm:
@@ -55,9 +58,11 @@ class MLPDiscriminator(nn.Module):
   dropout: float = 0.5
   spectral_norm: bool = False
   sn_power_iterations: int = 1
+  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
+  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
-  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
     x = x_BxHxWxC.reshape(x_BxHxWxC.shape[0], -1)
     x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
@@ -65,4 +70,4 @@ class MLPDiscriminator(nn.Module):
       x = sn(nn.Dense(units * self.maxout_pieces))(x)
       x = jnp.max(x.reshape(x.shape[0], units, self.maxout_pieces), axis=-1)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return sn(nn.Dense(1))(x)[:, 0]
+    return d_output(x, labels, self.num_classes, self.conditioning, sn)

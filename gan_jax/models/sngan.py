@@ -17,28 +17,29 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, spectral
+from gan_jax.models.layers import ConvTranspose, batch_norm, d_output, spectral
 
 
-def _bn(train, axis_name):
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      axis_name=axis_name)
+def _bn(train, axis_name, labels=None, num_classes=0):
+  return batch_norm(train, labels, num_classes, 0.9, 1e-5, axis_name)
 
 
 class SNGANGenerator(nn.Module):
   output_shape: Sequence[int] = (32, 32, 3)
   base_features: int = 512
   bn_axis_name: Optional[str] = None
+  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
-  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     f = self.base_features
+    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes)
     x = nn.Dense(h // 8 * w // 8 * f)(z_BxZ)
-    x = nn.relu(_bn(train, self.bn_axis_name)(x)).reshape(-1, h // 8, w // 8, f)
+    x = nn.relu(bn()(x)).reshape(-1, h // 8, w // 8, f)
     for features in (f // 2, f // 4, f // 8):
       x = ConvTranspose(features, (4, 4), (2, 2))(x)
-      x = nn.relu(_bn(train, self.bn_axis_name)(x))
+      x = nn.relu(bn()(x))
     return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
 
 
@@ -47,9 +48,11 @@ class SNGANDiscriminator(nn.Module):
   leaky_slope: float = 0.1
   spectral_norm: bool = False
   sn_power_iterations: int = 1
+  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
+  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
-  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     f, x = self.base_features, x_BxHxWxC
@@ -57,7 +60,7 @@ class SNGANDiscriminator(nn.Module):
       x = act(sn(nn.Conv(features, (3, 3), padding=((1, 1), (1, 1))))(x))
       x = act(sn(nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1))))(x))
     x = act(sn(nn.Conv(8 * f, (3, 3), padding=((1, 1), (1, 1))))(x))
-    return sn(nn.Dense(1))(x.reshape(x.shape[0], -1))[:, 0]
+    return d_output(x.reshape(x.shape[0], -1), labels, self.num_classes, self.conditioning, sn)
 
 
 def _upsample(x):
@@ -71,12 +74,13 @@ def _downsample(x):
 class ResBlockUp(nn.Module):
   features: int
   bn_axis_name: Optional[str] = None
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, x, train):
-    h = nn.relu(_bn(train, self.bn_axis_name)(x))
+  def __call__(self, x, train, labels=None):
+    h = nn.relu(_bn(train, self.bn_axis_name, labels, self.num_classes)(x))
     h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(_upsample(h))
-    h = nn.relu(_bn(train, self.bn_axis_name)(h))
+    h = nn.relu(_bn(train, self.bn_axis_name, labels, self.num_classes)(h))
     h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(h)
     return h + nn.Conv(self.features, (1, 1))(_upsample(x))
 
@@ -111,14 +115,15 @@ class ResNetGenerator(nn.Module):
   output_shape: Sequence[int] = (32, 32, 3)
   features: int = 256
   bn_axis_name: Optional[str] = None
+  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
-  def __call__(self, z_BxZ: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     x = nn.Dense(h // 8 * w // 8 * self.features)(z_BxZ).reshape(-1, h // 8, w // 8,
                                                                   self.features)
     for _ in range(3):
-      x = ResBlockUp(self.features, self.bn_axis_name)(x, train)
+      x = ResBlockUp(self.features, self.bn_axis_name, self.num_classes)(x, train, labels)
     x = nn.relu(_bn(train, self.bn_axis_name)(x))
     return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
 
@@ -127,12 +132,15 @@ class ResNetDiscriminator(nn.Module):
   features: int = 128
   spectral_norm: bool = False
   sn_power_iterations: int = 1
+  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
+  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
-  def __call__(self, x_BxHxWxC: jax.Array, train: bool) -> jax.Array:
+  def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     x = x_BxHxWxC
     for i, down in enumerate((True, True, False, False)):
       x = ResBlockDown(self.features, down, i == 0, self.spectral_norm,
                        self.sn_power_iterations)(x, train)
     x = jnp.sum(nn.relu(x), axis=(1, 2))
-    return spectral(nn.Dense(1), self.spectral_norm, train, self.sn_power_iterations)(x)[:, 0]
+    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+    return d_output(x, labels, self.num_classes, self.conditioning, sn)
