@@ -45,5 +45,6 @@ sweep: install
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache
 
-bench: install
+bench: install torch-venv
+	$(BIN)/python scripts/bench_torch.py
 	$(BIN)/python scripts/bench_scale.py

@@ -184,12 +184,22 @@ def test_stacked_mnist_pacgan2_trains_and_evaluates(tmp_path):
   assert 1 <= m['modes_captured'] <= 256 and 0 <= m['kl_to_uniform'] <= np.log(1000)
 
 
-@pytest.mark.parametrize('name', ['sngan_resnet_cifar10', 'sngan_cnn_cifar10', 'wgan_gp_cifar10',
-                                  'dcgan_cifar10', 'cgan_projection_cifar10'])
-def test_published_setups_run_locally(name, tmp_path):
+CIFAR_SETUPS = ['sngan_resnet_cifar10', 'sngan_cnn_cifar10', 'wgan_gp_cifar10', 'dcgan_cifar10',
+                'cgan_projection_cifar10']
+
+
+@pytest.mark.parametrize('name', CIFAR_SETUPS)
+def test_published_setups_are_valid_and_build_locally(name):
   full = load_experiment(name)
   assert full.data.source == 'tfds:cifar10'
   configs.validate(full)
+  exp = train.Experiment(load_experiment(name, 'runlocal'))  # Traces G and D on 32x32x3.
+  assert exp.dataset.element_shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize('name', ['sngan_cnn_cifar10', 'cgan_projection_cifar10'])
+def test_published_setups_train_locally(name, tmp_path):
+  # The standard CNN and the conditional ResNet with projection (SN, hinge, n_dis 5, decay).
   config = load_experiment(name, 'runlocal')
   state = train.train_and_evaluate(config, str(tmp_path / name))
   assert int(state.step) == config.train.num_steps
