@@ -30,7 +30,7 @@ torch-venv: $(TORCH_STAMP)
 
 $(TORCH_STAMP):
 	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
-	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy pillow
 	$(TORCH_VENV)/bin/python -m pip install --quiet --no-deps torchvision==0.28.0 pytorch-fid==0.3.0
 	touch $(TORCH_STAMP)
 

@@ -14,7 +14,7 @@ def _torch_python():
   python = os.environ.get('GAN_JAX_TORCH_PYTHON', os.path.join(REPO, '.venv-torch', 'bin', 'python'))
   if not os.path.exists(python):
     return None
-  ok = subprocess.run([python, '-c', 'import torch, pytorch_fid'], capture_output=True)
+  ok = subprocess.run([python, '-c', 'import torch, pytorch_fid, PIL'], capture_output=True)
   return python if ok.returncode == 0 else None
 
 
