@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, batch_norm, d_output, spectral
+from gan_jax.models.layers import ConvTranspose, Discriminator, batch_norm
 
 
 class DCGANGenerator(nn.Module):
@@ -45,24 +45,20 @@ class DCGANGenerator(nn.Module):
     return jnp.tanh(x)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Discriminator):
   """`spectral_norm`: every conv and dense layer spectrally normalised (layers.spectral)."""
   base_features: int = 64
   leaky_slope: float = 0.3
   dropout: float = 0.0
-  spectral_norm: bool = False
-  sn_power_iterations: int = 1
-  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
-  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     f = self.base_features
-    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+    sn = self.sn(train)
     x = x_BxHxWxC
     for features in (f, 2 * f):
       x = sn(nn.Conv(features, (5, 5), (2, 2), padding='SAME'))(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)
-    return d_output(x, labels, self.num_classes, self.conditioning, sn)
+    return self.head(x, labels, train)

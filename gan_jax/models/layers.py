@@ -171,3 +171,19 @@ def d_output(h_BxF, labels_B, num_classes: int, conditioning: str, sn: Any):
   if conditioning == 'acgan':
     return logits, sn(nn.Dense(num_classes, name='classifier'))(h_BxF)
   raise ValueError(f'Unknown D conditioning {conditioning!r}; valid: {list(D_CONDITIONINGS)}.')
+
+
+class Discriminator(nn.Module):
+  """Fields every discriminator shares: spectral norm of all its layers, and class conditioning
+  (set by the library from model.conditional / model.d_conditioning)."""
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
+  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
+  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (d_output).
+
+  def sn(self, train: bool):
+    """layer -> layer, spectrally normalised when `spectral_norm` (see `spectral`)."""
+    return lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+
+  def head(self, h_BxF, labels, train: bool):
+    return d_output(h_BxF, labels, self.num_classes, self.conditioning, self.sn(train))

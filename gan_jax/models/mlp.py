@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax.models.layers import d_output, spectral
+from gan_jax.models.layers import Discriminator
 
 
 OUTPUT_ACTIVATIONS = {'tanh': jnp.tanh, 'linear': lambda x: x}
@@ -50,24 +50,20 @@ class MLPGenerator(nn.Module):
     return OUTPUT_ACTIVATIONS[self.output_activation](x).reshape(x.shape[0], *self.output_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
   """`spectral_norm`: every dense layer spectrally normalised (layers.spectral)."""
   hidden: Sequence[int] = (240, 240)
   maxout_pieces: int = 5
   input_dropout: float = 0.2
   dropout: float = 0.5
-  spectral_norm: bool = False
-  sn_power_iterations: int = 1
-  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
-  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
-    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+    sn = self.sn(train)
     x = x_BxHxWxC.reshape(x_BxHxWxC.shape[0], -1)
     x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
     for units in self.hidden:
       x = sn(nn.Dense(units * self.maxout_pieces))(x)
       x = jnp.max(x.reshape(x.shape[0], units, self.maxout_pieces), axis=-1)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return d_output(x, labels, self.num_classes, self.conditioning, sn)
+    return self.head(x, labels, train)

@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, batch_norm, d_output, spectral
+from gan_jax.models.layers import ConvTranspose, Discriminator, batch_norm, spectral
 
 
 def _bn(train, axis_name, labels=None, num_classes=0):
@@ -43,24 +43,20 @@ class SNGANGenerator(nn.Module):
     return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
 
 
-class SNGANDiscriminator(nn.Module):
+class SNGANDiscriminator(Discriminator):
   base_features: int = 64
   leaky_slope: float = 0.1
-  spectral_norm: bool = False
-  sn_power_iterations: int = 1
-  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
-  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
-    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+    sn = self.sn(train)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     f, x = self.base_features, x_BxHxWxC
     for features in (f, 2 * f, 4 * f):
       x = act(sn(nn.Conv(features, (3, 3), padding=((1, 1), (1, 1))))(x))
       x = act(sn(nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1))))(x))
     x = act(sn(nn.Conv(8 * f, (3, 3), padding=((1, 1), (1, 1))))(x))
-    return d_output(x.reshape(x.shape[0], -1), labels, self.num_classes, self.conditioning, sn)
+    return self.head(x.reshape(x.shape[0], -1), labels, train)
 
 
 def _upsample(x):
@@ -128,12 +124,8 @@ class ResNetGenerator(nn.Module):
     return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
 
 
-class ResNetDiscriminator(nn.Module):
+class ResNetDiscriminator(Discriminator):
   features: int = 128
-  spectral_norm: bool = False
-  sn_power_iterations: int = 1
-  num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
-  conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (layers.d_output).
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
@@ -142,5 +134,4 @@ class ResNetDiscriminator(nn.Module):
       x = ResBlockDown(self.features, down, i == 0, self.spectral_norm,
                        self.sn_power_iterations)(x, train)
     x = jnp.sum(nn.relu(x), axis=(1, 2))
-    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
-    return d_output(x, labels, self.num_classes, self.conditioning, sn)
+    return self.head(x, labels, train)
