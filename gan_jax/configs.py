@@ -16,7 +16,7 @@ from gan_jax import data as data_lib
 from gan_jax import losses
 from gan_jax import models
 from gan_jax.augment import POLICIES as AUGMENT_POLICIES
-from gan_jax.models.layers import D_CONDITIONINGS
+from gan_jax.models.layers import D_CONDITIONINGS, G_NORMS
 from gan_jax.penalties import PENALTIES
 from gan_jax.state import LATENT_DISTS
 from gan_jax.step import SEED_LAYOUTS
@@ -207,6 +207,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
   need(d.image_size is None or (_is_int(d.image_size) and d.image_size > 0),
        f'data.image_size must be a positive integer or None, got {d.image_size!r}.')
 
+  for arch, kwargs in m.g_kwargs.items():
+    if 'norm' in kwargs:
+      need(kwargs['norm'] in G_NORMS,
+           f'Unknown model.g_kwargs.{arch}.norm {kwargs["norm"]!r}; valid: {list(G_NORMS)}.')
+      need(not (m.conditional is True and arch == m.generator and kwargs['norm'] != 'batch'),
+           f'model.conditional=True conditions G through its batch norm; set '
+           f'model.g_kwargs.{arch}.norm=batch.')
   for kind, registry, name, all_kwargs, field in (
       ('generator', models.GENERATORS, m.generator, m.g_kwargs, 'g_kwargs'),
       ('discriminator', models.DISCRIMINATORS, m.discriminator, m.d_kwargs, 'd_kwargs')):

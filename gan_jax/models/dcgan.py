@@ -23,6 +23,7 @@ class DCGANGenerator(nn.Module):
   base_features: int = 256
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
   bn_momentum: float = 0.99  # Keras BatchNormalization's default.
+  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
   bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
   num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
@@ -32,7 +33,7 @@ class DCGANGenerator(nn.Module):
     h0, w0 = h // 4, w // 4
     f = self.base_features
     bn = lambda: batch_norm(train, labels, self.num_classes, self.bn_momentum, 1e-3,
-                            self.bn_axis_name)
+                            self.bn_axis_name, self.norm)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     x = nn.Dense(h0 * w0 * f, use_bias=False)(z_BxZ)
     x = act(bn()(x))

@@ -145,9 +145,19 @@ class ConditionalBatchNorm(nn.Module):
     return x * gamma.reshape(shape) + beta.reshape(shape)
 
 
+G_NORMS = ('batch', 'layer', 'none')  # The generators' `norm` field.
+
+
 def batch_norm(train: bool, labels, num_classes: int, momentum: float, epsilon: float,
-               axis_name=None):
-  """x -> BatchNorm(x), or ConditionalBatchNorm(x, labels) when the module is conditional."""
+               axis_name=None, kind: str = 'batch'):
+  """x -> the generator's normalisation `kind`: BatchNorm(x), or ConditionalBatchNorm(x, labels)
+  when the module is conditional; LayerNorm (per sample) for 'layer'; the identity for 'none'."""
+  if kind not in G_NORMS:
+    raise ValueError(f'Unknown norm {kind!r}; valid: {list(G_NORMS)}.')
+  if kind == 'layer':
+    return nn.LayerNorm(epsilon=epsilon)
+  if kind == 'none':
+    return lambda x: x
   if num_classes:
     cbn = ConditionalBatchNorm(num_classes, momentum, epsilon, axis_name)
     return lambda x: cbn(x, labels, train)

@@ -20,13 +20,14 @@ import jax.numpy as jnp
 from gan_jax.models.layers import ConvTranspose, Discriminator, batch_norm, spectral
 
 
-def _bn(train, axis_name, labels=None, num_classes=0):
-  return batch_norm(train, labels, num_classes, 0.9, 1e-5, axis_name)
+def _bn(train, axis_name, labels=None, num_classes=0, kind='batch'):
+  return batch_norm(train, labels, num_classes, 0.9, 1e-5, axis_name, kind)
 
 
 class SNGANGenerator(nn.Module):
   output_shape: Sequence[int] = (32, 32, 3)
   base_features: int = 512
+  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
   bn_axis_name: Optional[str] = None
   num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
@@ -34,7 +35,7 @@ class SNGANGenerator(nn.Module):
   def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     f = self.base_features
-    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes)
+    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes, self.norm)
     x = nn.Dense(h // 8 * w // 8 * f)(z_BxZ)
     x = nn.relu(bn()(x)).reshape(-1, h // 8, w // 8, f)
     for features in (f // 2, f // 4, f // 8):
@@ -71,12 +72,14 @@ class ResBlockUp(nn.Module):
   features: int
   bn_axis_name: Optional[str] = None
   num_classes: int = 0
+  norm: str = 'batch'
 
   @nn.compact
   def __call__(self, x, train, labels=None):
-    h = nn.relu(_bn(train, self.bn_axis_name, labels, self.num_classes)(x))
+    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes, self.norm)
+    h = nn.relu(bn()(x))
     h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(_upsample(h))
-    h = nn.relu(_bn(train, self.bn_axis_name, labels, self.num_classes)(h))
+    h = nn.relu(bn()(h))
     h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(h)
     return h + nn.Conv(self.features, (1, 1))(_upsample(x))
 
@@ -110,6 +113,7 @@ class ResBlockDown(nn.Module):
 class ResNetGenerator(nn.Module):
   output_shape: Sequence[int] = (32, 32, 3)
   features: int = 256
+  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
   bn_axis_name: Optional[str] = None
   num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
@@ -119,8 +123,9 @@ class ResNetGenerator(nn.Module):
     x = nn.Dense(h // 8 * w // 8 * self.features)(z_BxZ).reshape(-1, h // 8, w // 8,
                                                                   self.features)
     for _ in range(3):
-      x = ResBlockUp(self.features, self.bn_axis_name, self.num_classes)(x, train, labels)
-    x = nn.relu(_bn(train, self.bn_axis_name)(x))
+      x = ResBlockUp(self.features, self.bn_axis_name, self.num_classes, self.norm)(
+          x, train, labels)
+    x = nn.relu(_bn(train, self.bn_axis_name, kind=self.norm)(x))
     return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
 
 
