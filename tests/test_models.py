@@ -90,7 +90,8 @@ def test_unknown_model_and_field_errors():
 def test_every_module_field_is_in_the_base_config():
   model = base_config().model
   assert model.g_kwargs.dcgan.to_dict() == {'base_features': 256, 'leaky_slope': 0.3,
-                                            'bn_momentum': 0.99, 'norm': 'batch'}
+                                            'bn_momentum': 0.99, 'norm': 'batch',
+                                            'spectral_norm': False, 'sn_power_iterations': 1}
   assert model.d_kwargs.dcgan.to_dict() == {'base_features': 64, 'leaky_slope': 0.3,
                                             'dropout': 0.0, 'spectral_norm': False,
                                             'sn_power_iterations': 1}
@@ -102,6 +103,12 @@ def test_every_module_field_is_in_the_base_config():
                                           'input_dropout': 0.2, 'dropout': 0.5,
                                           'spectral_norm': False, 'sn_power_iterations': 1}
 
+
+
+def _kernel_path(sigma_path: str) -> str:
+  """'A/SpectralNorm_0/Conv_1/kernel/sigma' -> 'A/Conv_1/kernel': the kernel it normalises."""
+  parts = [p for p in sigma_path.split('/')[:-1] if not p.startswith('SpectralNorm_')]
+  return '/'.join(parts)
 
 
 SN_CASES = {'dcgan': ({'base_features': 4}, (8, 8, 1), 3),
@@ -137,9 +144,7 @@ def test_spectral_norm_estimates_the_largest_singular_value(name):
   for path, kernel in kernels.items():
     k = np.asarray(kernel, np.float64)
     sigma_svd = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]
-    scope, layer = path.split('/')[:-2], path.split('/')[-2]
-    (sigma,) = [v for p, v in sigmas.items()
-                if p.endswith(f'{layer}/kernel/sigma') and p.split('/')[:len(scope)] == scope]
+    (sigma,) = [v for p, v in sigmas.items() if _kernel_path(p) == path]
     np.testing.assert_allclose(float(sigma), sigma_svd, rtol=1e-4, err_msg=path)
 
 
@@ -218,3 +223,34 @@ def test_generator_normalisation_choices(name):
   full_config.model.g_kwargs[name].norm = 'group'
   with pytest.raises(configs.ConfigError, match=f"model.g_kwargs.{name}.norm 'group'"):
     configs.validate(full_config)
+
+
+@pytest.mark.parametrize('name', ['dcgan', 'sngan_cnn32', 'resnet32'])
+def test_generator_spectral_norm_estimates_sigma(name):
+  """G with spectral_norm: every kernel gets a power-iteration estimate that converges to the
+  SVD's largest singular value of the reshaped kernel (the transposed convolutions included)."""
+  import flax
+  config = base_config().model
+  config.generator = name
+  config.g_kwargs[name].spectral_norm = True
+  config.g_kwargs[name].sn_power_iterations = 10  # 600 in all: close top singular values
+  config.g_kwargs.dcgan.base_features = 8         # converge slowly.
+  config.g_kwargs.sngan_cnn32.base_features = 16
+  config.g_kwargs.resnet32.features = 4
+  g = models.make_generator(config, (28, 28, 1) if name == 'dcgan' else (32, 32, 3))
+  z = jax.random.normal(jax.random.PRNGKey(0), (2, 100))
+  variables = g.init(jax.random.PRNGKey(1), z, train=False)
+  params, stats = variables['params'], variables['batch_stats']
+  for _ in range(60):
+    stats = g.apply({'params': params, 'batch_stats': stats}, z, train=True,
+                    mutable=['batch_stats'])[1]['batch_stats']
+  kernels = {k: v for k, v in flax.traverse_util.flatten_dict(params, sep='/').items()
+             if k.endswith('kernel')}
+  sigmas = {k: v for k, v in flax.traverse_util.flatten_dict(stats, sep='/').items()
+            if k.endswith('/sigma')}
+  assert len(kernels) == len(sigmas) > 0
+  for path, kernel in kernels.items():
+    k = np.asarray(kernel, np.float64)
+    want = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]
+    (sigma,) = [v for p, v in sigmas.items() if _kernel_path(p) == path]
+    np.testing.assert_allclose(float(sigma), want, rtol=1e-3, err_msg=path)

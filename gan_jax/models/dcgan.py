@@ -9,40 +9,37 @@ The tutorial's D also applies dropout 0.3 after each conv; here `dropout` defaul
 DCGAN's paper and the PyTorch reference of ../shared/bench), since on mnist5k the D without it gave
 sharper digits for the same training time (docs/main_job.md). Set it to 0.3 for the tutorial's D.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, Discriminator, batch_norm
+from gan_jax.models.layers import ConvTranspose, Discriminator, Generator
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(Generator):
   output_shape: Sequence[int] = (28, 28, 1)
   base_features: int = 256
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
   bn_momentum: float = 0.99  # Keras BatchNormalization's default.
-  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
-  bn_axis_name: Optional[str] = None  # Set by the library: batch statistics over this axis.
-  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     h0, w0 = h // 4, w // 4
     f = self.base_features
-    bn = lambda: batch_norm(train, labels, self.num_classes, self.bn_momentum, 1e-3,
-                            self.bn_axis_name, self.norm)
+    bn = lambda: self.normalization(train, labels, self.bn_momentum, 1e-3)
+    sn = self.sn(train)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
-    x = nn.Dense(h0 * w0 * f, use_bias=False)(z_BxZ)
+    x = sn(nn.Dense(h0 * w0 * f, use_bias=False))(z_BxZ)
     x = act(bn()(x))
     x = x.reshape(x.shape[0], h0, w0, f)
-    x = ConvTranspose(f // 2, (5, 5), (1, 1), use_bias=False)(x)
+    x = sn(ConvTranspose(f // 2, (5, 5), (1, 1), use_bias=False))(x)
     x = act(bn()(x))
-    x = ConvTranspose(f // 4, (5, 5), (2, 2), use_bias=False)(x)
+    x = sn(ConvTranspose(f // 4, (5, 5), (2, 2), use_bias=False))(x)
     x = act(bn()(x))
-    x = ConvTranspose(c, (5, 5), (2, 2), use_bias=False)(x)
+    x = sn(ConvTranspose(c, (5, 5), (2, 2), use_bias=False))(x)
     return jnp.tanh(x)
 
 

@@ -197,3 +197,21 @@ class Discriminator(nn.Module):
 
   def head(self, h_BxF, labels, train: bool):
     return d_output(h_BxF, labels, self.num_classes, self.conditioning, self.sn(train))
+
+
+class Generator(nn.Module):
+  """Fields the convolutional generators share: their normalisation, optional spectral norm of
+  every layer (as some SN-GAN variants use in G too), and the library-set batch-norm axis and
+  class count (conditional batch norm when > 0)."""
+  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
+  spectral_norm: bool = False
+  sn_power_iterations: int = 1
+  bn_axis_name: Any = None  # Set by the library: batch statistics over this mesh axis.
+  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional.
+
+  def sn(self, train: bool):
+    return lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
+
+  def normalization(self, train: bool, labels, momentum: float, epsilon: float):
+    return batch_norm(train, labels, self.num_classes, momentum, epsilon, self.bn_axis_name,
+                      self.norm)

@@ -11,37 +11,33 @@ residual blocks at 128 channels (the first two down-sample by 2x2 average poolin
 being the "optimized" block on the image), ReLU, global sum pooling, dense 1.
 Every D layer can be spectrally normalised (`spectral_norm`), as in SN-GAN.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, Discriminator, batch_norm, spectral
+from gan_jax.models.layers import ConvTranspose, Discriminator, Generator, batch_norm, spectral
+
+BN_MOMENTUM, BN_EPSILON = 0.9, 1e-5  # PyTorch's BatchNorm defaults, as the references use.
 
 
-def _bn(train, axis_name, labels=None, num_classes=0, kind='batch'):
-  return batch_norm(train, labels, num_classes, 0.9, 1e-5, axis_name, kind)
-
-
-class SNGANGenerator(nn.Module):
+class SNGANGenerator(Generator):
   output_shape: Sequence[int] = (32, 32, 3)
   base_features: int = 512
-  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
-  bn_axis_name: Optional[str] = None
-  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
     f = self.base_features
-    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes, self.norm)
-    x = nn.Dense(h // 8 * w // 8 * f)(z_BxZ)
+    bn = lambda: self.normalization(train, labels, BN_MOMENTUM, BN_EPSILON)
+    sn = self.sn(train)
+    x = sn(nn.Dense(h // 8 * w // 8 * f))(z_BxZ)
     x = nn.relu(bn()(x)).reshape(-1, h // 8, w // 8, f)
     for features in (f // 2, f // 4, f // 8):
-      x = ConvTranspose(features, (4, 4), (2, 2))(x)
+      x = sn(ConvTranspose(features, (4, 4), (2, 2)))(x)
       x = nn.relu(bn()(x))
-    return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
+    return jnp.tanh(sn(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1))))(x))
 
 
 class SNGANDiscriminator(Discriminator):
@@ -68,20 +64,18 @@ def _downsample(x):
   return nn.avg_pool(x, (2, 2), (2, 2))
 
 
-class ResBlockUp(nn.Module):
-  features: int
-  bn_axis_name: Optional[str] = None
-  num_classes: int = 0
-  norm: str = 'batch'
+class ResBlockUp(Generator):
+  features: int = 256
 
   @nn.compact
   def __call__(self, x, train, labels=None):
-    bn = lambda: _bn(train, self.bn_axis_name, labels, self.num_classes, self.norm)
+    bn = lambda: self.normalization(train, labels, BN_MOMENTUM, BN_EPSILON)
+    sn = self.sn(train)
     h = nn.relu(bn()(x))
-    h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(_upsample(h))
+    h = sn(nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1))))(_upsample(h))
     h = nn.relu(bn()(h))
-    h = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)))(h)
-    return h + nn.Conv(self.features, (1, 1))(_upsample(x))
+    h = sn(nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1))))(h)
+    return h + sn(nn.Conv(self.features, (1, 1)))(_upsample(x))
 
 
 class ResBlockDown(nn.Module):
@@ -110,23 +104,23 @@ class ResBlockDown(nn.Module):
     return h + shortcut
 
 
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(Generator):
   output_shape: Sequence[int] = (32, 32, 3)
   features: int = 256
-  norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
-  bn_axis_name: Optional[str] = None
-  num_classes: int = 0  # Set by the library: > 0 makes G class-conditional (conditional BN).
 
   @nn.compact
   def __call__(self, z_BxZ: jax.Array, train: bool, labels=None) -> jax.Array:
     h, w, c = self.output_shape
-    x = nn.Dense(h // 8 * w // 8 * self.features)(z_BxZ).reshape(-1, h // 8, w // 8,
-                                                                  self.features)
+    sn = self.sn(train)
+    x = sn(nn.Dense(h // 8 * w // 8 * self.features))(z_BxZ).reshape(-1, h // 8, w // 8,
+                                                                      self.features)
     for _ in range(3):
-      x = ResBlockUp(self.features, self.bn_axis_name, self.num_classes, self.norm)(
-          x, train, labels)
-    x = nn.relu(_bn(train, self.bn_axis_name, kind=self.norm)(x))
-    return jnp.tanh(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1)))(x))
+      x = ResBlockUp(norm=self.norm, spectral_norm=self.spectral_norm,
+                     sn_power_iterations=self.sn_power_iterations, bn_axis_name=self.bn_axis_name,
+                     num_classes=self.num_classes, features=self.features)(x, train, labels)
+    x = nn.relu(batch_norm(train, None, 0, BN_MOMENTUM, BN_EPSILON, self.bn_axis_name,
+                           self.norm)(x))  # Unconditional, as in SN-GAN's ResNet G.
+    return jnp.tanh(sn(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1))))(x))
 
 
 class ResNetDiscriminator(Discriminator):
