@@ -1,6 +1,5 @@
 """Class conditioning: conditional batch norm, projection and ACGAN heads, conditional runs."""
 import json
-import os
 
 import flax.linen as nn
 import jax

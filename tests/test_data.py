@@ -3,7 +3,6 @@ import time
 
 import numpy as np
 import pytest
-from ml_collections import ConfigDict
 
 from gan_jax import configs
 from gan_jax import data as data_lib

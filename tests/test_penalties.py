@@ -6,7 +6,6 @@ import pytest
 
 from gan_jax import configs
 from gan_jax import penalties
-from gan_jax import step as step_lib
 from gan_jax import train
 from tests.conftest import load_experiment
 

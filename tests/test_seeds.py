@@ -9,7 +9,6 @@ from tests.conftest import train_records
 from gan_jax import configs
 from gan_jax import state as state_lib
 from gan_jax import train
-from gan_jax import writers
 
 
 def _leaves(tree):

@@ -11,7 +11,6 @@ from PIL import Image
 
 from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import train
-from gan_jax import writers
 from tests.conftest import REPO, eval_records, train_records
 
 TIMING = ('steps_per_s',)
