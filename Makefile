@@ -40,7 +40,7 @@ test: install
 
 # make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 sweep: install
-	$(BIN)/python -m gan_jax.sweep --config=$(CONFIG) --workdir=$(WORKDIR)
+	$(BIN)/python -m gan_jax.sweep --config=$(CONFIG) --workdir=$(WORKDIR) $(if $(SHARD),--shard=$(SHARD))
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache

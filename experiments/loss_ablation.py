@@ -2,15 +2,19 @@
 
 A sweep (gan_jax/sweep.py) over experiments/ring8.py's settings (PacGAN's 2-D models, Adam 1e-4,
 beta1 0.8, batch 100), 3 seeds a point trained together (num_seeds), evaluated by mode coverage on
-2,500 samples at the end:
+2,500 samples at 2,500 steps and at the end:
 
   python -m gan_jax.sweep --config=experiments/loss_ablation.py --workdir=runs/loss_ablation
   make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 
+On a 2-core CPU, two single-core shards sharing the workdir finish sooner than one process using
+both cores (12.8 vs 17.7 steps/s of 3 seeds each; docs/ablation.md has the commands).
+
 Losses: minimax and non_saturating (Goodfellow et al. 2014), wasserstein with gradient_penalty
 10 (WGAN-GP, Gulrajani et al. 2017; their n_critic 5 is not used, to keep one D step per G step
-across the losses), least_squares (LSGAN), hinge (SN-GAN). 20 points x 3 seeds x 10,000 steps:
-several hours on a 2-core CPU; `:runlocal` is the smoke test.
+across the losses), least_squares (LSGAN), hinge (SN-GAN). 20 points x 3 seeds x 5,000 steps
+(half of docs/pacgan.md's runs, for the CPU budget): about 75 minutes as two shards on a 2-core
+CPU; `:runlocal` is the smoke test.
 """
 import os
 
@@ -30,7 +34,8 @@ def get_config(arg=None):
   config = configs.load_experiment(os.path.join(os.path.dirname(__file__), 'ring8.py'), arg)
   config.num_seeds = 3
   if arg != 'runlocal':
-    config.train.num_steps = 10_000
+    config.train.num_steps = 5_000
+    config.train.eval_every = 2_500
   return config
 
 

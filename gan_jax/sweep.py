@@ -8,6 +8,8 @@ An experiment file may define `get_sweep(arg=None)` returning the points as over
 build them, and `cross` combines lists of points. Each point trains in `workdir/<its overrides>` with the experiment's `num_seeds`
 seeds together, evaluating at the end (gan_jax/evaluate.py). The sweep is resumable: a point whose
 eval.json is at its final step is read, not retrained; a stopped one resumes from its checkpoint.
+`--shard=i/n` trains only the points whose index is i mod n, so n processes or machines sharing the
+workdir split a sweep (each tabulates every finished point; the last to finish writes the full table).
 It writes workdir/results.csv and results.md (a row per point: its overrides, then each final
 metric as mean ± std over seeds) and results.png (the chosen --metric across points, with its
 std over seeds as error bars).
@@ -120,12 +122,15 @@ def write_results(workdir: str, rows: list, metric: str) -> list[str]:
   fields = list(dict.fromkeys(k for overrides, _ in rows for k in overrides))
   metrics = list(dict.fromkeys(m for _, r in rows for m in r['mean']))
   csv_path = os.path.join(workdir, 'results.csv')
-  with open(csv_path, 'w', newline='') as f:
-    w = csv.writer(f)
-    w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
-    for overrides, r in rows:
-      w.writerow([overrides.get(k, '') for k in fields] + [r['num_seeds']] +
-                 [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
+
+  def write_csv(path):
+    with open(path, 'w', newline='') as f:
+      w = csv.writer(f)
+      w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
+      for overrides, r in rows:
+        w.writerow([overrides.get(k, '') for k in fields] + [r['num_seeds']] +
+                   [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
+
   md = ['| ' + ' | '.join(fields + ['seeds'] + metrics) + ' |',
         '|' + '---|' * (len(fields) + 1 + len(metrics))]
   for overrides, r in rows:
@@ -134,12 +139,19 @@ def write_results(workdir: str, rows: list, metric: str) -> list[str]:
   protocol = rows[0][1]['protocol'] if rows else {}
   md += ['', f'Mean ± sample std over seeds at the final step; protocol: {json.dumps(protocol)}.',
          '']
+
+  def write_md(path):
+    with open(path, 'w') as f:
+      f.write('\n'.join(md))
+
   md_path = os.path.join(workdir, 'results.md')
-  with open(md_path, 'w') as f:
-    f.write('\n'.join(md))
   png_path = os.path.join(workdir, 'results.png')
-  _plot(png_path, [point_name(o) for o, _ in rows],
-        [r['mean'].get(metric) for _, r in rows], [r['std'].get(metric) for _, r in rows], metric)
+  # Written to a temporary name and renamed, so shards finishing together never mix two tables.
+  _write_atomically(write_csv, csv_path)
+  _write_atomically(write_md, md_path)
+  _write_atomically(lambda path: _plot(path, [point_name(o) for o, _ in rows],
+                                       [r['mean'].get(metric) for _, r in rows],
+                                       [r['std'].get(metric) for _, r in rows], metric), png_path)
   return [csv_path, md_path, png_path]
 
 
@@ -163,18 +175,40 @@ def _plot(path, labels, means, stds, metric):
     draw.rectangle([x(min(0.0, m)), y + 3, x(max(0.0, m)), y + row - 5], fill=(90, 130, 200))
     draw.line([x(m - s), y + row // 2, x(m + s), y + row // 2], fill='black', width=2)
     draw.text((left + width + 6, y + 4), f'{m:.3g}', fill='black')
-  img.save(path)
+  img.save(path, format='PNG')
 
 
-def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False) -> list:
+def parse_shard(text: str) -> tuple[int, int]:
+  """'i/n' -> (i, n) with 0 <= i < n; anything else fails naming the expected form."""
+  m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text or '')
+  if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
+    raise configs.ConfigError(f'--shard={text!r}: expected i/n with 0 <= i < n, e.g. --shard=0/2 '
+                              'and --shard=1/2 for two processes sharing the workdir.')
+  return int(m.group(1)), int(m.group(2))
+
+
+def _write_atomically(write, path):
+  tmp = f'{path}.tmp{os.getpid()}'
+  write(tmp)
+  os.replace(tmp, path)
+
+
+def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
+              shard: tuple[int, int] = (0, 1)) -> list:
   from gan_jax import train
   workdir = os.path.abspath(workdir)
   points = plan(path, arg, workdir)  # Every point's config is checked before any trains.
-  logging.info('Sweep of %d points in %s', len(points), workdir)
+  index, count = shard
+  logging.info('Sweep of %d points in %s%s', len(points), workdir,
+               f' (shard {index}/{count}: points {index + 1}, {index + 1 + count}, ...)'
+               if count > 1 else '')
   rows = []
   for i, (overrides, config, point_dir) in enumerate(points):
     result = finished(config, point_dir)
-    if result is None and not dry_run:
+    if result is None and i % count != index:
+      logging.info('Point %d/%d %s: another shard\'s, not finished yet', i + 1, len(points),
+                   overrides)
+    elif result is None and not dry_run:
       logging.info('Point %d/%d %s: training in %s', i + 1, len(points), overrides, point_dir)
       if config.eval.features == 'none':
         raise configs.ConfigError('A sweep tabulates eval.json; set eval.features (not none).')
@@ -201,6 +235,8 @@ def _define_flags():
   flags.DEFINE_string('workdir', None, 'Directory of the sweep; one subdirectory per point.')
   flags.DEFINE_string('metric', None, 'Metric of results.png (default: the first of eval.json).')
   flags.DEFINE_bool('dry_run', False, 'List the points and tabulate finished ones; train nothing.')
+  flags.DEFINE_string('shard', '0/1', 'i/n: train only points i, i+n, i+2n, ... (0-based), so n '
+                      'processes sharing --workdir split the sweep.')
 
 
 def main(argv):
@@ -212,7 +248,8 @@ def main(argv):
   from gan_jax import train
   logging.get_absl_handler().addFilter(train.quiet_orbax)
   try:
-    run_sweep(path, arg or None, FLAGS.workdir, FLAGS.metric, FLAGS.dry_run)
+    run_sweep(path, arg or None, FLAGS.workdir, FLAGS.metric, FLAGS.dry_run,
+              parse_shard(FLAGS.shard))
   except train.user_errors() as e:
     logging.error('%s: %s', type(e).__name__, e)
     sys.exit(1)

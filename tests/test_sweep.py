@@ -36,6 +36,10 @@ def test_point_builders():
                                                                   {'a': 2, 'c': 0, 'b': 3}]
   assert sweep.point_name({'loss.name': 'hinge', 'model.d_kwargs.mlp.spectral_norm': True}) == (
       'name=hinge,spectral_norm=True')
+  assert sweep.parse_shard('1/2') == (1, 2) and sweep.parse_shard(' 0 / 1 ') == (0, 1)
+  for bad in ('2/2', '1', '-1/2', 'a/b', '0/0'):
+    with pytest.raises(configs.ConfigError, match='expected i/n'):
+      sweep.parse_shard(bad)
 
 
 def test_loss_ablation_plans_twenty_valid_points(tmp_path):
@@ -62,8 +66,14 @@ def test_sweep_trains_tabulates_and_resumes(tmp_path):
   path = tmp_path / 'tiny_sweep.py'
   path.write_text(SWEEP_FILE.format(repo=REPO))
   workdir = tmp_path / 'runs'
-  rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured')
+  # Two shards split the points: shard 1/2 trains only the second point and tabulates it alone.
+  rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured', shard=(1, 2))
+  assert [o for o, _ in rows] == [{'loss.name': 'hinge'}]
+  assert not (workdir / 'name=minimax').exists()
+  assert (workdir / 'results.md').read_text().count('\n| ') == 1
+  rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured', shard=(0, 2))
   assert [o for o, _ in rows] == [{'loss.name': 'minimax'}, {'loss.name': 'hinge'}]
+  assert not list(workdir.glob('*.tmp*'))
   with open(workdir / 'results.csv') as f:
     table = list(csv.DictReader(f))
   for (overrides, _), line in zip(rows, table):
