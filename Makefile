@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test bench sweep clean
+.PHONY: install torch-venv train test bench profile sweep clean
 
 install: $(STAMP)
 
@@ -48,3 +48,9 @@ clean:
 bench: install torch-venv
 	$(BIN)/python scripts/bench_torch.py
 	$(BIN)/python scripts/bench_scale.py
+
+# Where the CPU time of the update goes, beside torch's, and the speed changes tried
+# (docs/profile.md, docs/perf_experiments.md; about 10 minutes on 2 cores).
+profile: install torch-venv
+	$(BIN)/python scripts/profile_step.py
+	$(BIN)/python scripts/perf_experiments.py

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from tests.conftest import train_records
+from tests.conftest import load_experiment, train_records
 from gan_jax import configs
 from gan_jax import state as state_lib
 from gan_jax import train
@@ -20,17 +20,29 @@ def _max_rel_diff(a, b):
              for x, y in zip(_leaves(a), _leaves(b)))
 
 
-@pytest.fixture(params=['loop', 'vmap'])
-def two_seed_runs(request, tiny_config, tmp_path_factory):
-  tmp = tmp_path_factory.mktemp('seeds')
-  tiny_config.num_seeds = 2
-  tiny_config.train.seed_layout = request.param
-  both = train.train_and_evaluate(tiny_config, str(tmp / 'both'))
-  tiny_config.num_seeds = 1
+@pytest.fixture(scope='module')
+def lone_runs(tmp_path_factory):
+  """Seeds 0 and 1 each trained alone: the reference of both layouts, trained once."""
+  tmp = tmp_path_factory.mktemp('lone')
+  config = load_experiment('dcgan_mnist', 'runlocal')
   alone = []
   for seed in (0, 1):
-    tiny_config.seed = seed
-    alone.append(train.train_and_evaluate(tiny_config, str(tmp / f'seed{seed}')))
+    config.seed = seed
+    alone.append(train.train_and_evaluate(config, str(tmp / f'seed{seed}')))
+  return tmp, alone
+
+
+@pytest.fixture(scope='module', params=['loop', 'vmap'])
+def two_seed_runs(request, tmp_path_factory, lone_runs):
+  """Seeds 0 and 1 trained together in one layout (each test of the module reads the same runs)."""
+  tmp = tmp_path_factory.mktemp('seeds')
+  config = load_experiment('dcgan_mnist', 'runlocal')
+  config.num_seeds = 2
+  config.train.seed_layout = request.param
+  both = train.train_and_evaluate(config, str(tmp / 'both'))
+  lone_dir, alone = lone_runs
+  for seed in (0, 1):
+    os.symlink(lone_dir / f'seed{seed}', tmp / f'seed{seed}')
   return tmp, both, alone, request.param
 
 
