@@ -13,8 +13,8 @@ both cores (12.8 vs 17.7 steps/s of 3 seeds each; docs/ablation.md has the comma
 Losses: minimax and non_saturating (Goodfellow et al. 2014), wasserstein with gradient_penalty
 10 (WGAN-GP, Gulrajani et al. 2017; their n_critic 5 is not used, to keep one D step per G step
 across the losses), least_squares (LSGAN), hinge (SN-GAN). 20 points x 3 seeds x 5,000 steps
-(half of docs/pacgan.md's runs, for the CPU budget): about 75 minutes as two shards on a 2-core
-CPU; `:runlocal` is the smoke test.
+(half of docs/pacgan.md's runs, for the CPU budget): just under 2 hours as two single-core shards
+on a 2-core CPU (docs/ablation.md); `:runlocal` is the smoke test.
 """
 import os
 

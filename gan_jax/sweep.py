@@ -202,7 +202,6 @@ def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
   logging.info('Sweep of %d points in %s%s', len(points), workdir,
                f' (shard {index}/{count}: points {index + 1}, {index + 1 + count}, ...)'
                if count > 1 else '')
-  rows = []
   for i, (overrides, config, point_dir) in enumerate(points):
     result = finished(config, point_dir)
     if result is None and i % count != index:
@@ -213,15 +212,15 @@ def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
       if config.eval.features == 'none':
         raise configs.ConfigError('A sweep tabulates eval.json; set eval.features (not none).')
       train.train_and_evaluate(config, point_dir)
-      result = finished(config, point_dir)
     elif result is not None:
       logging.info('Point %d/%d %s: finished, read from %s', i + 1, len(points), overrides,
                    point_dir)
     else:
       logging.info('Point %d/%d %s: not trained (dry run), %s', i + 1, len(points), overrides,
                    point_dir)
-    if result is not None:
-      rows.append((overrides, result))
+  # Read every point again: other shards may have finished theirs while this one trained.
+  rows = [(overrides, result) for overrides, config, point_dir in points
+          if (result := finished(config, point_dir)) is not None]
   if rows:
     metric = metric or next(iter(rows[0][1]['mean']))
     paths = write_results(workdir, rows, metric)

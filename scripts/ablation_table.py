@@ -63,7 +63,8 @@ def cell(values, digits):
   mean, std, count = mean_std(values)
   if mean is None:
     return 'undefined'
-  return f'{mean:.{digits}f} ± {std:.{digits}f}' + (f' ({count} seeds)' if count < len(values) else '')
+  text = f'{mean:.{digits}f} ± {std:.{digits}f}'
+  return text + (f' ({count} of {len(values)} seeds defined)' if count < len(values) else '')
 
 
 def tables(rows):

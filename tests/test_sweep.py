@@ -8,6 +8,7 @@ import pytest
 
 from gan_jax import configs
 from gan_jax import sweep
+from gan_jax import train
 from tests.conftest import REPO, train_records
 
 SWEEP_FILE = '''
@@ -62,18 +63,32 @@ def test_bad_override_names_the_field(tmp_path):
     sweep.load_sweep(str(path))
 
 
-def test_sweep_trains_tabulates_and_resumes(tmp_path):
+def test_sweep_trains_tabulates_and_resumes(tmp_path, monkeypatch):
   path = tmp_path / 'tiny_sweep.py'
   path.write_text(SWEEP_FILE.format(repo=REPO))
   workdir = tmp_path / 'runs'
-  # Two shards split the points: shard 1/2 trains only the second point and tabulates it alone.
+  # Two shards split the points. Shard 1/2 trains only the second point; shard 0/2 runs "at the
+  # same time" (here: while shard 1 trains), so shard 1, finishing last, tabulates both points.
+  (minimax, minimax_config, minimax_dir), _ = sweep.plan(str(path), None, str(workdir))
+  trained = []
+
+  def train_and_other_shard(config, point_dir):
+    trained.append(os.path.basename(point_dir))
+    out = original(config, point_dir)
+    assert not os.path.exists(minimax_dir)  # Shard 1 never trains shard 0's point.
+    original(minimax_config, minimax_dir)  # The other shard finishing meanwhile.
+    return out
+
+  original = train.train_and_evaluate
+  monkeypatch.setattr(train, 'train_and_evaluate', train_and_other_shard)
   rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured', shard=(1, 2))
-  assert [o for o, _ in rows] == [{'loss.name': 'hinge'}]
-  assert not (workdir / 'name=minimax').exists()
-  assert (workdir / 'results.md').read_text().count('\n| ') == 1
+  monkeypatch.undo()
+  assert trained == ['name=hinge']
+  assert [o for o, _ in rows] == [minimax, {'loss.name': 'hinge'}]
+  assert (workdir / 'results.md').read_text().count('\n| ') == 2
+  assert not list(workdir.glob('*.tmp*'))
   rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured', shard=(0, 2))
   assert [o for o, _ in rows] == [{'loss.name': 'minimax'}, {'loss.name': 'hinge'}]
-  assert not list(workdir.glob('*.tmp*'))
   with open(workdir / 'results.csv') as f:
     table = list(csv.DictReader(f))
   for (overrides, _), line in zip(rows, table):
