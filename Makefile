@@ -50,7 +50,7 @@ bench: install torch-venv
 	$(BIN)/python scripts/bench_scale.py
 
 # Where the CPU time of the update goes, beside torch's, and the speed changes tried
-# (docs/profile.md, docs/perf_experiments.md; about 10 minutes on 2 cores).
+# (docs/profile.md, docs/perf_experiments.md; about 12 minutes on 2 cores).
 profile: install torch-venv
 	$(BIN)/python scripts/profile_step.py
 	$(BIN)/python scripts/perf_experiments.py
