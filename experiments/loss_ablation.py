@@ -7,8 +7,8 @@ beta1 0.8, batch 100), 3 seeds a point trained together (num_seeds), evaluated b
   python -m gan_jax.sweep --config=experiments/loss_ablation.py --workdir=runs/loss_ablation
   make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 
-On a 2-core CPU, two single-core shards sharing the workdir finish sooner than one process using
-both cores (12.8 vs 17.7 steps/s of 3 seeds each; docs/ablation.md has the commands).
+On a 2-core CPU, two single-core shards sharing the workdir finished sooner than one process
+using both cores in a short trial (docs/ablation.md has the commands).
 
 Losses: minimax and non_saturating (Goodfellow et al. 2014), wasserstein with gradient_penalty
 10 (WGAN-GP, Gulrajani et al. 2017; their n_critic 5 is not used, to keep one D step per G step
