@@ -1,0 +1,24 @@
+"""Records tests/golden/golden.json: every logged number of the golden runs (tests/golden_runs.py).
+
+Run only when the numerics change on purpose (and say why in the commit):
+  .venv/bin/python scripts/record_golden.py
+"""
+import json
+import os
+import sys
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [_REPO, os.path.join(_REPO, 'tests')]
+import golden_runs  # noqa: E402
+
+
+def main():
+  results = golden_runs.run_all()
+  os.makedirs(os.path.dirname(golden_runs.GOLDEN_PATH), exist_ok=True)
+  with open(golden_runs.GOLDEN_PATH, 'w') as f:
+    json.dump(results, f, indent=1, sort_keys=True)
+  print(f'wrote {golden_runs.GOLDEN_PATH}: {len(results)} runs')
+
+
+if __name__ == '__main__':
+  main()
