@@ -11,14 +11,15 @@ PYTEST_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test bench profile sweep clean
+.PHONY: install torch-venv train test test-fast bench profile sweep clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 train: install
@@ -37,6 +38,10 @@ $(TORCH_STAMP):
 test: install
 	-$(MAKE) torch-venv
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+
+# The edit-test loop: unit tests only (no training runs, no subprocesses), under 2 minutes.
+test-fast: install
+	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests -m 'not slow' $(PYTEST_ARGS)
 
 # make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 sweep: install

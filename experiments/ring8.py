@@ -5,7 +5,7 @@ after VEEGAN's setup): G with four hidden layers of 400 units, batch norm and Re
 normal latent; D with three hidden layers of 200 maxout units (5 pieces), no dropout; the
 non-saturating loss; Adam, lr 1e-4, beta1 0.8; batches of 100 (packs, for PacGAN: PacGAN2 is
 --config.model.pack=2 --config.data.batch_size=200). Evaluated by mode coverage on 2,500 samples
-(gan_jax/evaluate.py). Differences: PacGAN trains 400 epochs of 100,000 points (400,000 steps)
+(gan_jax/evaluators/mode_coverage.py). Differences: PacGAN trains 400 epochs of 100,000 points (400,000 steps)
 with N(0, 0.02) initial weights and updates G and D simultaneously; here train.num_steps is
 20,000 (the CPU budget; see docs/pacgan.md), Flax's default initialisers, and D then G updates.
 """
@@ -22,7 +22,7 @@ def get_config(arg=None):
   config.model.latent_dist = 'normal'
   config.model.g_kwargs.mlp.hidden = (400, 400, 400, 400)
   config.model.g_kwargs.mlp.output_activation = 'linear'
-  config.model.g_kwargs.mlp.batch_norm = True
+  config.model.g_kwargs.mlp.norm = 'batch'
   config.model.d_kwargs.mlp.hidden = (200, 200, 200)
   config.model.d_kwargs.mlp.maxout_pieces = 5
   config.model.d_kwargs.mlp.input_dropout = 0.0

@@ -1,4 +1,2 @@
-"""gan_jax: GANs in JAX/Flax. Importing the package sets gan_jax's XLA defaults (xla_defaults.py)."""
-from gan_jax import xla_defaults as _xla_defaults
-
-_xla_defaults.apply()
+"""gan_jax: GANs in JAX/Flax. Importing it changes nothing global; the entry points (gan_jax.main,
+gan_jax.sweep) apply gan_jax's XLA defaults (xla_defaults.py) through gan_jax.cli.prepare()."""

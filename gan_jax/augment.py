@@ -7,13 +7,45 @@ code (mit-han-lab/data-efficient-gans), on images in [-1, 1], independently per 
 - translation: an integer shift of up to `translation_ratio` of each side, zero fill;
 - cutout: a square of `cutout_ratio` of each side set to 0, centred anywhere in the image.
 All are differentiable in the image, so G's gradient flows through them to its samples.
+The config's augment section (`defaults()`, `problems(config)`) lives here too.
 """
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import ml_collections
+
+from gan_jax.validation import failed, is_real
 
 POLICIES = ('color', 'translation', 'cutout')
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """The augment section: DiffAugment on D's real and fake inputs, e.g. policy
+  'color,translation,cutout'; '' (the default) augments nothing."""
+  augment = ml_collections.ConfigDict()
+  augment.policy = ''
+  augment.translation_ratio = 0.125
+  augment.cutout_ratio = 0.5
+  return augment
+
+
+def policy_entries(policy: str) -> list[str]:
+  """'color, cutout' -> ['color', 'cutout']."""
+  return [p.strip() for p in policy.split(',') if p.strip()]
+
+
+def problems(config: ml_collections.ConfigDict) -> list[str]:
+  """Every problem of the augment section, each naming the field and its valid values."""
+  a = config.augment
+  entries = policy_entries(a.policy) if isinstance(a.policy, str) else [a.policy]
+  bad = [p for p in entries if p not in POLICIES]
+  checks = [(not bad, f'Unknown augment.policy entries {bad}; valid: {list(POLICIES)} '
+             '(comma-separated, e.g. color,translation,cutout).')]
+  checks += [(is_real(a[field]) and 0 <= a[field] <= 1,
+              f'augment.{field} must be in [0, 1], got {a[field]!r}.')
+             for field in ('translation_ratio', 'cutout_ratio')]
+  return failed(checks)
 
 
 def translate(x_BxHxWxC, dy_B, dx_B):
@@ -45,30 +77,36 @@ def color(x, key):
   return (x - m) * (jax.random.uniform(k3, (b, 1, 1, 1)) + 0.5) + m
 
 
+def translation(x, key, ratio: float):
+  """An integer shift of up to `ratio` of each side, per sample, zero fill."""
+  b, h, w, _ = x.shape
+  sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+  ky, kx = jax.random.split(key)
+  return translate(x, jax.random.randint(ky, (b,), -sh, sh + 1),
+                   jax.random.randint(kx, (b,), -sw, sw + 1))
+
+
+def cutout(x, key, ratio: float):
+  """A square of `ratio` of each side set to 0, per sample, centred anywhere in the image."""
+  b, h, w, _ = x.shape
+  size_h, size_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
+  ky, kx = jax.random.split(key)
+  cy = jax.random.randint(ky, (b,), 0, h + (1 - size_h % 2))
+  cx = jax.random.randint(kx, (b,), 0, w + (1 - size_w % 2))
+  return x * cutout_mask(h, w, cy, cx, size_h, size_w)
+
+
 def make_augment(policy: str, translation_ratio: float = 0.125,
                  cutout_ratio: float = 0.5) -> Callable:
-  """(x_BxHxWxC, key) -> augmented x; the identity for an empty policy."""
-  names = [p.strip() for p in policy.split(',') if p.strip()]
-  unknown = sorted(set(names) - set(POLICIES))
-  if unknown:
-    raise ValueError(f'Unknown augment.policy entries {unknown}; valid: {list(POLICIES)}.')
+  """(x_BxHxWxC, key) -> augmented x; the identity for an empty policy. The policy's entries
+  were checked by configs.validate."""
+  ops = {'color': color,
+         'translation': lambda x, k: translation(x, k, translation_ratio),
+         'cutout': lambda x, k: cutout(x, k, cutout_ratio)}
+  names = policy_entries(policy)
 
   def augment(x, key):
-    b, h, w, _ = x.shape
     for i, name in enumerate(names):
-      k = jax.random.fold_in(key, i)
-      if name == 'color':
-        x = color(x, k)
-      elif name == 'translation':
-        sh, sw = int(h * translation_ratio + 0.5), int(w * translation_ratio + 0.5)
-        ky, kx = jax.random.split(k)
-        x = translate(x, jax.random.randint(ky, (b,), -sh, sh + 1),
-                      jax.random.randint(kx, (b,), -sw, sw + 1))
-      else:
-        size_h, size_w = int(h * cutout_ratio + 0.5), int(w * cutout_ratio + 0.5)
-        ky, kx = jax.random.split(k)
-        cy = jax.random.randint(ky, (b,), 0, h + (1 - size_h % 2))
-        cx = jax.random.randint(kx, (b,), 0, w + (1 - size_w % 2))
-        x = x * cutout_mask(h, w, cy, cx, size_h, size_w)
+      x = ops[name](x, jax.random.fold_in(key, i))
     return x
   return augment

@@ -20,11 +20,18 @@ log(1 - D) = log_sigmoid(-logit): finite and accurate for any logit.
 - relativistic_average (RaSGAN, Jolicoeur-Martineau 2019, non-saturating form): with
   r = C(x) - E[C(G(z))] and f = C(G(z)) - E[C(x)], D minimizes -E[log sigmoid(r)] -
   E[log(1 - sigmoid(f))]; G minimizes -E[log sigmoid(f)] - E[log(1 - sigmoid(r))].
+
+The config's loss section (`defaults()`, `problems(config)`) lives here too: the loss by name, the
+weights of D's input-gradient penalties (gan_jax/penalties.py), weight clipping and ACGAN's weight.
 """
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import ml_collections
+
+from gan_jax.penalties import PENALTIES
+from gan_jax.validation import failed, is_int, is_real
 
 
 class Loss(NamedTuple):
@@ -92,6 +99,37 @@ LOSSES: dict[str, Loss] = {
 
 
 def get_loss(name: str) -> Loss:
-  if name not in LOSSES:
-    raise ValueError(f'Unknown loss {name!r}; valid names: {sorted(LOSSES)}.')
+  """LOSSES[name]; the name was checked by configs.validate."""
   return LOSSES[name]
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """The loss section with its defaults."""
+  loss = ml_collections.ConfigDict()
+  loss.name = 'minimax'
+  # Weights of D's input-gradient penalties (gan_jax/penalties.py); 0 turns one off.
+  loss.penalties = ml_collections.ConfigDict({name: 0.0 for name in PENALTIES})
+  loss.lazy_every = 1  # r1 / r2 every k-th step only, weight x k (StyleGAN2).
+  loss.weight_clip = 0.0  # > 0: clip D's parameters to [-c, c] (WGAN: 0.01).
+  loss.acgan_weight = 1.0  # model.d_conditioning='acgan': weight of the class losses.
+  return loss
+
+
+def problems(config: ml_collections.ConfigDict) -> list[str]:
+  """Every problem of the loss section, each naming the field and its valid values."""
+  loss = config.loss
+  checks = [(loss.name in LOSSES,
+             f'Unknown loss.name {loss.name!r}; valid names: {sorted(LOSSES)}.')]
+  for name, w in loss.penalties.items():
+    checks += [
+        (name in PENALTIES,
+         f'Unknown penalty loss.penalties.{name}; valid: {sorted(PENALTIES)}.'),
+        (is_real(w) and w >= 0, f'loss.penalties.{name} is a weight >= 0, got {w!r}.')]
+  checks += [
+      (is_int(loss.lazy_every) and loss.lazy_every >= 1,
+       f'loss.lazy_every must be an integer >= 1, got {loss.lazy_every!r}.'),
+      (is_real(loss.weight_clip) and loss.weight_clip >= 0,
+       f'loss.weight_clip must be >= 0 (0: off), got {loss.weight_clip!r}.'),
+      (is_real(loss.acgan_weight) and loss.acgan_weight >= 0,
+       f'loss.acgan_weight must be >= 0, got {loss.acgan_weight!r}.')]
+  return failed(checks)

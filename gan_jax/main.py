@@ -5,13 +5,12 @@
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
 """
-import sys
-
 from absl import app
 from absl import flags
-from absl import logging
 from ml_collections import config_flags
 
+from gan_jax import cli
+from gan_jax import evaluation
 from gan_jax import parallel
 from gan_jax import train
 
@@ -28,21 +27,16 @@ flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_pr
 flags.DEFINE_bool('distributed', False, 'Multi-process by JAX\'s cluster auto-detection.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(train.quiet_orbax)
+  cli.prepare()
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
-  try:
-    if FLAGS.mode == 'eval':
-      train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir)
-    else:
-      train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except train.user_errors() as e:
-    logging.error('%s: %s', type(e).__name__, e)
-    sys.exit(1)
+  run = evaluation.evaluate_checkpoint if FLAGS.mode == 'eval' else train.train_and_evaluate
+  cli.report_user_errors(run, FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

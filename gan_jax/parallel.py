@@ -1,9 +1,15 @@
-"""Data parallelism: a device mesh over every device of every process, and the pmap-model step.
+"""Data parallelism: a device mesh over every device of every process, the pmap-model step,
+and the fixed outer axes of the update (seeds, steps per call).
 
 The mesh has one axis, 'data'. The global batch (`data.batch_size`) is split evenly over its
-devices; the per-device update (step.make_update_fn with `axis_name=DATA_AXIS`) runs inside
+devices; the per-device update (step.update with `spec.axis_name=DATA_AXIS`) runs inside
 `jax.shard_map` within one `jax.jit`, averaging gradients, losses and batch-norm statistics with
 `pmean`. The state is replicated on every device; the real batch is sharded along its batch axis.
+
+Around the per-device update, `over_seeds` runs S independent replicas stacked on a leading axis
+(S = num_seeds, 1 for one seed) and `scan_steps` runs K updates per call (K =
+train.steps_per_call, 1 by default). Both axes always exist, so the state is (S, ...) and a host
+batch is (K, S, N, B, ...) whatever the config: array ranks never depend on config values.
 """
 import os
 from typing import Callable, Optional
@@ -13,9 +19,13 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
-from gan_jax.configs import ConfigError
+from gan_jax.errors import ConfigError
+from gan_jax.state import replica, stack_replicas
 
 DATA_AXIS = 'data'
+# A host batch is (K steps, S seeds, N = optim.n_critic real batches, B, ...): B is axis 3.
+BATCH_AXIS = 3
+SEED_LAYOUTS = ('loop', 'vmap')  # train.seed_layout: how the S replicas share one program.
 
 
 class ParallelError(ConfigError):
@@ -34,6 +44,7 @@ def initialize_distributed(coordinator_address: Optional[str] = None,
   """
   if not (coordinator_address or auto or os.environ.get('JAX_COORDINATOR_ADDRESS')):
     return
+  # Called by the entry points only (gan_jax/main.py): a multi-process CPU run needs gloo.
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   jax.distributed.initialize(coordinator_address=coordinator_address,
                              num_processes=num_processes, process_id=process_id)
@@ -69,11 +80,53 @@ def batch_spec(batch_axis: int) -> P:
   return P(*([None] * batch_axis), DATA_AXIS)
 
 
-def batch_sharding(mesh, batch_axis: int = 1) -> NamedSharding:
+def batch_sharding(mesh, batch_axis: int = BATCH_AXIS) -> NamedSharding:
   return NamedSharding(mesh, batch_spec(batch_axis))
 
 
-def data_parallel(per_device_update: Callable, mesh, batch_axis: int = 1) -> Callable:
+def over_seeds(update_fn: Callable, layout: str) -> Callable:
+  """The update of S independent replicas stacked on a leading axis, in one program.
+
+  'vmap': jax.vmap of the update; every convolution over per-seed weights becomes a batched
+  (grouped) one. 'loop': the replicas' updates written one after another (unrolled) in the same
+  compiled program, on slices of the stacked state. `make bench` (docs/bench_scale.md), dcgan_mnist
+  update at batch 64 on a 2-core CPU: a step of 8 seeds took 53x one seed's with 'vmap', 9.2x with
+  'loop'; vmap measured 9.8x one seed on an H100 (../shared/bench/README.md).
+  """
+  if layout == 'vmap':
+    return jax.vmap(update_fn)
+
+  def looped(state, batches):
+    num = jax.tree.leaves(batches)[0].shape[0]
+    # The barrier makes each replica's slice a buffer of its own, so XLA compiles each seed's
+    # update as it compiles a lone run's (without it, fusing the slices changed the batch-norm
+    # running variance by a float32 ulp; tests/test_golden.py pins this).
+    return stack_replicas([update_fn(*jax.lax.optimization_barrier((replica(state, i),
+                                                                     replica(batches, i))))
+                           for i in range(num)])
+  return looped
+
+
+def scan_steps(update_fn: Callable) -> Callable:
+  """K updates in one call: (state, batches_Kx...) -> (state, metrics stacked over K).
+
+  The K steps are written one after another into the program (an unrolled scan), at the cost of
+  compiling K copies of the step: in a one-off measurement (dcgan_mnist update, batch 64, 2-core
+  CPU, K=10) XLA's CPU backend ran a rolled lax.scan about 22x slower per step than one step per
+  call. A Python loop rather than lax.scan(unroll=True): for K = 1 the unrolled scan's output
+  buffer changed how XLA fused the gradient norm (1 float32 ulp of g_grad_norm against the plain
+  update); the loop computes exactly what one update per call computes.
+  """
+  def multi_step(state, batches):
+    metrics = []
+    for i in range(jax.tree.leaves(batches)[0].shape[0]):
+      state, m = update_fn(state, replica(batches, i))
+      metrics.append(m)
+    return state, stack_replicas(metrics)
+  return multi_step
+
+
+def data_parallel(per_device_update: Callable, mesh, batch_axis: int = BATCH_AXIS) -> Callable:
   """(state, batch) -> (state, metrics) over the mesh; jit it (step.jit_update).
 
   `check_vma=False` keeps pmap's semantics, which the per-device update is written in: the
@@ -93,7 +146,7 @@ def process_slice(global_batch_size: int) -> slice:
   return slice(start, start + per_process)
 
 
-def put_batch(local, mesh, global_batch_size: int, batch_axis: int = 1):
+def put_batch(local, mesh, global_batch_size: int, batch_axis: int = BATCH_AXIS):
   """Assembles the global sharded batch (a pytree of arrays whose batch axis is `batch_axis`)
   from each process's slice (`process_slice`)."""
   def put(x):

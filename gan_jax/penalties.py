@@ -11,8 +11,10 @@ exact when D treats samples independently (no batch norm in D's training mode).
 - r2: the same on fake data.
 - dragan (Kodali et al. 2017): E[(||grad D(x_p)|| - 1)^2] at x_p = x + 0.5 std(x) u,
   u ~ U[0, 1] elementwise. DRAGAN's weight: 10.
+
+`PENALTIES` maps each name to its entry, a `Penalty`: the function and how the step applies it.
 """
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -50,7 +52,21 @@ def dragan(d_fn, real, fake, key):
   return _unit_norm_penalty(d_fn, perturbed)
 
 
-PENALTIES = {'gradient_penalty': gradient_penalty, 'r1': r1, 'r2': r2, 'dragan': dragan}
-LAZY = ('r1', 'r2')  # Penalties that loss.lazy_every may compute every k-th step only.
-# A conditional D is evaluated with the real batch's labels, except where a penalty is on fakes.
-ON_FAKE_LABELS = {'r2': True}
+class Penalty(NamedTuple):
+  """A registry entry: `fn(d_fn, real, fake, key) -> scalar` (calling the entry calls it);
+  `lazy`: loss.lazy_every may compute it every k-th step only, weight x k (StyleGAN2);
+  `on_fake_labels`: a conditional D is evaluated with the fakes' labels (else the real batch's)."""
+  fn: Callable
+  lazy: bool = False
+  on_fake_labels: bool = False
+
+  def __call__(self, d_fn, real, fake, key):
+    return self.fn(d_fn, real, fake, key)
+
+
+PENALTIES: dict[str, Penalty] = {
+    'gradient_penalty': Penalty(gradient_penalty),
+    'r1': Penalty(r1, lazy=True),
+    'r2': Penalty(r2, lazy=True, on_fake_labels=True),
+    'dragan': Penalty(dragan),
+}

@@ -2,7 +2,8 @@
 
 `g_vars` / `d_vars` hold the models' non-parameter collections (batch-norm statistics, later
 spectral-norm vectors); `rng` is the run's base key, from which step t draws
-`fold_in(rng, t)`, so resumed and uninterrupted runs draw the same numbers.
+`fold_in(rng, t)`, so resumed and uninterrupted runs draw the same numbers. A run's state has a
+leading seed axis (`init_states`; size 1 for one seed): seed i is `replica(state, i)`.
 """
 from typing import Any
 
@@ -12,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax.models import pack_samples
+from gan_jax.models import LATENT_DISTS, pack_samples
 
 # Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
 STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z, STREAM_EVAL_Z = 1, 2, 3, 4, 5
@@ -47,15 +48,9 @@ def split_variables(variables) -> tuple[Any, dict]:
   return params, variables
 
 
-LATENT_DISTS = ('normal', 'uniform')
-
-
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, dist: str) -> jax.Array:
-  if dist == 'normal':
-    return jax.random.normal(key, (batch_size, latent_dim))
-  if dist == 'uniform':
-    return jax.random.uniform(key, (batch_size, latent_dim), minval=-1.0, maxval=1.0)
-  raise ValueError(f"Unknown model.latent_dist {dist!r}; valid: ['normal', 'uniform'].")
+  """Latents of model.latent_dist `dist` (models.LATENT_DISTS; configs.validate checks it)."""
+  return LATENT_DISTS[dist](key, batch_size, latent_dim)
 
 
 def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
@@ -78,6 +73,15 @@ def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent
       g_params=g_params, g_vars=g_vars, d_params=d_params, d_vars=d_vars,
       g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
       g_ema_params=jax.tree.map(jnp.array, g_params))
+
+
+def init_states(seeds: list, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
+                g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
+                pack: int = 1) -> GANState:
+  """The states of `seeds` stacked on a leading seed axis (size 1 for one seed), each exactly
+  its lone run's `init_state`."""
+  return stack_replicas([init_state(s, generator, discriminator, latent_dim, g_tx, d_tx, pack)
+                         for s in seeds])
 
 
 def sample_labels(key: jax.Array, num: int, num_classes: int):

@@ -6,24 +6,26 @@
 An experiment file may define `get_sweep(arg=None)` returning the points as override dicts
 ({'loss.name': 'hinge', 'model.d_kwargs.mlp.spectral_norm': True}); `product` and `zip_points`
 build them, and `cross` combines lists of points. Each point trains in `workdir/<its overrides>` with the experiment's `num_seeds`
-seeds together, evaluating at the end (gan_jax/evaluate.py). The sweep is resumable: a point whose
+seeds together, evaluating at the end (gan_jax/evaluation.py). The sweep is resumable: a point whose
 eval.json is at its final step is read, not retrained; a stopped one resumes from its checkpoint.
 `--shard=i/n` trains only the points whose index is i mod n, so n processes or machines sharing the
 workdir split a sweep (each tabulates every finished point; the last to finish writes the full table).
 It writes workdir/results.csv and results.md (a row per point: its overrides, then each final
 metric as mean ± std over seeds) and results.png (the chosen --metric across points, with its
-std over seeds as error bars).
+std over seeds as error bars). The sweep owns one cache of reference features that all its points
+share (their data and extractor are mostly the same), dropped when the sweep ends.
 """
 import csv
 import itertools
 import json
 import os
 import re
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
+from gan_jax import atomic_files
+from gan_jax import cli
 from gan_jax import configs
 
 FLAGS = flags.FLAGS
@@ -77,10 +79,9 @@ def apply_overrides(config, overrides: dict):
 
 
 def load_sweep(path: str, arg=None) -> list[dict]:
-  import importlib.util
-  spec = importlib.util.spec_from_file_location('sweep_experiment', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  """The points of an experiment file's `get_sweep(arg)`, checked: a non-empty list of override
+  dicts with distinct names."""
+  module = configs.load_module(path)
   if not hasattr(module, 'get_sweep'):
     raise configs.ConfigError(f'{path} defines no get_sweep(arg=None); add one returning a list of '
                               'override dicts (gan_jax.sweep.product / zip_points).')
@@ -118,18 +119,19 @@ def _fmt(mean, std):
 
 
 def write_results(workdir: str, rows: list, metric: str) -> list[str]:
-  """results.csv, results.md and results.png from [(overrides, eval.json)]; returns the paths."""
+  """results.csv, results.md and results.png from [(overrides, eval.json)]; returns the paths.
+
+  Each is written under a temporary name and renamed, so shards finishing together never mix
+  two tables."""
   fields = list(dict.fromkeys(k for overrides, _ in rows for k in overrides))
   metrics = list(dict.fromkeys(m for _, r in rows for m in r['mean']))
-  csv_path = os.path.join(workdir, 'results.csv')
 
-  def write_csv(path):
-    with open(path, 'w', newline='') as f:
-      w = csv.writer(f)
-      w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
-      for overrides, r in rows:
-        w.writerow([overrides.get(k, '') for k in fields] + [r['num_seeds']] +
-                   [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
+  def write_csv(f):
+    w = csv.writer(f)
+    w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
+    for overrides, r in rows:
+      w.writerow([overrides.get(k, '') for k in fields] + [r['num_seeds']] +
+                 [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
 
   md = ['| ' + ' | '.join(fields + ['seeds'] + metrics) + ' |',
         '|' + '---|' * (len(fields) + 1 + len(metrics))]
@@ -139,24 +141,19 @@ def write_results(workdir: str, rows: list, metric: str) -> list[str]:
   protocol = rows[0][1]['protocol'] if rows else {}
   md += ['', f'Mean ± sample std over seeds at the final step; protocol: {json.dumps(protocol)}.',
          '']
-
-  def write_md(path):
-    with open(path, 'w') as f:
-      f.write('\n'.join(md))
-
-  md_path = os.path.join(workdir, 'results.md')
-  png_path = os.path.join(workdir, 'results.png')
-  # Written to a temporary name and renamed, so shards finishing together never mix two tables.
-  _write_atomically(write_csv, csv_path)
-  _write_atomically(write_md, md_path)
-  _write_atomically(lambda path: _plot(path, [point_name(o) for o, _ in rows],
-                                       [r['mean'].get(metric) for _, r in rows],
-                                       [r['std'].get(metric) for _, r in rows], metric), png_path)
-  return [csv_path, md_path, png_path]
+  paths = [os.path.join(workdir, f'results.{ext}') for ext in ('csv', 'md', 'png')]
+  atomic_files.write_atomically(paths[0], write_csv, 'w', newline='')
+  atomic_files.write_text(paths[1], '\n'.join(md))
+  atomic_files.write_atomically(
+      paths[2], lambda f: _plot(f, [point_name(o) for o, _ in rows],
+                                [r['mean'].get(metric) for _, r in rows],
+                                [r['std'].get(metric) for _, r in rows], metric), 'wb')
+  return paths
 
 
-def _plot(path, labels, means, stds, metric):
-  """A horizontal bar chart with error bars, drawn with PIL (no plotting dependency)."""
+def _plot(f, labels, means, stds, metric):
+  """A horizontal bar chart with error bars, drawn with PIL (no plotting dependency), as PNG into
+  the binary file f."""
   from PIL import Image, ImageDraw
   row, left, width = 22, 330, 360
   img = Image.new('RGB', (left + width + 90, row * (len(labels) + 2)), 'white')
@@ -175,7 +172,7 @@ def _plot(path, labels, means, stds, metric):
     draw.rectangle([x(min(0.0, m)), y + 3, x(max(0.0, m)), y + row - 5], fill=(90, 130, 200))
     draw.line([x(m - s), y + row // 2, x(m + s), y + row // 2], fill='black', width=2)
     draw.text((left + width + 6, y + 4), f'{m:.3g}', fill='black')
-  img.save(path, format='PNG')
+  img.save(f, format='PNG')
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -187,17 +184,12 @@ def parse_shard(text: str) -> tuple[int, int]:
   return int(m.group(1)), int(m.group(2))
 
 
-def _write_atomically(write, path):
-  tmp = f'{path}.tmp{os.getpid()}'
-  write(tmp)
-  os.replace(tmp, path)
-
-
 def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
               shard: tuple[int, int] = (0, 1)) -> list:
   from gan_jax import train
   workdir = os.path.abspath(workdir)
   points = plan(path, arg, workdir)  # Every point's config is checked before any trains.
+  eval_cache = {}  # Reference features, shared by the points (train.train_and_evaluate).
   index, count = shard
   logging.info('Sweep of %d points in %s%s', len(points), workdir,
                f' (shard {index}/{count}: points {index + 1}, {index + 1 + count}, ...)'
@@ -209,9 +201,10 @@ def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
                    overrides)
     elif result is None and not dry_run:
       logging.info('Point %d/%d %s: training in %s', i + 1, len(points), overrides, point_dir)
-      if config.eval.features == 'none':
-        raise configs.ConfigError('A sweep tabulates eval.json; set eval.features (not none).')
-      train.train_and_evaluate(config, point_dir)
+      if config.eval.features == 'none' or not config.eval.get('evaluators', True):
+        raise configs.ConfigError('A sweep tabulates eval.json; set eval.features (not none) '
+                                  'and eval.evaluators (not empty).')
+      train.train_and_evaluate(config, point_dir, eval_cache=eval_cache)
     elif result is not None:
       logging.info('Point %d/%d %s: finished, read from %s', i + 1, len(points), overrides,
                    point_dir)
@@ -244,14 +237,9 @@ def main(argv):
   if not FLAGS.config or not FLAGS.workdir:
     raise app.UsageError('--config and --workdir are required.')
   path, _, arg = FLAGS.config.partition(':')
-  from gan_jax import train
-  logging.get_absl_handler().addFilter(train.quiet_orbax)
-  try:
-    run_sweep(path, arg or None, FLAGS.workdir, FLAGS.metric, FLAGS.dry_run,
-              parse_shard(FLAGS.shard))
-  except train.user_errors() as e:
-    logging.error('%s: %s', type(e).__name__, e)
-    sys.exit(1)
+  cli.prepare()
+  cli.report_user_errors(lambda: run_sweep(path, arg or None, FLAGS.workdir, FLAGS.metric,
+                                           FLAGS.dry_run, parse_shard(FLAGS.shard)))
 
 
 if __name__ == '__main__':

@@ -3,7 +3,10 @@ import json
 import os
 from typing import Optional
 
+from absl import logging
 import numpy as np
+
+from gan_jax import atomic_files
 
 
 def image_grid(images_NxHxWxC: np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
@@ -38,33 +41,41 @@ def scatter_image(points_Nx2: np.ndarray, size: int = 256, pad: float = 0.1) -> 
 def save_png(path: str, grid_HxWxC: np.ndarray) -> None:
   from PIL import Image
   img = grid_HxWxC[..., 0] if grid_HxWxC.shape[-1] == 1 else grid_HxWxC
-  tmp = path + '.tmp'
-  Image.fromarray(img).save(tmp, format='PNG')
-  os.replace(tmp, path)
+  atomic_files.write_atomically(path, lambda f: Image.fromarray(img).save(f, format='PNG'), 'wb')
 
 
 def read_jsonl(path: str) -> list[dict]:
+  """The records of a JSON-lines file. A torn last line (a kill or a full disk mid-write) is
+  dropped with a warning; a bad line before the last is an error naming it."""
   if not os.path.exists(path):
     return []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    lines = [line for line in f.read().split('\n') if line.strip()]
+  records = []
+  for i, line in enumerate(lines):
+    try:
+      records.append(json.loads(line))
+    except ValueError as e:
+      if i < len(lines) - 1:
+        raise ValueError(f'{path}, line {i + 1}, is not JSON ({e}): {line[:200]!r}') from e
+      logging.warning('Dropping the torn last line of %s (%d characters: %r...); the %d lines '
+                      'before it are kept.', path, len(line), line[:80], len(records))
+  return records
 
 
 class MetricWriter:
   """Appends to workdir/metrics.jsonl and TensorBoard; only one process should own one.
 
   `resume_step`: lines logged after this step (by a run stopped before its next checkpoint) are
-  dropped, so a resumed run's file reads as an uninterrupted run's.
+  dropped, and so is a torn last line, so a resumed run's file reads as an uninterrupted run's.
   """
 
   def __init__(self, workdir: str, resume_step: Optional[int] = None):
     self.path = os.path.join(workdir, 'metrics.jsonl')
-    if resume_step is not None and os.path.exists(self.path):
+    if os.path.exists(self.path):
+      resume_step = float('inf') if resume_step is None else resume_step
       kept = [r for r in read_jsonl(self.path) if r.get('step', 0) <= resume_step]
-      tmp = self.path + '.tmp'
-      with open(tmp, 'w') as f:
-        f.writelines(json.dumps(r) + '\n' for r in kept)
-      os.replace(tmp, self.path)
+      atomic_files.write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
     self._file = open(self.path, 'a')
     from tensorboardX import SummaryWriter
     self._tb = SummaryWriter(logdir=workdir)

@@ -17,7 +17,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from gan_jax import sweep  # noqa: E402
-from gan_jax.evaluate import mean_std  # noqa: E402
+from gan_jax.evaluation import mean_std  # noqa: E402
 
 EXPERIMENT = os.path.join(ROOT, 'experiments', 'loss_ablation.py')
 METRICS = (('modes_captured', 'modes', 1), ('high_quality_percent', '% high quality', 1),

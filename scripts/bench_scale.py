@@ -4,7 +4,7 @@ Eight seeds run in both layouts of train.seed_layout ('loop', 'vmap'); 'vmap' wi
 call only with --all (on a 2-core CPU one vmapped 8-seed step takes about 18 s). Rows with 8
 seeds time one call per repeat.
 
-Times gan_jax's real update (train.Experiment.update_fn: data parallel over every device, vmapped
+Times gan_jax's real update (experiment.Experiment.update_fn: data parallel over every device, vmapped
 over seeds, scanned over steps) on real mnist5k batches already on the devices, after one
 compiling call; prints a table and writes docs/bench_scale.{json,md} with the devices named.
 
@@ -26,7 +26,10 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gan_jax import configs  # noqa: E402
-from gan_jax import train  # noqa: E402
+from gan_jax import xla_defaults  # noqa: E402
+from gan_jax.experiment import Experiment  # noqa: E402
+
+xla_defaults.apply()  # As gan_jax's entry points do (GAN_JAX_XLA_DEFAULTS=0 opts out).
 
 
 def device_description() -> str:
@@ -48,7 +51,7 @@ def bench(batch: int, seeds: int, layout: str, k: int, steps: int, repeats: int)
   config.num_seeds = seeds
   config.train.seed_layout = layout
   config.train.steps_per_call = k
-  exp = train.Experiment(config)
+  exp = Experiment(config)
   update = jax.jit(exp.update_fn(), donate_argnums=0)
   state = exp.place(exp.init_state())
   calls = max(1, steps // k)

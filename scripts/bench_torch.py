@@ -3,7 +3,7 @@
   .venv/bin/python scripts/bench_torch.py [--steps 10] [--repeats 3] [--batch 64]
 
 For each architecture of ../shared/bench/torch_reference.py (dcgan28, sngan_cnn32) times
-gan_jax's real update (train.Experiment.update_fn, the function training uses: data parallel over
+gan_jax's real update (experiment.Experiment.update_fn, the function training uses: data parallel over
 the devices, jitted, state donated) on one batch resident on the devices, and torch_reference.py
 (torch eager, run by .venv-torch/bin/python: `make torch-venv`), alternating the two, --repeats
 times each; prints a table of medians and writes docs/bench.json and docs/bench.md.
@@ -27,8 +27,8 @@ sys.path.insert(0, REPO)
 import jax  # noqa: E402
 
 from gan_jax import configs  # noqa: E402
-from gan_jax import train  # noqa: E402
-from scripts.bench_scale import device_description  # noqa: E402
+from gan_jax.experiment import Experiment  # noqa: E402
+from scripts.bench_scale import device_description  # noqa: E402  (applies the XLA defaults)
 
 TORCH_PYTHON = os.path.join(REPO, '.venv-torch', 'bin', 'python')
 TORCH_REFERENCE = os.path.join(os.path.dirname(REPO), 'shared', 'bench', 'torch_reference.py')
@@ -53,7 +53,7 @@ def jax_config(arch: str, batch: int, dtype: str):
 
 class JaxStep:
   def __init__(self, arch, batch, dtype):
-    exp = train.Experiment(jax_config(arch, batch, dtype))
+    exp = Experiment(jax_config(arch, batch, dtype))
     self.update = jax.jit(exp.update_fn(), donate_argnums=0)
     self.state = exp.place(exp.init_state())
     self.batch = exp.device_batch(0)

@@ -51,15 +51,15 @@ def generate(workdir: str, num: int) -> tuple[np.ndarray, np.ndarray]:
   """Final-checkpoint samples: the fixed grid batch and `num` fresh ones (G in eval mode)."""
   import jax
   from gan_jax import checkpoint as checkpoint_lib
-  from gan_jax import state as state_lib
-  from gan_jax import step as step_lib
-  from gan_jax import train
   from gan_jax import configs
+  from gan_jax import sampling
+  from gan_jax import state as state_lib
+  from gan_jax.experiment import Experiment
   config = configs.load_experiment(os.path.join(REPO, CONFIG))
-  exp = train.Experiment(config)
+  exp = Experiment(config)
   ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
-  state = ckpt.restore(exp.init_state())
-  sample = step_lib.make_sample_fn(exp.generator)
+  state = state_lib.replica(ckpt.restore(exp.init_state()), 0)
+  sample = sampling.make_eval_sampler(exp.generator)
   m = config.model
   grid = sample(state.g_params, state.g_vars, state_lib.sample_z(config.seed, 64, m.latent_dim,
                                                                    m.latent_dist))

@@ -18,7 +18,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from gan_jax.evaluate import mean_std  # noqa: E402
+from gan_jax.evaluation import mean_std  # noqa: E402
 
 # Lin et al. (2018), Table 1: mean over 10 runs (modes, % high quality, KL).
 PAPER = {
@@ -81,7 +81,7 @@ def write_docs(rows, args, wall_s):
       f'{args.seeds}` (experiments/ring8.py, grid25.py; PacGAN2 adds `--config.model.pack=2 '
       '--config.data.batch_size=200`); do not edit by hand. Evaluation: 2,500 samples per run, a '
       'sample is high quality within 3 std of its nearest mode, KL(histogram of high-quality '
-      'samples over the modes || uniform) (gan_jax/evaluate.py). Ours: mean ± sample std over '
+      'samples over the modes || uniform) (gan_jax/evaluators/). Ours: mean ± sample std over '
       f'seeds after {args.steps:,} steps; paper: Lin et al. (2018), Table 1, mean of 10 runs '
       'after 400 epochs (400,000 steps).',
       '',

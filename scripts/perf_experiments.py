@@ -38,11 +38,12 @@ WHOLE_STEP = [  # (label, environment, dtype)
 def _ring8_step(dtype):
   """experiments/ring8.py's update (PacGAN's 2-D MLPs, batch 100), timed as JaxStep times its."""
   import jax
-  from gan_jax import configs, train
+  from gan_jax import configs
+  from gan_jax.experiment import Experiment
   from scripts.bench_torch import JaxStep
   config = configs.load_experiment(os.path.join(REPO, 'experiments', 'ring8.py'))
   config.model.dtype, config.eval.features = dtype, 'none'
-  exp = train.Experiment(config)
+  exp = Experiment(config)
   step = JaxStep.__new__(JaxStep)
   step.update = jax.jit(exp.update_fn(), donate_argnums=0)
   step.state, step.batch = exp.place(exp.init_state()), exp.device_batch(0)

@@ -1,9 +1,11 @@
 import os
-import sys
 
-# Tests run on the CPU, whatever the machine has.
+# Tests run on the CPU, whatever the machine has, with gan_jax's XLA defaults (as its entry
+# points apply them), set before JAX opens a backend.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from gan_jax import xla_defaults  # noqa: E402
+
+xla_defaults.apply()
 
 import pytest  # noqa: E402
 

@@ -3,8 +3,10 @@ import json
 import os
 import sys
 
+from gan_jax import xla_defaults
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+xla_defaults.apply()  # As gan_jax's entry points do, before JAX opens a backend.
 
 
 def equivalence(num_steps: int, sync_bn: bool, num_seeds: int = 1, steps_per_call: int = 1):
@@ -13,26 +15,27 @@ def equivalence(num_steps: int, sync_bn: bool, num_seeds: int = 1, steps_per_cal
   With num_seeds > 1 the reference is each seed's own single-device run, stacked."""
   import jax
   import numpy as np
-  from gan_jax import configs, train
+  from gan_jax import configs
   from gan_jax import state as state_lib
+  from gan_jax.experiment import Experiment
   config = configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py'),
                                    'runlocal')
   config.data.batch_size = 16
   config.model.sync_bn = sync_bn
   config.num_seeds = num_seeds
   config.train.steps_per_call = steps_per_call
-  exp = train.Experiment(config)
+  exp = Experiment(config)
   parallel_update = jax.jit(exp.update_fn())
-  single_update = jax.jit(exp.single_device_update_fn())
+  single_update = jax.jit(exp.reference_update())
   par = exp.place(exp.init_state())
-  singles = [exp.init_seed_state(s) for s in exp.seeds]
+  singles = [state_lib.replica(exp.init_state(), i) for i in range(num_seeds)]
   for t in range(0, num_steps, steps_per_call):
     par, m_par = parallel_update(par, exp.device_batch(t))
   for i, seed_batcher in enumerate(exp.batchers):
     for t in range(num_steps):
       singles[i], m_single = single_update(
           singles[i], seed_batcher.step_batch(t, config.optim.n_critic))
-  single = singles[0] if num_seeds == 1 else state_lib.stack_replicas(singles)
+  single = state_lib.stack_replicas(singles)
   m_par = jax.tree.map(lambda x: np.asarray(x).reshape(-1)[-1], m_par)  # Last step, last seed.
   diffs = [float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
            for a, b in zip(jax.tree.leaves(par), jax.tree.leaves(single))]
@@ -47,12 +50,13 @@ def equivalence(num_steps: int, sync_bn: bool, num_seeds: int = 1, steps_per_cal
 
 
 def bad_batch():
-  from gan_jax import configs, parallel, train
+  from gan_jax import configs, parallel
+  from gan_jax.experiment import Experiment
   config = configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py'),
                                    'runlocal')
   config.data.batch_size = 12
   try:
-    train.Experiment(config)
+    Experiment(config)
   except parallel.ParallelError as e:
     return {'error': str(e)}
   return {'error': None}

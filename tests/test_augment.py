@@ -7,6 +7,7 @@ import pytest
 from gan_jax import augment
 from gan_jax import configs
 from gan_jax import train
+from gan_jax.experiment import Experiment
 from tests.conftest import load_experiment
 
 X = np.random.default_rng(0).uniform(-1, 1, size=(3, 8, 6, 2)).astype(np.float32)
@@ -71,4 +72,22 @@ def test_training_with_diffaugment_and_bad_policies(tiny_config, tmp_path):
   points = load_experiment('ring8', 'runlocal')
   points.augment.policy = 'translation'
   with pytest.raises(configs.ConfigError, match='is not images'):
-    train.Experiment(points)
+    Experiment(points)
+
+
+def test_augment_section_defaults_and_problems():
+  assert augment.defaults().to_dict() == {'policy': '', 'translation_ratio': 0.125,
+                                          'cutout_ratio': 0.5}
+  assert augment.policy_entries(' color, ,cutout') == ['color', 'cutout']
+  config = configs.base_config()
+  assert augment.problems(config) == []
+  config.augment.policy = 'color,flip,zoom'
+  config.augment.translation_ratio = -0.1
+  assert augment.problems(config) == [
+      "Unknown augment.policy entries ['flip', 'zoom']; valid: ['color', 'translation', 'cutout'] "
+      '(comma-separated, e.g. color,translation,cutout).',
+      'augment.translation_ratio must be in [0, 1], got -0.1.']
+
+
+def test_empty_policy_is_the_identity():
+  np.testing.assert_array_equal(np.asarray(augment.make_augment('')(X, jax.random.PRNGKey(0))), X)

@@ -9,7 +9,10 @@ import pytest
 from PIL import Image
 
 from gan_jax import configs
+from gan_jax import sampling
+from gan_jax import state as state_lib
 from gan_jax import train
+from gan_jax.experiment import Experiment
 from gan_jax.models import layers
 from tests.conftest import load_experiment
 
@@ -64,8 +67,8 @@ def test_conditional_run_trains_and_draws_a_row_per_class(conditioning, tmp_path
   config.model.conditional = True
   config.model.d_conditioning = conditioning
   config.eval.features = 'none'
-  exp = train.Experiment(config)
-  assert exp.num_classes == 10 and exp.grid_shape == (10, 8)
+  exp = Experiment(config)
+  assert exp.num_classes == 10 and sampling.grid_shape(exp.num_classes) == (10, 8)
   assert exp.batchers[0].step_batch(0, 1)['label'].tolist() == [
       exp.dataset.labels[exp.batchers[0].indices(0)].tolist()]
   state = train.train_and_evaluate(config, str(tmp_path / 'run'))
@@ -78,8 +81,8 @@ def test_conditional_run_trains_and_draws_a_row_per_class(conditioning, tmp_path
     assert 'd_class_loss' not in lines[0]
   labels = jnp.arange(8) % 10
   z = jnp.zeros((8, config.model.latent_dim))
-  params = jax.tree.map(lambda a: a, state.g_params)
-  out = exp.generator.apply({'params': params, **state.g_vars}, z, train=False, labels=labels)
+  params, g_vars = state_lib.replica((state.g_params, state.g_vars), 0)
+  out = exp.generator.apply({'params': params, **g_vars}, z, train=False, labels=labels)
   assert not np.allclose(np.asarray(out[0]), np.asarray(out[1]))  # Same z, other class.
 
 

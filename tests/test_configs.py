@@ -1,7 +1,21 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
+from gan_jax import augment
 from gan_jax import configs
-from tests.conftest import load_experiment
+from gan_jax import data as data_lib
+from gan_jax import errors
+from gan_jax import evaluators
+from gan_jax import losses
+from gan_jax import models
+from gan_jax import optimizers
+from tests.conftest import REPO, load_experiment
+
+EXPERIMENTS = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, 'experiments'))
+                     if f.endswith('.py'))
 
 
 @pytest.mark.parametrize('name', ['dcgan_mnist', 'mlp_mnist', 'ring8', 'grid25'])
@@ -10,6 +24,73 @@ def test_experiments_are_valid(name, arg):
   config = load_experiment(name, arg)
   configs.validate(config)
   assert set(config.keys()) == set(configs.base_config().keys())
+
+
+@pytest.mark.parametrize('name', EXPERIMENTS)
+def test_every_experiment_and_its_runlocal_is_valid(name):
+  for arg in (None, 'runlocal'):
+    configs.validate(load_experiment(name, arg))
+
+
+def test_base_config_is_assembled_from_the_sections():
+  config = configs.base_config()
+  assert set(config) == {'seed', 'num_seeds', 'data', 'model', 'loss', 'optim', 'augment',
+                         'train', 'eval'}
+  for name, section in (('data', data_lib), ('model', models), ('loss', losses),
+                        ('optim', optimizers), ('augment', augment), ('eval', evaluators)):
+    assert config[name].to_dict() == section.defaults().to_dict(), name
+    assert section.problems(config) == [], name
+  assert configs.problems(config) == []
+  assert issubclass(configs.ConfigError, errors.UserError) and configs.ConfigError is (
+      errors.ConfigError)
+
+
+def test_configs_does_not_import_the_update_step():
+  code = ('import sys; from gan_jax import configs; configs.validate(configs.base_config()); '
+          'print("gan_jax.step" in sys.modules)')
+  out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
+                       env={**os.environ, 'JAX_PLATFORMS': 'cpu'}, check=True)
+  assert out.stdout.strip() == 'False'
+
+
+def test_runlocal_takes_each_registry_entry_s_own_small_sizes():
+  config = configs.runlocal(configs.base_config())
+  for registry, all_kwargs in ((models.GENERATORS, config.model.g_kwargs),
+                               (models.DISCRIMINATORS, config.model.d_kwargs)):
+    for name, cls in registry.items():
+      for field, default in models.default_kwargs(cls).items():
+        assert all_kwargs[name][field] == cls.RUNLOCAL.get(field, default), (name, field)
+  assert config.model.latent_dim == models.RUNLOCAL_LATENT_DIM
+  assert (config.data.batch_size, config.train.num_steps) == (8, 4)
+  assert config.data.source == 'mnist5k'  # Offline sources stay.
+
+
+def test_runlocal_follows_a_new_registry_entry(monkeypatch):
+  """A model registered with its own RUNLOCAL gets it in `:runlocal`: no list to update."""
+  class TinyDCGAN(models.DCGANGenerator):
+    RUNLOCAL = {'base_features': 4, 'leaky_slope': 0.1}
+  monkeypatch.setitem(models.GENERATORS, 'tiny', TinyDCGAN)
+  config = configs.runlocal(configs.base_config())
+  assert config.model.g_kwargs.tiny.base_features == 4
+  assert config.model.g_kwargs.tiny.leaky_slope == 0.1
+
+
+@pytest.mark.parametrize('source,image_size,expected', [('tfds:cifar10', None, 32),
+                                                        ('tfds:celeb_a', 48, 48)])
+def test_runlocal_of_any_tfds_source_is_the_offline_stand_in(source, image_size, expected):
+  config = configs.base_config()
+  config.data.source, config.data.image_size = source, image_size
+  config = configs.experiment_arg(config, 'runlocal')
+  assert (config.data.source, config.data.image_size) == ('stacked_mnist', expected)
+  assert config.eval.features == 'none'
+  configs.validate(config)
+
+
+def test_load_module_gives_the_experiment_file(tmp_path):
+  module = configs.load_module(os.path.join(REPO, 'experiments', 'loss_ablation.py'))
+  assert callable(module.get_config) and callable(module.get_sweep)
+  with pytest.raises(configs.ConfigError, match='No experiment file'):
+    configs.load_module(str(tmp_path / 'missing.py'))
 
 
 def test_unknown_experiment_argument():
@@ -42,6 +123,14 @@ BAD = [
     ('train.ckpt_every', 0, 'train.ckpt_every must be a positive integer'),
     ('model.latent_dim', 0, 'model.latent_dim must be a positive integer'),
     ('model.latent_dist', 'cauchy', r"latent_dist 'cauchy'; valid: \['normal', 'uniform'\]"),
+    ('model.dtype', 'float16', r"model.dtype 'float16'; valid: \['float32', 'bfloat16'\]"),
+    ('model.d_conditioning', 'concat', r"d_conditioning 'concat'; valid: \['projection', 'acgan'\]"),
+    ('loss.acgan_weight', -1.0, 'loss.acgan_weight must be >= 0'),
+    ('optim.schedule', 'step', r"optim.schedule 'step'; valid: \['constant', 'linear', 'cosine'\]"),
+    ('augment.cutout_ratio', 1.5, r'augment.cutout_ratio must be in \[0, 1\]'),
+    ('train.seed_layout', 'pmap', r"train.seed_layout 'pmap'; valid: \['loop', 'vmap'\]"),
+    ('train.steps_per_call', 0, 'train.steps_per_call must be an integer >= 1'),
+    ('data.image_size', 0, 'data.image_size must be a positive integer or None'),
 ]
 
 
@@ -58,9 +147,13 @@ def test_all_problems_reported_at_once():
   config = load_experiment('dcgan_mnist')
   config.optim.n_critic = 0
   config.loss.name = 'nope'
+  config.train.log_every = 0
+  config.augment.policy = 'flip'
+  config.eval.batch_size = 0
   with pytest.raises(configs.ConfigError) as e:
     configs.validate(config)
-  assert 'n_critic' in str(e.value) and 'nope' in str(e.value)
+  for part in ('n_critic', 'nope', 'train.log_every', 'flip', 'eval.batch_size'):
+    assert part in str(e.value)
 
 
 def test_unknown_model_field():
@@ -89,3 +182,17 @@ def test_penalty_weights_must_be_non_negative():
   config.loss.penalties.gradient_penalty = -10.0
   with pytest.raises(configs.ConfigError, match='loss.penalties.gradient_penalty is a weight >= 0'):
     configs.validate(config)
+
+
+CIFAR_SETUPS = ['sngan_resnet_cifar10', 'sngan_cnn_cifar10', 'wgan_gp_cifar10', 'dcgan_cifar10',
+                'cgan_projection_cifar10']
+
+
+@pytest.mark.parametrize('name', CIFAR_SETUPS)
+def test_published_setups_are_valid(name):
+  full = load_experiment(name)
+  assert full.data.source == 'tfds:cifar10'
+  configs.validate(full)
+  local = load_experiment(name, 'runlocal')
+  configs.validate(local)
+  assert (local.data.source, local.data.image_size) == ('stacked_mnist', 32)

@@ -6,6 +6,7 @@ import pytest
 
 from gan_jax import configs
 from gan_jax import data as data_lib
+from gan_jax import errors
 from gan_jax.data import offline
 
 
@@ -93,8 +94,28 @@ def test_batch_larger_than_dataset_is_refused():
 
 
 def test_unknown_source_lists_valid_names():
-  with pytest.raises(data_lib.DataError, match=r"mnist5k.*tfds:<name>"):
-    data_lib.get_source(_data_config(source='cifar'))
+  """Checked by configs.validate (data.problems), before anything is built."""
+  config = configs.base_config()
+  for bad in ('cifar', 'tfds:'):
+    config.data.source = bad
+    with pytest.raises(configs.ConfigError, match=r"mnist5k.*tfds:<name>"):
+      configs.validate(config)
+  config.data.source = 'tfds:cifar10'
+  assert data_lib.problems(config) == []
+
+
+def test_data_section_defaults_and_runlocal_stand_in():
+  assert data_lib.defaults().to_dict() == {
+      'source': 'mnist5k', 'split': 'train', 'batch_size': 64, 'image_size': None,
+      'data_dir': None, 'image_key': 'image', 'download': False}
+  config = configs.base_config()
+  data_lib.runlocal(config)  # An offline source stays as it is.
+  assert config.data.to_dict() == data_lib.defaults().to_dict()
+  config.data.source = 'tfds:svhn_cropped'
+  data_lib.runlocal(config)  # Any tfds source: its offline stand-in, not evaluated.
+  assert (config.data.source, config.data.image_size, config.eval.features) == (
+      'stacked_mnist', 32, 'none')
+  assert issubclass(data_lib.DataError, errors.UserError)
 
 
 def test_unknown_split_lists_valid_splits():

@@ -10,6 +10,8 @@ import pytest
 
 from tests import golden_runs
 
+pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
+
 
 @pytest.fixture(scope='module')
 def golden():

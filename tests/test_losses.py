@@ -3,7 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gan_jax import configs
 from gan_jax import losses
+from gan_jax import penalties
 
 
 def _sigmoid64(x):
@@ -70,8 +72,32 @@ def test_saturating_gradient_vanishes_where_d_rejects_fakes():
 
 
 def test_unknown_loss_lists_valid_names():
-  with pytest.raises(ValueError, match='minimax.*non_saturating'):
-    losses.get_loss('wasserstein_typo')
+  """Checked by configs.validate (losses.problems), before anything is built."""
+  config = configs.base_config()
+  config.loss.name = 'wasserstein_typo'
+  with pytest.raises(configs.ConfigError, match='minimax.*non_saturating'):
+    configs.validate(config)
+
+
+def test_loss_section_defaults_and_problems():
+  loss = losses.defaults()
+  assert loss.to_dict() == {'name': 'minimax', 'penalties': {n: 0.0 for n in penalties.PENALTIES},
+                            'lazy_every': 1, 'weight_clip': 0.0, 'acgan_weight': 1.0}
+  assert set(loss.penalties) == {'gradient_penalty', 'r1', 'r2', 'dragan'}
+  config = configs.base_config()
+  assert losses.problems(config) == []
+  config.loss.penalties.r3 = 1.0
+  config.loss.lazy_every = 0
+  assert losses.problems(config) == [
+      "Unknown penalty loss.penalties.r3; valid: ['dragan', 'gradient_penalty', 'r1', 'r2'].",
+      'loss.lazy_every must be an integer >= 1, got 0.']
+
+
+def test_penalty_registry_entries_say_how_the_step_applies_them():
+  entries = penalties.PENALTIES
+  assert {n for n, e in entries.items() if e.lazy} == {'r1', 'r2'}
+  assert {n for n, e in entries.items() if e.on_fake_labels} == {'r2'}
+  assert all(isinstance(e, penalties.Penalty) and callable(e.fn) for e in entries.values())
 
 
 def _log_sigmoid64(x):

@@ -180,3 +180,44 @@ def test_mode_coverage_matches_direct_and_closed_forms(name):
   # Nothing near any mode.
   r = metrics.mode_coverage(modes + 10 * std, modes, std)
   assert r['modes_captured'] == 0 and r['high_quality_fraction'] == 0
+
+
+def test_kl_to_uniform_and_histogram_coverage_closed_forms():
+  # One function for both protocols: 2-D mode coverage and Stacked MNIST's 1,000 triples.
+  np.testing.assert_allclose(metrics.kl_to_uniform([5, 5, 5, 5]), 0.0, atol=1e-15)
+  np.testing.assert_allclose(metrics.kl_to_uniform([7, 0, 0, 0]), np.log(4))
+  np.testing.assert_allclose(metrics.kl_to_uniform([1, 3]), 0.25 * np.log(0.5) + 0.75 * np.log(1.5))
+  assert metrics.kl_to_uniform([0, 0, 0]) == float('inf')
+  uniform = metrics.histogram_coverage(np.repeat(np.arange(1000), 3), 1000)
+  assert uniform['modes_captured'] == 1000 and abs(uniform['kl_to_uniform']) < 1e-12
+  assert uniform['num_samples'] == 3000 and uniform['num_modes'] == 1000
+  collapsed = metrics.histogram_coverage(np.full(500, 7), 1000)
+  assert collapsed['modes_captured'] == 1
+  np.testing.assert_allclose(collapsed['kl_to_uniform'], np.log(1000))
+  half = metrics.histogram_coverage(np.arange(500), 1000)  # 500 modes, evenly: KL = log 2.
+  np.testing.assert_allclose(half['kl_to_uniform'], np.log(2))
+
+
+@pytest.fixture(scope='module')
+def mnist_extractor():
+  from gan_jax.metrics import mnist_classifier
+  return mnist_classifier.Extractor()
+
+
+def test_classifier_weights_are_small_and_accurate(mnist_extractor):
+  import os
+  from gan_jax import data as data_lib
+  from gan_jax.data import offline
+  from gan_jax.metrics import mnist_classifier
+  assert os.path.getsize(mnist_classifier.WEIGHTS) < 2e6
+  images, labels = offline.load_mnist5k()['test']
+  _, probs = mnist_extractor(data_lib.uint8_to_float(images))
+  assert probs.shape == (500, 10)
+  np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+  assert np.mean(probs.argmax(1) == labels) >= 0.98  # Held out: the committed weights' claim.
+
+
+def test_classifier_rejects_colour_images():
+  from gan_jax.metrics import mnist_classifier
+  with pytest.raises(ValueError, match='one channel|H, W, 1'):
+    mnist_classifier.prepare(np.zeros((2, 28, 28, 3)))

@@ -4,9 +4,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gan_jax import configs
 from gan_jax import models
 from gan_jax.models.layers import ConvTranspose
 from gan_jax.configs import base_config
+from gan_jax import state as state_lib
+from tests.conftest import load_experiment
 
 
 @pytest.mark.parametrize('k,s,hw,cin,cout', [
@@ -77,14 +80,99 @@ def test_discriminator_gives_one_logit_per_image(name):
 
 
 def test_unknown_model_and_field_errors():
-  config = base_config().model
-  config.generator = 'stylegan9'
-  with pytest.raises(ValueError, match=r"valid names: \['dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"):
-    models.make_generator(config, (28, 28, 1))
-  config = base_config().model
-  config.d_kwargs.dcgan.widht = 3
-  with pytest.raises(ValueError, match='widht.*valid fields'):
-    models.make_discriminator(config)
+  """Checked by configs.validate (models.problems), before anything is built."""
+  config = base_config()
+  config.model.generator = 'stylegan9'
+  with pytest.raises(configs.ConfigError,
+                     match=r"valid names: \['dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"):
+    configs.validate(config)
+  config = base_config()
+  config.model.d_kwargs.dcgan.widht = 3
+  with pytest.raises(configs.ConfigError, match='widht.*valid fields'):
+    configs.validate(config)
+  assert models.problems(config) == [
+      "model.d_kwargs.dcgan has field(s) ['widht'] that discriminator 'dcgan' lacks; valid "
+      "fields: ['spectral_norm', 'sn_power_iterations', 'base_features', 'leaky_slope', "
+      "'dropout']."]
+
+
+def _entries():
+  return [('g_kwargs', n, c) for n, c in models.GENERATORS.items()] + [
+      ('d_kwargs', n, c) for n, c in models.DISCRIMINATORS.items()]
+
+
+@pytest.mark.parametrize('field,name,cls', _entries(), ids=lambda v: getattr(v, '__name__', v))
+def test_each_entry_s_choices_are_checked_listing_its_valid_values(field, name, cls):
+  """Every field a module declares in CHOICES is a field of it, its default is valid, and a bad
+  value fails validation naming the field and the valid values."""
+  assert set(cls.CHOICES) <= set(models.module_fields(cls))
+  defaults = models.default_kwargs(cls)
+  for key, valid in cls.CHOICES.items():
+    assert defaults[key] in valid
+    config = base_config()
+    config.model[field][name][key] = 'bogus'
+    with pytest.raises(configs.ConfigError) as e:
+      configs.validate(config)
+    assert f"Unknown model.{field}.{name}.{key} 'bogus'; valid: {list(valid)}." in str(e.value)
+
+
+def test_registry_entries_declare_choices_and_runlocal_sizes():
+  assert models.GENERATORS['dcgan'].CHOICES == {'norm': ('batch', 'layer', 'none')}
+  assert models.GENERATORS['mlp'].CHOICES == {'output_activation': ('tanh', 'linear'),
+                                              'norm': ('batch', 'layer', 'none')}
+  for field, name, cls in _entries():
+    assert cls.RUNLOCAL, f'{name} declares no :runlocal sizes'
+    assert set(cls.RUNLOCAL) <= set(models.module_fields(cls)), name
+  config = base_config()
+  config.model.g_kwargs.mlp.output_activation = 'sigmoid'
+  with pytest.raises(configs.ConfigError, match=r"mlp.output_activation 'sigmoid'; valid: "
+                                                r"\['tanh', 'linear'\]"):
+    configs.validate(config)
+
+
+def test_conditional_g_needs_batch_norm_only_where_it_conditions_through_it():
+  config = base_config()
+  config.model.conditional = True
+  config.model.g_kwargs.dcgan.norm = 'layer'
+  with pytest.raises(configs.ConfigError, match='set model.g_kwargs.dcgan.norm=batch'):
+    configs.validate(config)
+  config.model.generator = 'mlp'  # Conditions on a one-hot input: any norm.
+  assert not models.GENERATORS['mlp'].CONDITIONS_THROUGH_NORM
+  for norm in ('none', 'layer', 'batch'):
+    config.model.g_kwargs.mlp.norm = norm
+    configs.validate(config)
+
+
+def test_mlp_generator_norm_batch_is_the_batch_norm_of_pacgan_s_g():
+  """norm='batch': Dense without bias, then BatchNorm (momentum bn_momentum, epsilon 1e-5) before
+  each ReLU, the parameters named as before the field was renamed; 'none': Dense with bias."""
+  z = jax.random.normal(jax.random.PRNGKey(0), (6, 2))
+  layers = {}
+  for norm in ('batch', 'layer', 'none'):
+    g = models.MLPGenerator(output_shape=(2,), hidden=(8, 8), output_activation='linear',
+                            norm=norm)
+    variables = g.init(jax.random.PRNGKey(1), z, train=False)
+    layers[norm] = jax.tree.map(jnp.shape, variables['params'])
+    if norm == 'batch':
+      bn_shapes = {'scale': (8,), 'bias': (8,)}
+      assert layers[norm] == {'Dense_0': {'kernel': (2, 8)}, 'BatchNorm_0': bn_shapes,
+                              'Dense_1': {'kernel': (8, 8)}, 'BatchNorm_1': bn_shapes,
+                              'Dense_2': {'kernel': (8, 2), 'bias': (2,)}}
+      out, stats = g.apply(variables, z, train=True, mutable=['batch_stats'])
+      p, bn = variables['params'], variables['batch_stats']
+      h = np.asarray(z, np.float64)
+      for i in range(2):
+        h = h @ np.asarray(p[f'Dense_{i}']['kernel'], np.float64)
+        mean, var = h.mean(0), h.var(0)
+        np.testing.assert_allclose(stats['batch_stats'][f'BatchNorm_{i}']['mean'],
+                                   0.95 * np.asarray(bn[f'BatchNorm_{i}']['mean']) + 0.05 * mean,
+                                   rtol=1e-5, atol=1e-6)
+        h = np.maximum((h - mean) / np.sqrt(var + 1e-5), 0.0)  # Scale 1, bias 0 at init.
+      h = h @ np.asarray(p['Dense_2']['kernel'], np.float64) + np.asarray(p['Dense_2']['bias'])
+      np.testing.assert_allclose(out, h, rtol=1e-4, atol=1e-5)
+  assert layers['none'] == {f'Dense_{i}': {'kernel': k, 'bias': (k[1],)}
+                            for i, k in enumerate([(2, 8), (8, 8), (8, 2)])}
+  assert sorted(layers['layer']) == ['Dense_0', 'Dense_1', 'Dense_2', 'LayerNorm_0', 'LayerNorm_1']
 
 
 def test_every_module_field_is_in_the_base_config():
@@ -96,7 +184,7 @@ def test_every_module_field_is_in_the_base_config():
                                             'dropout': 0.0, 'spectral_norm': False,
                                             'sn_power_iterations': 1}
   assert model.g_kwargs.mlp.to_dict() == {'hidden': (1200, 1200), 'output_activation': 'tanh',
-                                          'batch_norm': False, 'bn_momentum': 0.95}
+                                          'norm': 'none', 'bn_momentum': 0.95}
   assert sorted(model.g_kwargs) == sorted(models.GENERATORS)
   assert sorted(model.d_kwargs) == sorted(models.DISCRIMINATORS)
   assert model.d_kwargs.mlp.to_dict() == {'hidden': (240, 240), 'maxout_pieces': 5,
@@ -255,3 +343,32 @@ def test_generator_spectral_norm_estimates_sigma(name):
     want = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]
     (sigma,) = [v for p, v in sigmas.items() if _kernel_path(p) == path]
     np.testing.assert_allclose(float(sigma), want, rtol=1e-3, err_msg=path)
+
+
+def test_pack_samples_concatenates_consecutive_samples():
+  x = np.random.default_rng(0).normal(size=(6, 4, 4, 3)).astype(np.float32)
+  packed = np.asarray(models.pack_samples(x, 3))
+  ref = np.stack([np.concatenate([x[3 * i + j] for j in range(3)], axis=-1) for i in range(2)])
+  np.testing.assert_array_equal(packed, ref)
+  v = np.arange(8, dtype=np.float32).reshape(4, 2)
+  np.testing.assert_array_equal(np.asarray(models.pack_samples(v, 2)),
+                                [[0, 1, 2, 3], [4, 5, 6, 7]])
+  np.testing.assert_array_equal(np.asarray(models.pack_samples(x, 1)), x)
+  with pytest.raises(ValueError, match='packs of 4'):
+    models.pack_samples(x, 4)
+
+
+def test_pack_builds_d_for_packs_and_validates_batch():
+  from gan_jax import experiment
+  config = load_experiment('ring8', 'runlocal')
+  config.model.pack = 2
+  state = state_lib.replica(experiment.Experiment(config).init_state(), 0)
+  kernel = state.d_params['Dense_0']['kernel']
+  assert kernel.shape[0] == 4  # Two 2-D points per D input.
+  config.data.batch_size = 7
+  with pytest.raises(configs.ConfigError, match='multiple of model.pack=2'):
+    configs.validate(config)
+  config.data.batch_size = 8
+  config.model.pack = 0
+  with pytest.raises(configs.ConfigError, match='model.pack must be an integer >= 1'):
+    configs.validate(config)

@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import eval_records, train_records, REPO
+
+pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
 
 WORKER = os.path.join(REPO, 'tests', 'parallel_worker.py')
 

@@ -6,7 +6,8 @@ import pytest
 
 from gan_jax import configs
 from gan_jax import penalties
-from gan_jax import train
+from gan_jax import state as state_lib
+from gan_jax.experiment import Experiment
 from tests.conftest import load_experiment
 
 RNG = np.random.default_rng(0)
@@ -56,12 +57,12 @@ def _exp(**overrides):
   for field, value in overrides.items():
     section, name = field.split('__')
     config[section][name] = value
-  return train.Experiment(config), config
+  return Experiment(config), config
 
 
 def _steps(exp, n):
-  update = jax.jit(exp.single_device_update_fn())
-  state = exp.init_seed_state(0)
+  update = jax.jit(exp.reference_update())
+  state = state_lib.replica(exp.init_state(), 0)
   out = []
   for t in range(n):
     state, metrics = update(state, exp.batchers[0].step_batch(t, 1))
@@ -72,11 +73,11 @@ def _steps(exp, n):
 def test_lazy_r1_runs_every_kth_step_with_k_times_the_weight():
   exp, config = _exp(loss__lazy_every=2)
   config.loss.penalties.r1 = 1.0
-  exp = train.Experiment(config)
+  exp = Experiment(config)
   (_, m0), (_, m1), (_, m2) = _steps(exp, 3)
   assert m0['penalty_r1'] > 0 and m1['penalty_r1'] == 0 and m2['penalty_r1'] > 0
   config.loss.lazy_every = 1
-  eager = train.Experiment(config)
+  eager = Experiment(config)
   (_, e0), = _steps(eager, 1)  # Same first step: k x the eager value.
   np.testing.assert_allclose(m0['penalty_r1'], 2 * e0['penalty_r1'], rtol=1e-5)
 
@@ -93,7 +94,7 @@ def test_weight_clipping_bounds_every_d_parameter():
 def test_generator_ema_follows_its_recursion():
   decay, start = 0.9, 1
   exp, _ = _exp(optim__ema_decay=decay, optim__ema_start=start)
-  init = exp.init_seed_state(0).g_params
+  init = state_lib.replica(exp.init_state(), 0).g_params
   expected = jax.tree.map(lambda p: np.asarray(p, np.float64), init)
   for t, (state, _) in enumerate(_steps(exp, 3), start=1):
     p = jax.tree.map(lambda x: np.asarray(x, np.float64), state.g_params)
@@ -103,22 +104,3 @@ def test_generator_ema_follows_its_recursion():
       np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-7)
   # Samples use the EMA: they differ from G's own after the EMA starts averaging.
   assert exp.sampling_params(state) is state.g_ema_params
-
-
-def test_learning_rate_schedules_follow_their_formulas():
-  config = load_experiment('ring8')
-  o = config.optim
-  o.schedule, o.warmup_steps, o.decay_steps = 'cosine', 10, 110
-  sched = train.lr_schedule(1e-3, o)
-  np.testing.assert_allclose([float(sched(t)) for t in (0, 5, 10)], [0.0, 5e-4, 1e-3], rtol=1e-6)
-  np.testing.assert_allclose(float(sched(60)), 1e-3 * 0.5 * (1 + np.cos(np.pi * 50 / 100)),
-                             rtol=1e-5)
-  assert float(sched(110)) == pytest.approx(0.0, abs=1e-12)
-  o.schedule, o.warmup_steps = 'linear', 0
-  d_sched = train.lr_schedule(1e-3, o, updates_per_step=5)  # D with n_critic 5: 550 updates.
-  np.testing.assert_allclose(float(d_sched(275)), 5e-4, rtol=1e-6)
-  o.schedule, o.decay_steps = 'constant', 0
-  assert train.lr_schedule(1e-3, o) == 1e-3  # Plain float: Adam exactly as before.
-  o.schedule = 'cosine'
-  with pytest.raises(configs.ConfigError, match='optim.decay_steps'):
-    configs.validate(config)

@@ -72,9 +72,12 @@ def test_sweep_trains_tabulates_and_resumes(tmp_path, monkeypatch):
   (minimax, minimax_config, minimax_dir), _ = sweep.plan(str(path), None, str(workdir))
   trained = []
 
-  def train_and_other_shard(config, point_dir):
+  caches = []
+
+  def train_and_other_shard(config, point_dir, eval_cache):
     trained.append(os.path.basename(point_dir))
-    out = original(config, point_dir)
+    caches.append(eval_cache)
+    out = original(config, point_dir, eval_cache=eval_cache)
     assert not os.path.exists(minimax_dir)  # Shard 1 never trains shard 0's point.
     original(minimax_config, minimax_dir)  # The other shard finishing meanwhile.
     return out
@@ -84,6 +87,7 @@ def test_sweep_trains_tabulates_and_resumes(tmp_path, monkeypatch):
   rows = sweep.run_sweep(str(path), None, str(workdir), metric='modes_captured', shard=(1, 2))
   monkeypatch.undo()
   assert trained == ['name=hinge']
+  assert len(caches) == 1 and isinstance(caches[0], dict)  # The sweep's own cache.
   assert [o for o, _ in rows] == [minimax, {'loss.name': 'hinge'}]
   assert (workdir / 'results.md').read_text().count('\n| ') == 2
   assert not list(workdir.glob('*.tmp*'))
@@ -111,3 +115,11 @@ def test_sweep_trains_tabulates_and_resumes(tmp_path, monkeypatch):
   steps = [r['step'] for r in train_records(str(metrics)) if r['seed'] == 0]
   assert steps == [2, 4, 6]
   assert json.load(open(workdir / 'name=hinge' / 'eval.json'))['step'] == 6
+
+
+def test_mnist_losses_sweep_plans_every_loss(tmp_path):
+  from gan_jax import losses, sweep
+  from tests.conftest import REPO
+  points = sweep.plan(os.path.join(REPO, 'experiments', 'mnist_losses.py'), 'runlocal',
+                      str(tmp_path))
+  assert sorted(c.loss.name for _, c, _ in points) == sorted(losses.LOSSES)

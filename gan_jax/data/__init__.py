@@ -9,17 +9,27 @@ mixtures yield their 2-D points as they are.
 The batch schedule is a pure function of (seed, index): batch k of a run is taken from epoch
 k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
 a resumed run sees exactly the batches of an uninterrupted one and no iterator state is saved.
+
+The config's data section (`defaults()`, `problems(config)`) lives here too, and `runlocal(config)`
+gives an experiment's `:runlocal` data: the offline sources as they are, a `tfds:` source replaced
+by the offline stand-in that gan_jax/data/tfds_source.py declares (`tfds_source.runlocal`).
 """
 import dataclasses
 from typing import Callable, Optional
 
+import ml_collections
+from ml_collections import config_dict
 import numpy as np
 
+from gan_jax import errors
 from gan_jax.data import offline
 from gan_jax.data import synthetic
+from gan_jax.validation import failed, is_int
+
+TFDS_PREFIX = 'tfds:'  # data.source='tfds:<name>': a tensorflow-datasets image dataset.
 
 
-class DataError(ValueError):
+class DataError(errors.UserError, ValueError):
   """A data source cannot be built; the message says why and what to do."""
 
 
@@ -128,17 +138,55 @@ SOURCES = {
 
 
 def source_names() -> list[str]:
-  return sorted(SOURCES) + ['tfds:<name>']
+  return sorted(SOURCES) + [TFDS_PREFIX + '<name>']
+
+
+def tfds_name(source) -> Optional[str]:
+  """'tfds:cifar10' -> 'cifar10'; None for any other source."""
+  if isinstance(source, str) and source.startswith(TFDS_PREFIX):
+    return source[len(TFDS_PREFIX):]
+  return None
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """The data section with its defaults."""
+  data = ml_collections.ConfigDict()
+  data.source = 'mnist5k'  # A name in gan_jax.data.SOURCES, or 'tfds:<name>'.
+  data.split = 'train'
+  data.batch_size = 64
+  data.image_size = config_dict.placeholder(int)  # Resize to image_size^2; None: native.
+  data.data_dir = config_dict.placeholder(str)  # tfds only; None: tfds's default.
+  data.image_key = 'image'  # tfds only.
+  data.download = False  # tfds only: download and prepare when not prepared.
+  return data
+
+
+def problems(config: ml_collections.ConfigDict) -> list[str]:
+  """Every problem of the data section, each naming the field and its valid values."""
+  d = config.data
+  return failed([
+      (isinstance(d.source, str) and (bool(tfds_name(d.source)) or d.source in SOURCES),
+       f'Unknown data.source {d.source!r}; valid sources: {source_names()}.'),
+      (is_int(d.batch_size) and d.batch_size > 0,
+       f'data.batch_size must be a positive integer, got {d.batch_size!r}.'),
+      (d.image_size is None or (is_int(d.image_size) and d.image_size > 0),
+       f'data.image_size must be a positive integer or None, got {d.image_size!r}.')])
+
+
+def runlocal(config: ml_collections.ConfigDict) -> None:
+  """The `:runlocal` data of a config: an offline source stays; a tfds source, which cannot be
+  downloaded here, becomes its offline stand-in (tfds_source.runlocal)."""
+  if tfds_name(config.data.source) is not None:
+    from gan_jax.data import tfds_source
+    tfds_source.runlocal(config)
 
 
 def get_source(data_config) -> Source:
-  """Builds the source named by `data_config.source`, failing fast with a clear message."""
+  """Builds the source named by `data_config.source` (checked by configs.validate)."""
   name = data_config.source
-  if isinstance(name, str) and name.startswith('tfds:'):
+  if tfds_name(name) is not None:
     from gan_jax.data import tfds_source
-    return tfds_source.load(name[len('tfds:'):], data_config)
-  if name not in SOURCES:
-    raise DataError(f'Unknown data.source {name!r}; valid sources: {source_names()}.')
+    return tfds_source.load(tfds_name(name), data_config)
   return SOURCES[name](name, data_config)
 
 

@@ -9,9 +9,10 @@
 Images are uint8 (N, H, W, 1), white digit on black as in MNIST.
 """
 import os
-import tempfile
 
 import numpy as np
+
+from gan_jax import atomic_files
 
 
 def cache_dir() -> str:
@@ -23,10 +24,7 @@ def cache_dir() -> str:
 
 
 def _save_atomic(path: str, array: np.ndarray) -> None:
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix='.npy')
-  with os.fdopen(fd, 'wb') as f:
-    np.save(f, array)
-  os.replace(tmp, path)
+  atomic_files.write_atomically(path, lambda f: np.save(f, array), 'wb')
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):

@@ -2,4 +2,4 @@
 from gan_jax.metrics.sample_metrics import (density_coverage, fid_from_features,
                                             frechet_distance, gaussian_stats, inception_score,
                                             kid, knn_radii, precision_recall)
-from gan_jax.metrics.mode_coverage import mode_coverage
+from gan_jax.metrics.mode_coverage import histogram_coverage, kl_to_uniform, mode_coverage

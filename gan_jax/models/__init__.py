@@ -1,20 +1,28 @@
-"""Model registry: name -> Flax linen module class, for generators and discriminators.
+"""Model registry: name -> Flax linen module class, for generators and discriminators; and the
+config's model section (`defaults()`, `problems(config)`, `runlocal(model_config)`).
 
 Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1];
 discriminators as `D(images_BxHxWxC, train) -> logits_B`. A config selects them by name
 (`model.generator`, `model.discriminator`); the fields of every registered module live in the
 config under its name (`model.g_kwargs.<name>.<field>`, `model.d_kwargs.<name>.<field>`), filled
-with the module's defaults, so each can be overridden from the command line.
+with the module's defaults, so each can be overridden from the command line. A module class
+declares the valid values of its fields (`CHOICES`, e.g. {'norm': G_NORMS}) and its small sizes
+for an experiment's `:runlocal` (`RUNLOCAL`, e.g. {'base_features': 16}); a generator that
+conditions on the class through its normalisation says so (`CONDITIONS_THROUGH_NORM`). Each
+defaults to none (layers.Generator / Discriminator declare them for their subclasses).
 """
 import dataclasses
 
 import flax.linen as nn
 import jax
+import ml_collections
 
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import D_CONDITIONINGS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 from gan_jax.models.sngan import (ResNetDiscriminator, ResNetGenerator, SNGANDiscriminator,
                                   SNGANGenerator)
+from gan_jax.validation import failed, is_int
 
 GENERATORS = {
     'dcgan': DCGANGenerator,
@@ -28,6 +36,13 @@ DISCRIMINATORS = {
     'sngan_cnn32': SNGANDiscriminator,
     'resnet32': ResNetDiscriminator,
 }
+# model.latent_dist: name -> (key, batch_size, latent_dim) -> latents (state.sample_latent).
+LATENT_DISTS = {
+    'normal': lambda key, b, d: jax.random.normal(key, (b, d)),
+    'uniform': lambda key, b, d: jax.random.uniform(key, (b, d), minval=-1.0, maxval=1.0),
+}
+MODEL_DTYPES = ('float32', 'bfloat16')  # model.dtype.
+RUNLOCAL_LATENT_DIM = 16  # model.latent_dim of `:runlocal`.
 
 
 # Fields set by the library, never by model.g_kwargs / model.d_kwargs.
@@ -50,14 +65,98 @@ def default_kwargs(cls) -> dict:
   return {f.name: f.default for f in fields}
 
 
-def _make(registry: dict, kind: str, name: str, kwargs: dict, **fixed) -> nn.Module:
-  if name not in registry:
-    raise ValueError(f'Unknown {kind} {name!r}; valid names: {sorted(registry)}.')
+def defaults() -> ml_collections.ConfigDict:
+  """The model section with its defaults."""
+  model = ml_collections.ConfigDict()
+  model.generator = 'dcgan'
+  model.discriminator = 'dcgan'
+  model.latent_dim = 100
+  model.latent_dist = 'normal'
+  model.sync_bn = True  # Data parallel: batch-norm statistics over all devices.
+  # PacGAN: D scores packs of `pack` samples (concatenated on the last axis); the batch of
+  # data.batch_size samples makes data.batch_size / pack packs.
+  model.pack = 1
+  # Training computation dtype: 'bfloat16' casts the float32 parameters and inputs of G and D
+  # in each update (mixed precision); sampling and evaluation stay float32.
+  model.dtype = 'float32'
+  # Class-conditional G (conditional batch norm; one-hot input for the MLP) and D, on the data's
+  # labels; D conditions by 'projection' (Miyato & Koyama 2018) or an 'acgan' classifier head.
+  model.conditional = False
+  model.d_conditioning = 'projection'
+  # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
+  model.g_kwargs = {n: default_kwargs(c) for n, c in GENERATORS.items()}
+  model.d_kwargs = {n: default_kwargs(c) for n, c in DISCRIMINATORS.items()}
+  return model
+
+
+def _module_problems(m) -> list[str]:
+  """Each module's fields under model.g_kwargs / d_kwargs: known, and valid where it declares
+  CHOICES; the conditional G's normalisation."""
+  problems = []
+  for kind, registry, name, all_kwargs, field in (
+      ('generator', GENERATORS, m.generator, m.g_kwargs, 'g_kwargs'),
+      ('discriminator', DISCRIMINATORS, m.discriminator, m.d_kwargs, 'd_kwargs')):
+    if name not in registry:
+      problems.append(f'Unknown model.{kind} {name!r}; valid names: {sorted(registry)}.')
+    for arch, kwargs in all_kwargs.items():
+      if arch not in registry:
+        problems.append(f'model.{field}.{arch}: no {kind} {arch!r}; valid: {sorted(registry)}.')
+        continue
+      cls = registry[arch]
+      unknown = sorted(set(kwargs) - set(module_fields(cls)))
+      if unknown:
+        problems.append(f'model.{field}.{arch} has field(s) {unknown} that {kind} {arch!r} '
+                        f'lacks; valid fields: {module_fields(cls)}.')
+      choices = getattr(cls, 'CHOICES', {})
+      problems += [f'Unknown model.{field}.{arch}.{k} {kwargs[k]!r}; valid: {list(valid)}.'
+                   for k, valid in choices.items() if k in kwargs and kwargs[k] not in valid]
+      if (m.conditional is True and kind == 'generator' and arch == name and
+          getattr(cls, 'CONDITIONS_THROUGH_NORM', False) and kwargs.get('norm') != 'batch'):
+        problems.append(f'model.conditional=True conditions G through its batch norm; set '
+                        f'model.g_kwargs.{arch}.norm=batch.')
+  return problems
+
+
+def problems(config: ml_collections.ConfigDict) -> list[str]:
+  """Every problem of the model section (and of data.batch_size against model.pack)."""
+  m, batch_size = config.model, config.data.batch_size
+  checks = [
+      (is_int(m.latent_dim) and m.latent_dim > 0,
+       f'model.latent_dim must be a positive integer, got {m.latent_dim!r}.'),
+      (m.latent_dist in LATENT_DISTS,
+       f'Unknown model.latent_dist {m.latent_dist!r}; valid: {list(LATENT_DISTS)}.'),
+      (isinstance(m.sync_bn, bool), f'model.sync_bn must be True or False, got {m.sync_bn!r}.'),
+      (is_int(m.pack) and m.pack >= 1, f'model.pack must be an integer >= 1, got {m.pack!r}.'),
+      (m.dtype in MODEL_DTYPES, f'Unknown model.dtype {m.dtype!r}; valid: {list(MODEL_DTYPES)}.'),
+      (isinstance(m.conditional, bool),
+       f'model.conditional must be True or False, got {m.conditional!r}.'),
+      (m.d_conditioning in D_CONDITIONINGS,
+       f'Unknown model.d_conditioning {m.d_conditioning!r}; valid: {list(D_CONDITIONINGS)}.'),
+      (not (m.conditional is True and m.pack != 1),
+       'model.conditional=True with model.pack > 1: a pack mixes classes; use one or the other.'),
+  ]
+  if is_int(m.pack) and m.pack >= 1 and is_int(batch_size) and batch_size > 0:
+    checks.append((batch_size % m.pack == 0,
+                   f'data.batch_size={batch_size} must be a multiple of model.pack={m.pack} (the '
+                   f'batch forms batch_size / pack packs); use '
+                   f'{max(m.pack, batch_size // m.pack * m.pack)}.'))
+  return _module_problems(m) + failed(checks)
+
+
+def runlocal(model_config: ml_collections.ConfigDict) -> None:
+  """`:runlocal` sizes: a small latent, and every registered module's own RUNLOCAL fields."""
+  model_config.latent_dim = RUNLOCAL_LATENT_DIM
+  for registry, all_kwargs in ((GENERATORS, model_config.g_kwargs),
+                               (DISCRIMINATORS, model_config.d_kwargs)):
+    for name, cls in registry.items():
+      for field, value in getattr(cls, 'RUNLOCAL', {}).items():
+        all_kwargs[name][field] = value
+
+
+def _make(registry: dict, name: str, kwargs: dict, **fixed) -> nn.Module:
+  """registry[name](**kwargs) with the library's `fixed` fields that the class has; the name and
+  fields were checked by configs.validate."""
   cls = registry[name]
-  unknown = sorted(set(kwargs) - set(module_fields(cls)))
-  if unknown:
-    raise ValueError(f'{kind} {name!r} has no field(s) {unknown}; '
-                     f'valid fields: {module_fields(cls)}.')
   known = {f.name for f in dataclasses.fields(cls)}
   return cls(**kwargs, **{k: v for k, v in fixed.items() if k in known})
 
@@ -66,14 +165,14 @@ def make_generator(model_config, output_shape, bn_axis_name=None, num_classes=0)
   """`bn_axis_name`: average batch-norm statistics over this mesh axis (synchronised BN);
   `num_classes` > 0: class-conditional (model.conditional)."""
   name = model_config.generator
-  return _make(GENERATORS, 'generator', name, dict(model_config.g_kwargs.get(name, {})),
+  return _make(GENERATORS, name, dict(model_config.g_kwargs.get(name, {})),
                output_shape=tuple(output_shape), bn_axis_name=bn_axis_name,
                num_classes=num_classes)
 
 
 def make_discriminator(model_config, bn_axis_name=None, num_classes=0) -> nn.Module:
   name = model_config.discriminator
-  return _make(DISCRIMINATORS, 'discriminator', name, dict(model_config.d_kwargs.get(name, {})),
+  return _make(DISCRIMINATORS, name, dict(model_config.d_kwargs.get(name, {})),
                bn_axis_name=bn_axis_name, num_classes=num_classes,
                conditioning=model_config.get('d_conditioning', 'projection'))
 

@@ -9,7 +9,7 @@ The tutorial's D also applies dropout 0.3 after each conv; here `dropout` defaul
 DCGAN's paper and the PyTorch reference of ../shared/bench), since on mnist5k the D without it gave
 sharper digits for the same training time (docs/main_job.md). Set it to 0.3 for the tutorial's D.
 """
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import flax.linen as nn
 import jax
@@ -19,6 +19,7 @@ from gan_jax.models.layers import ConvTranspose, Discriminator, Generator
 
 
 class DCGANGenerator(Generator):
+  RUNLOCAL: ClassVar[dict] = {'base_features': 16}
   output_shape: Sequence[int] = (28, 28, 1)
   base_features: int = 256
   leaky_slope: float = 0.3  # Keras LeakyReLU's default, as the tutorial uses.
@@ -45,6 +46,7 @@ class DCGANGenerator(Generator):
 
 class DCGANDiscriminator(Discriminator):
   """`spectral_norm`: every conv and dense layer spectrally normalised (layers.spectral)."""
+  RUNLOCAL: ClassVar[dict] = {'base_features': 8}
   base_features: int = 64
   leaky_slope: float = 0.3
   dropout: float = 0.0

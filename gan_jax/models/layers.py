@@ -18,7 +18,7 @@ correlation of the undilated x with a small kernel holding those taps at their o
 phases (in 2D) stack as output channels of one convolution whose kernel spans the union of the
 offsets; depth-to-space interleaves them back to s*n outputs.
 """
-from typing import Any, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import flax.linen as nn
 import jax
@@ -111,17 +111,28 @@ class ConvTranspose(nn.Module):
     return y
 
 
-def spectral(layer: nn.Module, enabled: bool, train: bool, power_iterations: int = 1):
-  """`layer` as a callable, spectrally normalised when `enabled` (Miyato et al. 2018).
+def spectral(enabled: bool, train: bool, power_iterations: int = 1) -> Callable:
+  """layer -> `layer` as a callable, spectrally normalised when `enabled` (Miyato et al. 2018).
 
   flax.linen.SpectralNorm: the kernel (reshaped to a matrix (prod of leading dims, out)) is
-  divided by its largest singular value, estimated by power iteration whose vector `u` (and the
-  estimate `sigma`) live in the 'batch_stats' collection and advance only in training.
+  divided by its largest singular value, estimated by `power_iterations` steps of power iteration
+  per call, whose vector `u` (and the estimate `sigma`) live in the 'batch_stats' collection and
+  advance only in training.
   """
-  if not enabled:
-    return layer
-  wrapped = nn.SpectralNorm(layer, n_steps=power_iterations)
-  return lambda x: wrapped(x, update_stats=train)
+  def wrap(layer: nn.Module):
+    if not enabled:
+      return layer
+    wrapped = nn.SpectralNorm(layer, n_steps=power_iterations)
+    return lambda x: wrapped(x, update_stats=train)
+  return wrap
+
+
+class SpectralNormed:
+  """The `sn(train)` of a module with fields `spectral_norm` and `sn_power_iterations`: layer ->
+  layer, spectrally normalised when `spectral_norm` (see `spectral`)."""
+
+  def sn(self, train: bool) -> Callable:
+    return spectral(self.spectral_norm, train, self.sn_power_iterations)
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -148,12 +159,11 @@ class ConditionalBatchNorm(nn.Module):
 G_NORMS = ('batch', 'layer', 'none')  # The generators' `norm` field.
 
 
-def batch_norm(train: bool, labels, num_classes: int, momentum: float, epsilon: float,
-               axis_name=None, kind: str = 'batch'):
-  """x -> the generator's normalisation `kind`: BatchNorm(x), or ConditionalBatchNorm(x, labels)
-  when the module is conditional; LayerNorm (per sample) for 'layer'; the identity for 'none'."""
-  if kind not in G_NORMS:
-    raise ValueError(f'Unknown norm {kind!r}; valid: {list(G_NORMS)}.')
+def normalization(train: bool, labels, num_classes: int, momentum: float, epsilon: float,
+                  axis_name=None, kind: str = 'batch'):
+  """x -> the generator's normalisation `kind` (one of G_NORMS, checked by configs.validate):
+  BatchNorm(x), or ConditionalBatchNorm(x, labels) when `num_classes` > 0; LayerNorm (per sample)
+  for 'layer'; the identity for 'none'."""
   if kind == 'layer':
     return nn.LayerNorm(epsilon=epsilon)
   if kind == 'none':
@@ -171,47 +181,49 @@ D_CONDITIONINGS = ('projection', 'acgan')
 def d_output(h_BxF, labels_B, num_classes: int, conditioning: str, sn: Any):
   """D's head on its features h: the logit, plus for a conditional D either the projection term
   <embed(y), h> (Miyato & Koyama 2018) or, for ACGAN (Odena et al. 2017), class logits returned
-  beside the logit as (logits_B, class_logits_BxK). `sn` wraps layers (spectral norm or not)."""
+  beside the logit as (logits_B, class_logits_BxK). `sn` wraps layers (spectral norm or not);
+  `conditioning` is one of D_CONDITIONINGS (checked by configs.validate)."""
   logits = sn(nn.Dense(1))(h_BxF)[:, 0]
   if not num_classes:
     return logits
-  if conditioning == 'projection':
-    embed = sn(nn.Embed(num_classes, h_BxF.shape[-1], name='projection'))
-    return logits + jnp.sum(embed(labels_B) * h_BxF, axis=-1)
   if conditioning == 'acgan':
     return logits, sn(nn.Dense(num_classes, name='classifier'))(h_BxF)
-  raise ValueError(f'Unknown D conditioning {conditioning!r}; valid: {list(D_CONDITIONINGS)}.')
+  embed = sn(nn.Embed(num_classes, h_BxF.shape[-1], name='projection'))
+  return logits + jnp.sum(embed(labels_B) * h_BxF, axis=-1)
 
 
-class Discriminator(nn.Module):
+class Discriminator(SpectralNormed, nn.Module):
   """Fields every discriminator shares: spectral norm of all its layers, and class conditioning
-  (set by the library from model.conditional / model.d_conditioning)."""
+  (set by the library from model.conditional / model.d_conditioning).
+
+  A registered module declares, as class variables, `CHOICES` (field -> its valid values, checked
+  by configs.validate) and `RUNLOCAL` (field -> its small value in an experiment's `:runlocal`).
+  """
+  CHOICES: ClassVar[dict] = {}
+  RUNLOCAL: ClassVar[dict] = {}
   spectral_norm: bool = False
   sn_power_iterations: int = 1
   num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
   conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (d_output).
 
-  def sn(self, train: bool):
-    """layer -> layer, spectrally normalised when `spectral_norm` (see `spectral`)."""
-    return lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
-
   def head(self, h_BxF, labels, train: bool):
     return d_output(h_BxF, labels, self.num_classes, self.conditioning, self.sn(train))
 
 
-class Generator(nn.Module):
+class Generator(SpectralNormed, nn.Module):
   """Fields the convolutional generators share: their normalisation, optional spectral norm of
   every layer (as some SN-GAN variants use in G too), and the library-set batch-norm axis and
-  class count (conditional batch norm when > 0)."""
+  class count (conditional batch norm when > 0: `CONDITIONS_THROUGH_NORM`, so model.conditional
+  needs norm='batch'). `CHOICES` and `RUNLOCAL` as in Discriminator."""
+  CHOICES: ClassVar[dict] = {'norm': G_NORMS}
+  RUNLOCAL: ClassVar[dict] = {}
+  CONDITIONS_THROUGH_NORM: ClassVar[bool] = True
   norm: str = 'batch'  # batch (conditional when num_classes > 0) | layer | none.
   spectral_norm: bool = False
   sn_power_iterations: int = 1
   bn_axis_name: Any = None  # Set by the library: batch statistics over this mesh axis.
   num_classes: int = 0  # Set by the library: > 0 makes G class-conditional.
 
-  def sn(self, train: bool):
-    return lambda layer: spectral(layer, self.spectral_norm, train, self.sn_power_iterations)
-
   def normalization(self, train: bool, labels, momentum: float, epsilon: float):
-    return batch_norm(train, labels, self.num_classes, momentum, epsilon, self.bn_axis_name,
-                      self.norm)
+    return normalization(train, labels, self.num_classes, momentum, epsilon, self.bn_axis_name,
+                         self.norm)

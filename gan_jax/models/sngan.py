@@ -11,18 +11,20 @@ residual blocks at 128 channels (the first two down-sample by 2x2 average poolin
 being the "optimized" block on the image), ReLU, global sum pooling, dense 1.
 Every D layer can be spectrally normalised (`spectral_norm`), as in SN-GAN.
 """
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, Discriminator, Generator, batch_norm, spectral
+from gan_jax.models.layers import (ConvTranspose, Discriminator, Generator, SpectralNormed,
+                                   normalization)
 
 BN_MOMENTUM, BN_EPSILON = 0.9, 1e-5  # PyTorch's BatchNorm defaults, as the references use.
 
 
 class SNGANGenerator(Generator):
+  RUNLOCAL: ClassVar[dict] = {'base_features': 32}
   output_shape: Sequence[int] = (32, 32, 3)
   base_features: int = 512
 
@@ -41,6 +43,7 @@ class SNGANGenerator(Generator):
 
 
 class SNGANDiscriminator(Discriminator):
+  RUNLOCAL: ClassVar[dict] = {'base_features': 8}
   base_features: int = 64
   leaky_slope: float = 0.1
 
@@ -78,16 +81,16 @@ class ResBlockUp(Generator):
     return h + sn(nn.Conv(self.features, (1, 1)))(_upsample(x))
 
 
-class ResBlockDown(nn.Module):
+class ResBlockDown(SpectralNormed, nn.Module):
   features: int
   down: bool
   first: bool  # The "optimized" first block: no ReLU before its first conv.
   spectral_norm: bool
-  power_iterations: int
+  sn_power_iterations: int
 
   @nn.compact
   def __call__(self, x, train):
-    sn = lambda layer: spectral(layer, self.spectral_norm, train, self.power_iterations)
+    sn = self.sn(train)
     conv = lambda k: sn(nn.Conv(self.features, (k, k), padding=((k // 2,) * 2,) * 2))
     h = x if self.first else nn.relu(x)
     h = conv(3)(h)
@@ -105,6 +108,7 @@ class ResBlockDown(nn.Module):
 
 
 class ResNetGenerator(Generator):
+  RUNLOCAL: ClassVar[dict] = {'features': 16}
   output_shape: Sequence[int] = (32, 32, 3)
   features: int = 256
 
@@ -118,12 +122,13 @@ class ResNetGenerator(Generator):
       x = ResBlockUp(norm=self.norm, spectral_norm=self.spectral_norm,
                      sn_power_iterations=self.sn_power_iterations, bn_axis_name=self.bn_axis_name,
                      num_classes=self.num_classes, features=self.features)(x, train, labels)
-    x = nn.relu(batch_norm(train, None, 0, BN_MOMENTUM, BN_EPSILON, self.bn_axis_name,
-                           self.norm)(x))  # Unconditional, as in SN-GAN's ResNet G.
+    x = nn.relu(normalization(train, None, 0, BN_MOMENTUM, BN_EPSILON, self.bn_axis_name,
+                              self.norm)(x))  # Unconditional, as in SN-GAN's ResNet G.
     return jnp.tanh(sn(nn.Conv(c, (3, 3), padding=((1, 1), (1, 1))))(x))
 
 
 class ResNetDiscriminator(Discriminator):
+  RUNLOCAL: ClassVar[dict] = {'features': 8}
   features: int = 128
 
   @nn.compact

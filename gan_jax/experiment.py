@@ -1,0 +1,163 @@
+"""Everything a run builds from its config before training: the data and its batch schedule, G and
+D (built once), the optimizers, the update spec, the device mesh and the initial state.
+
+`Experiment(config)` validates the config and the data before anything compiles. The state always
+has a leading seed axis (S = num_seeds, seeds seed, seed+1, ...: each its own initialisation,
+latents and data order) and one jitted call always runs K = train.steps_per_call updates, so a
+host batch is always {key: (K, S, N, B, ...)} with N = optim.n_critic real batches per step and B
+the batch (parallel.BATCH_AXIS), for every config.
+"""
+import dataclasses
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gan_jax import augment as augment_lib
+from gan_jax import configs
+from gan_jax import data as data_lib
+from gan_jax import losses
+from gan_jax import models
+from gan_jax import optimizers
+from gan_jax import parallel
+from gan_jax import state as state_lib
+from gan_jax import step as step_lib
+
+
+def _with_bn_axis(module, axis_name):
+  """The module with its batch-norm statistics averaged over `axis_name` (if it has batch norm)."""
+  fields = {f.name for f in dataclasses.fields(module)}
+  return module.clone(bn_axis_name=axis_name) if 'bn_axis_name' in fields else module
+
+
+class Experiment:
+  """A run's parts, built once from a validated config (see the module docstring)."""
+
+  def __init__(self, config: ml_collections.ConfigDict, mesh: Optional[jax.sharding.Mesh] = None):
+    configs.validate(config)
+    self.config = config
+    self.mesh = parallel.make_mesh() if mesh is None else mesh
+    parallel.check_batch_size(config.data.batch_size, self.mesh, config.model.pack)
+    self.source = data_lib.get_source(config.data)
+    self.dataset = data_lib.get_split(self.source, config.data.split)
+    self.seeds = [config.seed + i for i in range(config.num_seeds)]
+    self.num_classes = self._num_classes()
+    self.batchers = [data_lib.Batcher(self.dataset, config.data.batch_size, s,
+                                      with_labels=self.num_classes > 0) for s in self.seeds]
+    self.generator = models.make_generator(config.model, self.dataset.element_shape,
+                                           num_classes=self.num_classes)
+    self.discriminator = models.make_discriminator(config.model, num_classes=self.num_classes)
+    self.g_tx, self.d_tx = optimizers.make_optimizers(config.optim)
+    self._check_augment()
+    self._check_shapes()
+
+  @property
+  def is_points(self) -> bool:
+    """Whether the data are vectors (2-D points) rather than images."""
+    return len(self.dataset.element_shape) == 1
+
+  @property
+  def uses_ema(self) -> bool:
+    return self.config.optim.ema_decay > 0
+
+  def _num_classes(self) -> int:
+    """The class count of a conditional run (model.conditional), else 0."""
+    if not self.config.model.conditional:
+      return 0
+    if not self.source.num_classes or not self.dataset.has_labels:
+      raise configs.ConfigError(
+          f'model.conditional=True needs class labels; data.source='
+          f'{self.config.data.source!r} has none. Set model.conditional=False.')
+    return int(self.source.num_classes)
+
+  def _check_augment(self):
+    if self.config.augment.policy and len(self.dataset.element_shape) != 3:
+      raise configs.ConfigError(
+          f'augment.policy={self.config.augment.policy!r} augments images; '
+          f'{self.config.data.source!r} is not images. Set augment.policy=\'\'.')
+
+  def _check_shapes(self):
+    """Traces (does not compile) G and D once, so shape mismatches fail with a clear message."""
+    m, b = self.config.model, self.config.data.batch_size
+    z = jax.ShapeDtypeStruct((b, m.latent_dim), jnp.float32)
+    try:
+      abstract = jax.eval_shape(lambda: self._init_seed_state(self.config.seed))
+      fake = jax.eval_shape(
+          lambda s, z: self.generator.apply({'params': s.g_params, **s.g_vars}, z, train=False,
+                                            labels=jnp.zeros((b,), jnp.int32)),
+          abstract, z)
+    except Exception as e:
+      raise configs.ConfigError(
+          f'generator {m.generator!r} cannot make images of the data\'s shape '
+          f'{self.dataset.element_shape}: {type(e).__name__}: {e}. Choose another '
+          'model.generator, or resize the data with data.image_size.') from e
+    if tuple(fake.shape[1:]) != tuple(self.dataset.element_shape):
+      raise configs.ConfigError(
+          f'generator {m.generator!r} makes images of shape {tuple(fake.shape[1:])}, the data '
+          f'has {self.dataset.element_shape}. Set data.image_size to a size the generator '
+          'supports (the DCGAN needs a multiple of 4).')
+
+  def _init_seed_state(self, seed: int) -> state_lib.GANState:
+    return state_lib.init_state(seed, self.generator, self.discriminator,
+                                self.config.model.latent_dim, self.g_tx, self.d_tx,
+                                self.config.model.pack)
+
+  def init_state(self) -> state_lib.GANState:
+    """Every seed's initial state, stacked on the leading seed axis (size 1 for one seed)."""
+    return state_lib.init_states(self.seeds, self.generator, self.discriminator,
+                                 self.config.model.latent_dim, self.g_tx, self.d_tx,
+                                 self.config.model.pack)
+
+  def update_spec(self, axis_name: Optional[str] = parallel.DATA_AXIS) -> step_lib.UpdateSpec:
+    """The update's spec; `axis_name` None: the plain one-device update (a reference)."""
+    c, m, lc, o, a = (self.config, self.config.model, self.config.loss, self.config.optim,
+                      self.config.augment)
+    sync_bn = m.sync_bn and axis_name is not None
+    bn_axis = axis_name if sync_bn else None
+    return step_lib.UpdateSpec(
+        generator=_with_bn_axis(self.generator, bn_axis),
+        discriminator=_with_bn_axis(self.discriminator, bn_axis),
+        loss=losses.get_loss(lc.name), g_tx=self.g_tx, d_tx=self.d_tx,
+        latent_dim=m.latent_dim, latent_dist=m.latent_dist, axis_name=axis_name,
+        sync_bn=m.sync_bn, pack=m.pack, num_classes=self.num_classes,
+        compute_dtype=None if m.dtype == 'float32' else jnp.dtype(m.dtype),
+        penalties=tuple((n, float(w)) for n, w in sorted(lc.penalties.items()) if w > 0),
+        lazy_every=lc.lazy_every, weight_clip=float(lc.weight_clip),
+        ema_decay=float(o.ema_decay), ema_start=o.ema_start,
+        augment=(augment_lib.make_augment(a.policy, a.translation_ratio, a.cutout_ratio)
+                 if a.policy else None),
+        acgan_weight=float(lc.acgan_weight))
+
+  def reference_update(self):
+    """One seed's plain update on one device, (state, {key: N x B x ...}): tests compare the
+    training update against it."""
+    return step_lib.make_update(self.update_spec(axis_name=None))
+
+  def update_fn(self):
+    """The update training uses: (state_S, batch_KxSxNxB) -> (state_S, metrics_KxS), data
+    parallel over the mesh, over seeds by train.seed_layout, K steps per call. Not jitted."""
+    update = step_lib.make_update(self.update_spec())
+    update = parallel.scan_steps(parallel.over_seeds(update, self.config.train.seed_layout))
+    return parallel.data_parallel(update, self.mesh)
+
+  def step_batch(self, step: int) -> dict:
+    """This process's part of the real data of the call starting at `step`: {key: K x S x N x
+    B x ...}."""
+    part = parallel.process_slice(self.config.data.batch_size)
+    n, k = self.config.optim.n_critic, self.config.train.steps_per_call
+    stack = lambda trees: jax.tree.map(lambda *xs: np.stack(xs), *trees)
+    return stack([stack([b.step_batch(t, n, part) for b in self.batchers])
+                  for t in range(step, step + k)])
+
+  def device_batch(self, step: int) -> dict:
+    return parallel.put_batch(self.step_batch(step), self.mesh, self.config.data.batch_size)
+
+  def place(self, state: state_lib.GANState) -> state_lib.GANState:
+    """The state replicated on every device of the mesh."""
+    return jax.device_put(state, parallel.replicated(self.mesh))
+
+  def sampling_params(self, state: state_lib.GANState):
+    """G's parameters that samples and evaluation use: the EMA's when the run keeps one."""
+    return state.g_ema_params if self.uses_ema else state.g_params

@@ -1,0 +1,71 @@
+"""Samples of a run's generator in evaluation mode: the eval-mode sampler every caller shares,
+and the sample pictures a run writes (an image grid from fixed latents, or a scatter of 2-D points).
+
+Grids: an 8x8 grid of images, or for a conditional run one row per class (up to 10 evenly spaced
+classes) with the same latents in every row; 2-D points: a scatter of 1,000 samples. Latents are
+fixed per seed (state.STREAM_SAMPLE_Z), so the pictures of one run show the same z at every step.
+"""
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import parallel
+from gan_jax import state as state_lib
+from gan_jax import writers
+
+SAMPLE_GRID = (8, 8)  # Images: an 8x8 grid from fixed latents.
+MAX_CLASS_ROWS = 10  # Conditional: a row per class, for at most this many (evenly spaced) classes.
+SAMPLE_POINTS = 1000  # 2-D points: a scatter picture of this many, from fixed latents.
+
+
+def make_eval_sampler(generator: nn.Module) -> Callable:
+  """Jitted (g_params, g_vars, z_BxZ, labels_B or None) -> samples: G in evaluation mode
+  (running batch-norm statistics, no dropout); labels are a conditional G's classes."""
+  @jax.jit
+  def sample(g_params, g_vars, z_BxZ, labels_B=None):
+    return generator.apply({'params': g_params, **g_vars}, z_BxZ, train=False, labels=labels_B)
+  return sample
+
+
+def grid_shape(num_classes: int) -> tuple:
+  """(rows, columns) of image grids: 8x8, or one row per class (up to 10) when conditional."""
+  if num_classes:
+    return (min(num_classes, MAX_CLASS_ROWS), SAMPLE_GRID[1])
+  return SAMPLE_GRID
+
+
+class SamplePictures:
+  """Each seed's fixed latents and the picture of G's samples from them."""
+
+  def __init__(self, generator: nn.Module, model_config, num_classes: int, is_points: bool,
+               seeds: list):
+    self.is_points, self.seeds = is_points, list(seeds)
+    self.grid_shape = grid_shape(num_classes)
+    rows, cols = self.grid_shape
+    num = SAMPLE_POINTS if is_points else rows * cols
+    m = model_config
+    self.labels = None
+    if num_classes and is_points:
+      self.labels = state_lib.sample_labels(jax.random.PRNGKey(0), num, num_classes)
+    if num_classes and not is_points:  # A row per class, the same latents in every row.
+      self.labels = jnp.asarray(np.repeat(np.arange(rows) * num_classes // rows, cols), jnp.int32)
+      self.z = [jnp.tile(state_lib.sample_z(s, cols, m.latent_dim, m.latent_dist), (rows, 1))
+                for s in self.seeds]
+    else:
+      self.z = [state_lib.sample_z(s, num, m.latent_dim, m.latent_dist) for s in self.seeds]
+    self._sample = make_eval_sampler(generator)
+
+  def samples(self, g_params_S, g_vars_S) -> list:
+    """Each seed's samples (host arrays), from parameters stacked over seeds."""
+    return [parallel.to_host(self._sample(*state_lib.replica((g_params_S, g_vars_S), i),
+                                          self.z[i], self.labels))
+            for i in range(len(self.seeds))]
+
+  def picture(self, samples) -> np.ndarray:
+    """uint8 (H, W, C): the grid of sampled images, or a scatter of sampled points."""
+    if self.is_points:
+      return writers.scatter_image(samples)
+    return writers.image_grid(samples, *self.grid_shape)

@@ -1,0 +1,36 @@
+"""Command-line errors: one line, no traceback, the valid choices listed."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gan_jax import cli
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # Starts processes.
+
+
+@pytest.mark.parametrize('args, expected', [
+    (['--config=experiments/dcgan_mnist.py:runlocal', '--config.train.nope=1'],
+     "Unknown config field 'train.nope'.*valid: \\['ckpt_every'"),
+    (['--config=experiments/dcgan_mnist.py:runlocal', '--config.loss.penalties.nope=1.0'],
+     "loss.penalties has no field 'nope'; valid: \\['dragan', 'gradient_penalty', 'r1', 'r2'\\]"),
+    (['--config=experiments/nope.py'], "No experiment file 'experiments/nope.py'.*dcgan_mnist.py"),
+    (['--config=experiments/dcgan_mnist.py:nope'], "Unknown config argument 'nope'; valid: runlocal"),
+])
+def test_bad_command_lines_are_one_line(args, expected, tmp_path):
+  r = subprocess.run([sys.executable, '-m', 'gan_jax.main', *args, f'--workdir={tmp_path / "w"}'],
+                     cwd=REPO, capture_output=True, text=True, timeout=120,
+                     env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+  import re
+  assert re.search(expected, r.stderr), r.stderr[-2000:]
+  assert not (tmp_path / 'w').exists()
+
+
+def test_prepare_installs_the_log_filter_once():
+  from absl import logging
+  cli.prepare()
+  cli.prepare()
+  assert logging.get_absl_handler().filters.count(cli.quiet_orbax) == 1
