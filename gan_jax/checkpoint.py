@@ -43,7 +43,7 @@ class Checkpointer:
   def __init__(self, directory: str, max_to_keep: int = 3):
     self.directory = os.path.abspath(directory)
     self._manager = ocp.CheckpointManager(
-        self.directory,
+        self.directory, item_handlers=ocp.StandardCheckpointHandler(),  # Metadata in any process.
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                              enable_async_checkpointing=False,
                                              cleanup_tmp_directories=True))

@@ -214,7 +214,11 @@ class WorkdirLock:
       return
     with open(aside) as f:
       text = f.read()
-    if text.strip() and text != json.dumps(stale) and _alive(json.loads(text)):
+    try:
+      taken = json.loads(text)
+    except ValueError:
+      taken = {}  # Torn: nobody holds it.
+    if taken and taken != stale and _alive(taken):
       os.rename(aside, self.path)  # Not the stale lock we saw: put it back.
       return
     os.remove(aside)

@@ -193,6 +193,7 @@ class Launch:
   def kill(self) -> bool:
     """SIGKILL; True when it landed (the process was still running)."""
     if not self.alive():
+      self.wait()
       return False
     os.kill(self.pid, signal.SIGKILL)
     self.wait()
@@ -256,6 +257,16 @@ def metrics_records(path: str) -> list:
   return records
 
 
+TMP_FILE = re.compile(r'\.tmp$')  # atomic_files' temporary names: <name>.<pid>.<hex>.tmp
+
+
+def leftovers(workdir: str) -> list:
+  """What kills left that no run reads: temporary files, orbax's unfinished checkpoints."""
+  found = [os.path.relpath(os.path.join(root, name), workdir)
+           for root, _, files in os.walk(workdir) for name in files if TMP_FILE.search(name)]
+  return sorted(found) + ['checkpoints/' + n for n in checkpoint_entries(workdir)[1]]
+
+
 def checkpoint_entries(workdir: str) -> tuple:
   """(steps of checkpoints/, its other entries: temporary directories a kill left)."""
   path = os.path.join(workdir, 'checkpoints')
@@ -269,6 +280,8 @@ def outputs(workdir: str) -> dict:
   samples = {}
   for root, _, files in os.walk(samples_dir):
     for name in files:
+      if TMP_FILE.search(name):
+        continue
       path = os.path.join(root, name)
       samples[os.path.relpath(path, samples_dir)] = _sha256(path)
   steps, others = checkpoint_entries(workdir)
@@ -578,7 +591,7 @@ def kill_round(setup: Setup, ref: dict, kinds: list, rng: random.Random, timing:
           'silent_takeovers': sum(t['started'] and not t['warned'] for t in takeovers),
           'end_rc': end['rc'], 'differences': end['differences'],
           'end_tail': end['output'][-3000:] if end['rc'] else '',
-          'leftovers': checkpoint_entries(workdir)[1]}
+          'leftovers': leftovers(workdir)}
 
 
 def kills_case(setup: Setup, ref: dict, kills: int = 20, rounds: int = 3, seed: int = 0,
@@ -771,8 +784,9 @@ def full_disk_once(setup: Setup, ref: dict, mode: str, rng: random.Random) -> di
     launch, filled, target = Launch(setup, workdir), 0, None
     if mode != 'small':
       n = setup.num_steps
-      target = (rng.choice(setup.log_steps(0)[:-1][:-(setup.ckpt_every // setup.log_every)])
-                if mode == 'training' else n)
+      # After the first checkpoint and before the last: the error names a checkpoint kept.
+      steps = [s for s in setup.log_steps(0) if setup.ckpt_every <= s <= n - setup.ckpt_every]
+      target = rng.choice(steps or setup.log_steps(0)[:1]) if mode == 'training' else n
       if launch.wait_for_line(rf'step {target}/{n}\b'):
         launch.sleep(rng.uniform(0, 0.3))
         filled = fill(ballast)
@@ -791,6 +805,7 @@ def full_disk_once(setup: Setup, ref: dict, mode: str, rng: random.Random) -> di
     problems += _end_problems(end)
     return {'mode': mode, 'tmpfs_bytes': size, 'filled_after_step': target,
             'ballast_bytes': filled, 'rc': rc, 'error': line or launch.tail(8),
+            'output_tail': launch.tail(40) if problems else '',
             'rerun_rc': end['rc'], 'problems': problems, 'seconds': launch.seconds}
   finally:
     reap_all()
@@ -1067,7 +1082,9 @@ def _case_lines(r: dict) -> list:
     return rows + ['', 'Kinds: claim = within 2 s of the first file appearing in a fresh '
                    'workdir; launch = 0.5-4 s after launch; training = up to 0.8 s after a '
                    'random logged step; evaluation = during the final evaluation.'
-                   + (f' Left in checkpoints/ by kills: {left}.' if left else '')]
+                   + (f' Left behind by kills (temporary files or unfinished checkpoints, read by no run): '
+                      f'{left}.' if left else ' Nothing was left behind (no temporary files, no '
+                      'unfinished checkpoints).')]
   if r['case'] == 'cli':
     return ['| command line | exit | s | the answer |', '|---|---|---|---|'] + [
         f'| `{x["flags"]}` | {x["rc"]} | {x["seconds"]} | '

@@ -86,6 +86,7 @@ from gan_jax import configs  # noqa: E402
 from gan_jax import parallel  # noqa: E402
 from gan_jax import train as train_lib  # noqa: E402
 from gan_jax import writers  # noqa: E402
+from gan_jax.data import offline  # noqa: E402
 from gan_jax.experiment import Experiment  # noqa: E402
 from scripts import bench_torch  # noqa: E402
 from scripts import pacgan_table  # noqa: E402
@@ -120,13 +121,15 @@ class Sizes:
   seeds_dense_row: bool = True  # Also one seed at seeds x the batch (the dense bound).
   science_seeds: int = 5
   science_steps: int = 400_000
-  science_k: int = 50  # train.steps_per_call of the 2-D runs.
-  science_log_calls: int = 20  # Calls per log interval of the probe leg.
+  science_k: int = 20  # train.steps_per_call of the 2-D runs (each call compiles k updates).
+  rate_calls: int = 20  # Calls timed to fit a run's length to its time.
   stacked_steps: int = 100_000  # PacGAN's length; capped by the time left.
   stacked_k: int = 10
-  leg_reserve_s: float = 20.0  # Compile (cached), evaluation and pictures of a final leg.
+  science_runs: tuple = (('ring8', 1), ('ring8', 2), ('grid25', 1), ('grid25', 2),
+                         ('stacked_mnist', 1), ('stacked_mnist', 2))  # (experiment, pack)
+  run_reserve_s: float = 10.0  # A run's start-up, evaluation, pictures and checkpoint.
   budget_s: float = 480.0
-  part_budgets: tuple = (('a', 60.0), ('b', 150.0), ('c', 70.0))  # d: the rest.
+  part_budgets: tuple = (('a', 60.0), ('b', 140.0), ('c', 80.0))  # d: the rest.
 
 
 FULL = Sizes()
@@ -134,7 +137,8 @@ SMOKE = Sizes(narrow=True, correct_batch=8, short_run_steps=3,
               speed_archs=(('dcgan28', 8),), speed_steps=2, speed_repeats=1,
               torch_steps=2, torch_warmup=1, matmul_n=256, matmul_reps=3, seeds_batch=8, seeds=2,
               seeds_steps=2, seeds_dense_row=False, science_seeds=2, science_steps=16, science_k=2,
-              science_log_calls=2, stacked_steps=8, stacked_k=2, leg_reserve_s=0.0,
+              rate_calls=2, stacked_steps=8, stacked_k=2, run_reserve_s=0.0,
+              science_runs=(('ring8', 1), ('grid25', 2), ('stacked_mnist', 2)),
               budget_s=600.0, part_budgets=(('a', 150.0), ('b', 150.0), ('c', 150.0)))
 
 
@@ -178,22 +182,27 @@ class Step(bench_torch.JaxStep):
   """bench_torch.JaxStep (the real update, jitted, state donated; `rate(steps)`) of any config,
   compiled ahead of time so that XLA's cost analysis needs no second compile."""
 
-  def __init__(self, config):  # noqa: the parent's __init__ builds a fixed config; not called.
-    exp = Experiment(config)
+  def __init__(self, config):  # Not the parent's: that one builds bench_torch's config.
+    self.exp = exp = Experiment(config)
     self.state = exp.place(exp.init_state())
     self.batch = exp.device_batch(0)
     start = time.perf_counter()
-    self.update = jax.jit(exp.update_fn(), donate_argnums=0).lower(
-        self.state, self.batch).compile()
+    self.lowered = jax.jit(exp.update_fn(), donate_argnums=0).lower(self.state, self.batch)
+    self.update = self.lowered.compile()
     self.state, metrics = self.update(self.state, self.batch)
     jax.block_until_ready(metrics)
     self.compile_s = time.perf_counter() - start
 
-  def flops(self) -> float:
-    """FLOPs of one call (one update per seed), by XLA's cost analysis of the compiled update."""
-    cost = self.update.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float((cost or {}).get('flops', 0.0))
+  def flops(self) -> dict:
+    """FLOPs of one call (one update per seed) by XLA's cost analysis of the compiled program
+    and of the program before optimisation (a cross-check: a backend's library calls, such as
+    cuDNN convolutions, may be counted differently)."""
+    out = {}
+    for name, stage in (('compiled', self.update), ('unoptimized', self.lowered)):
+      cost = stage.cost_analysis()
+      cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+      out[name] = float((cost or {}).get('flops', 0.0))
+    return out
 
 
 def host(tree):
@@ -232,7 +241,8 @@ def one_update_vs_cpu(sizes: Sizes, tol: float) -> dict:
   exp_dev = Experiment(config)
   exp_cpu = Experiment(config, mesh=parallel.make_mesh(jax.devices('cpu')[:1]))
   init = parallel.to_host(exp_dev.init_state())
-  out = {'tolerance_scaled': tol, 'device': str(jax.devices()[0]), 'cpu': str(jax.devices('cpu')[0])}
+  out = {'tolerance_scaled': tol, 'device': str(jax.devices()[0]),
+         'cpu': str(jax.devices('cpu')[0])}
   for precision in ('default', 'highest'):
     with (contextlib.nullcontext() if precision == 'default'
           else jax.default_matmul_precision(precision)):
@@ -271,8 +281,9 @@ def short_runs_deterministic(args) -> dict:
   process opens its backend)."""
   env = dict(os.environ, XLA_FLAGS=(os.environ.get('XLA_FLAGS', '') + ' ' +
                                     args.deterministic_flag).strip())
-  cmd = [sys.executable, os.path.abspath(__file__), '--worker=short_runs'] + (
-      ['--smoke'] if args.smoke else [])
+  cmd = [sys.executable, os.path.abspath(__file__), '--worker=short_runs',
+         f'--jax_cache={args.jax_cache}'] + (['--smoke'] if args.smoke else []) + (
+         [f'--sizes={args.sizes}'] if args.sizes else [])
   done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO,
                         timeout=max(30.0, args.clock.left()))
   if done.returncode:
@@ -301,12 +312,16 @@ def checkpoint_to_cpu(sizes: Sizes, workdir: str) -> dict:
           'equal': diff['bit_identical'] and platforms == ['cpu'], 'max_abs': diff['max_abs']}
 
 
+def timed(fn, *args) -> dict:
+  start = time.time()
+  return {**fn(*args), 'wall_s': time.time() - start}
+
+
 def part_correctness(args, sizes: Sizes, workdir: str) -> dict:
-  out = {'one_update': one_update_vs_cpu(sizes, args.tol)}
-  out['run_twice'] = short_runs(sizes)
-  out['run_twice_deterministic'] = short_runs_deterministic(args)
-  out['checkpoint'] = checkpoint_to_cpu(sizes, workdir)
-  return out
+  return {'one_update': timed(one_update_vs_cpu, sizes, args.tol),
+          'run_twice': timed(short_runs, sizes),
+          'run_twice_deterministic': timed(short_runs_deterministic, args),
+          'checkpoint': timed(checkpoint_to_cpu, sizes, workdir)}
 
 
 # ------------------------------------------------------------------------------------ b: speed
@@ -360,7 +375,8 @@ def speed_rows(arch, batch, steps, jax_rates, torch_info, torch_rates, peak) -> 
   rows = []
   for dtype, step in steps.items():
     j = statistics.median(jax_rates[dtype])
-    flops = step.flops()
+    counted = step.flops()
+    flops = counted['compiled'] or counted['unoptimized']
     achieved = flops * j
     rows.append({'arch': arch, 'batch': batch, 'dtype': dtype, 'gan_jax_steps_per_s': j,
                  'gan_jax_rates': jax_rates[dtype], 'compile_s': step.compile_s,
@@ -368,7 +384,8 @@ def speed_rows(arch, batch, steps, jax_rates, torch_info, torch_rates, peak) -> 
                  'torch': (torch_info or {}).get('torch'),
                  'ratio': j / t if t else None, 'goal_ratio': SPEED_GOALS[arch],
                  'ratio_met': bool(t and j / t >= SPEED_GOALS[arch]),
-                 'flops_per_step': flops, 'achieved_flop_per_s': achieved,
+                 'flops_per_step': flops, 'flops_counted': counted,
+                 'achieved_flop_per_s': achieved,
                  'fraction_of_bf16_matmul': achieved / peak if peak else None})
   return rows
 
@@ -413,23 +430,25 @@ def part_seeds(args, sizes: Sizes, workdir: str) -> dict:
   """steps/s of one seed, of sizes.seeds seeds in each layout, and of one seed at seeds x the
   batch (the dense bound: as many images per step as the seeds together)."""
   b, s = sizes.seeds_batch, sizes.seeds
-  cases = [('one seed', 1, 'loop', b), (f'{s} seeds, loop', s, 'loop', b),
-           (f'{s} seeds, vmap', s, 'vmap', b)]
+  cases = [('one seed', 1, 'loop', b), (f'{s} seeds, vmap', s, 'vmap', b),
+           (f'{s} seeds, loop', s, 'loop', b)]  # vmap first: it compiles one update, loop s.
   if sizes.seeds_dense_row:
     cases.append((f'one seed, batch {s * b}', 1, 'loop', s * b))
-  rows = []
+  rows, out = [], {}
   for name, seeds, layout, batch in cases:
     if rows and args.clock.left() < 25:
-      return {'rows': rows, 'stopped_early': f'{args.clock.left():.0f} s left before {name}'}
+      out['stopped_early'] = f'{args.clock.left():.0f} s left before {name}'
+      break
     step = Step(arch_config('dcgan28', batch, 'float32', sizes, seeds, layout))
     rate = statistics.median(step.rate(sizes.seeds_steps) for _ in range(2))
     rows.append({'case': name, 'num_seeds': seeds, 'seed_layout': layout, 'batch': batch,
                  'steps_per_s': rate, 'compile_s': step.compile_s,
                  'time_vs_one_seed': rows[0]['steps_per_s'] / rate if rows else 1.0})
     del step
-  for r in rows[1:3]:
-    r['goal'], r['met'] = SEEDS_GOAL, r['time_vs_one_seed'] <= SEEDS_GOAL
-  return {'rows': rows}
+  for r in rows:
+    if r['num_seeds'] > 1:
+      r['goal'], r['met'] = SEEDS_GOAL, r['time_vs_one_seed'] <= SEEDS_GOAL
+  return {'rows': rows, **out}
 
 
 # ---------------------------------------------------------------------------------- d: science
@@ -448,57 +467,60 @@ def science_config(name: str, pack: int, seeds: int, k: int, sizes: Sizes):
   return config
 
 
-def train_leg(config, workdir: str, steps: int, log_every: int, evaluate: bool) -> None:
-  """train_and_evaluate to `steps` (resuming the workdir), logging every `log_every` steps;
-  evaluation off when not `evaluate` (eval.* and the cadences may change on resume)."""
-  config = config.copy_and_resolve_references()
-  config.train.num_steps = steps
-  config.train.log_every = log_every
-  config.train.sample_every = config.train.ckpt_every = steps
-  if not evaluate:
-    config.eval.features = 'none'
-  train_lib.train_and_evaluate(config, workdir)
+def measured_rate(config, sizes: Sizes) -> float:
+  """steps/s of the config's real update (compiled here once; the training run reloads it from
+  JAX's compilation cache), or of the host assembling the batches if that is slower."""
+  step, k = Step(config), config.train.steps_per_call
+  device_s = 1.0 / step.rate(sizes.rate_calls)
+  start = time.perf_counter()
+  jax.block_until_ready([step.exp.device_batch(t * k) for t in range(2)])
+  return k / max(device_s, (time.perf_counter() - start) / 2)
 
 
-def fitted_run(args, config, workdir: str, target: int, share_s: float, sizes: Sizes) -> dict:
-  """Trains toward `target` steps in `share_s` seconds: a probe leg of 3 log intervals measures
-  the rate, then the run resumes to the steps that fit (at most `target`) and is evaluated."""
+def fitted_run(config, workdir: str, target: int, share_s: float, sizes: Sizes) -> dict:
+  """Trains `config` through gan_jax.train.train_and_evaluate for the steps (at most `target`)
+  that fit in `share_s` seconds, evaluating at the end; its eval.json's numbers."""
   start, k = time.time(), config.train.steps_per_call
-  interval = k * sizes.science_log_calls
-  probe = min(3 * interval, max(k, (target - interval) // k * k))
-  train_leg(config, workdir, probe, interval, evaluate=False)
-  records = [r for r in writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
-             if 'steps_per_s' in r]
-  rate = records[-1]['steps_per_s']
-  spare = share_s - (time.time() - start) - sizes.leg_reserve_s
-  steps = int(min(target, max(probe + k, probe + rate * spare)) // k * k)
-  train_leg(config, workdir, steps, max(interval, steps // 50 // interval * interval), True)
+  rate = measured_rate(config, sizes)
+  spare = share_s - sizes.run_reserve_s - (time.time() - start)
+  steps = max(k, int(min(target, rate * spare)) // k * k)
+  config.train.num_steps = steps
+  config.train.log_every = max(k, steps // 20 // k * k)
+  config.train.sample_every = config.train.ckpt_every = steps
+  train_start = time.time()
+  train_lib.train_and_evaluate(config, workdir)
   with open(os.path.join(workdir, 'eval.json')) as f:
     evaluation = json.load(f)
+  logged = [r['steps_per_s'] for r in writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+            if 'steps_per_s' in r]
   return {'steps': steps, 'target_steps': target, 'reached_target': steps >= target,
-          'probe_steps_per_s': rate, 'wall_s': time.time() - start, 'num_seeds': config.num_seeds,
-          'steps_per_call': k, 'batch_size': config.data.batch_size,
+          'measured_steps_per_s': rate, 'logged_steps_per_s': logged[-1] if logged else None,
+          'train_s': time.time() - train_start, 'wall_s': time.time() - start,
+          'num_seeds': config.num_seeds, 'steps_per_call': k,
+          'batch_size': config.data.batch_size, 'workdir': workdir,
           'mean': evaluation['mean'], 'std': evaluation['std'], 'count': evaluation['count'],
           'seeds': evaluation['seeds']}
 
 
 def part_science(args, sizes: Sizes, workdir: str) -> dict:
-  """The four 2-D runs (70% of the time left), then the two Stacked MNIST runs (the rest)."""
-  runs = [(d, p, sizes.science_seeds, sizes.science_k, sizes.science_steps)
-          for d in ('ring8', 'grid25') for p in (1, 2)]
-  runs += [('stacked_mnist', p, 1, sizes.stacked_k, sizes.stacked_steps) for p in (1, 2)]
-  out = {'runs': {}}
-  pacgan_end = time.time() + 0.7 * args.clock.left()
+  """The 2-D runs (70% of the time left), then the Stacked MNIST runs (the rest)."""
+  two_d = [(d, p) for d, p in sizes.science_runs if d != 'stacked_mnist']
+  runs = [(d, p, sizes.science_seeds, sizes.science_k, sizes.science_steps) for d, p in two_d]
+  runs += [(d, p, 1, sizes.stacked_k, sizes.stacked_steps) for d, p in sizes.science_runs
+           if d == 'stacked_mnist']
+  runs_dir = os.path.join(workdir, time.strftime('%Y%m%d-%H%M%S'))  # Fresh runs each time.
+  out = {'runs': {}, 'workdir': runs_dir}
+  two_d_end = time.time() + 0.7 * args.clock.left()
   for i, (name, pack, seeds, k, target) in enumerate(runs):
-    end = pacgan_end if i < 4 else time.time() + args.clock.left()
-    same_end = runs[i:4] if i < 4 else runs[i:]
-    share = (end - time.time()) / len(same_end)
-    if share < (2 * sizes.leg_reserve_s or 0) or args.clock.left() <= 0:
+    n = len(two_d)
+    end = two_d_end if i < n else time.time() + args.clock.left()
+    share = (end - time.time()) / len(runs[i:n] if i < n else runs[i:])
+    if share < (sizes.run_reserve_s + 10 if sizes.run_reserve_s else 0) or args.clock.left() <= 0:
       out.setdefault('skipped', []).append(f'{name}_pack{pack}: {share:.0f} s share')
       continue
     config = science_config(name, pack, seeds, k, sizes)
     out['runs'][f'{name}_pack{pack}'] = fitted_run(
-        args, config, os.path.join(workdir, f'{name}_pack{pack}'), target, share, sizes)
+        config, os.path.join(runs_dir, f'{name}_pack{pack}'), target, share, sizes)
     args.report.set_part('d', {**out, 'status': 'running'})  # A cut-off run keeps these.
   return out
 
@@ -517,6 +539,7 @@ def environment() -> dict:
           'platform_version': platform_version, 'python': platform.python_version(),
           'xla_flags': os.environ.get('XLA_FLAGS', ''),
           'modules_from_wheels_folder': SUPPLIED_FROM_WHEELS,
+          'jax_environment': jax.print_environment_info(return_string=True),
           'missing_modules': [m for m in ('PIL', 'scipy', 'sklearn', 'torch')
                               if importlib.util.find_spec(m) is None]}
 
@@ -562,7 +585,8 @@ def md_correctness(p: dict) -> list:
       lines.append(f'- One dcgan28 update, {one["device"]} against {one["cpu"]}, matmul precision '
                    f'{precision}: max |diff| {fmt(r["max_abs"])}, max |diff| / leaf max '
                    f'{fmt(r["max_scaled"])} (worst leaf `{r["worst_leaf"]}`; tolerance '
-                   f'{one["tolerance_scaled"]}): {"within" if r["within_tolerance"] else "OUTSIDE"}.')
+                   f'{one["tolerance_scaled"]}): '
+                   f'{"within" if r["within_tolerance"] else "OUTSIDE"}.')
   for key, what in (('run_twice', 'without'), ('run_twice_deterministic', 'with')):
     r = p.get(key, {})
     if 'error' in r:
@@ -614,7 +638,8 @@ def md_science(p: dict) -> list:
            'ring8 / grid25 (experiments/ring8.py, grid25.py; PacGAN2: `model.pack=2, '
            'data.batch_size=200`), seeds trained together; mean ± sample std over seeds; paper: '
            'Lin et al. (2018), Table 1, 10 runs of 400,000 steps.', '',
-           '| data | D | seeds | steps | modes | (paper) | % high quality | (paper) | KL | (paper) |',
+           '| data | D | seeds | steps | modes | (paper) | % high quality | (paper) | KL | '
+           '(paper) |',
            '|---|---|---|---|---|---|---|---|---|---|']
   for (data, pack), paper in pacgan_table.PAPER.items():
     r = runs.get(f'{data}_pack{pack}')
@@ -636,9 +661,11 @@ def md_science(p: dict) -> list:
                    f'{r["steps"]:,} | {fmt(r["mean"]["modes_captured"], ".1f")} | {paper[0]} | '
                    f'{fmt(r["mean"]["kl_to_uniform"], ".3f")} | {paper[1]} |')
   lines += ['', 'Runs (steps trained of the target, wall time, rate):', '']
-  lines += [f'- {k}: {r["steps"]:,} of {r["target_steps"]:,} steps in {r["wall_s"]:.0f} s '
-            f'({fmt(r["probe_steps_per_s"])} steps/s, {r["num_seeds"]} seeds, '
-            f'{r["steps_per_call"]} steps per call)' for k, r in runs.items()]
+  lines += [f'- {k}: {r["steps"]:,} of {r["target_steps"]:,} steps ({r["num_seeds"]} seeds '
+            f'together, {r["steps_per_call"]} steps per call, batch {r["batch_size"]}) in '
+            f'{r["wall_s"]:.0f} s, training {r["train_s"]:.0f} s; update measured at '
+            f'{fmt(r["measured_steps_per_s"])} steps/s, the loop logged '
+            f'{fmt(r["logged_steps_per_s"])}' for k, r in runs.items()]
   return lines + [f'- skipped: {s}' for s in p.get('skipped', [])] + ['']
 
 
@@ -652,7 +679,7 @@ def markdown(data: dict) -> list:
            f'{env["python"]}, XLA_FLAGS `{env["xla_flags"]}`.', '']
   renderers = {'correctness': md_correctness, 'speed': md_speed, 'seeds': md_seeds,
                'science': md_science}
-  for key, part in data['parts'].items():
+  for key, part in sorted(data['parts'].items()):
     name = key.split('_', 1)[1]
     status = f'{part.get("status")}, {part.get("wall_s", 0):.0f} s'
     if part.get('status') in ('failed', 'skipped'):
@@ -701,6 +728,10 @@ def parse_args(argv=None):
   parser.add_argument('--torch_device', help='default cuda when JAX has a GPU, else cpu')
   parser.add_argument('--no_torch', action='store_true', help='time gan_jax only')
   parser.add_argument('--deterministic_flag', default=DETERMINISTIC_FLAG)
+  parser.add_argument('--jax_cache', help="JAX's persistent compilation cache (default: "
+                      "gan_jax's cache folder, ~/.cache/gan_jax/jax_cache)")
+  parser.add_argument('--sizes', help='override sizes (class Sizes), e.g. "science_k=10,'
+                      'speed_repeats=2"')
   parser.add_argument('--worker', choices=['short_runs'], help=argparse.SUPPRESS)
   return parser.parse_args(argv)
 
@@ -709,6 +740,15 @@ def sizes_of(args) -> Sizes:
   sizes = SMOKE if args.smoke else FULL
   if args.budget:
     sizes = dataclasses.replace(sizes, budget_s=args.budget)
+  if args.sizes:
+    types = {f.name: type(getattr(sizes, f.name)) for f in dataclasses.fields(Sizes)
+             if not isinstance(getattr(sizes, f.name), tuple)}
+    pairs = [kv.split('=', 1) for kv in args.sizes.split(',')]
+    unknown = [k for k, _ in pairs if k not in types]
+    if unknown:
+      raise SystemExit(f'--sizes: {unknown} are not scalar fields of Sizes: {sorted(types)}')
+    sizes = dataclasses.replace(sizes, **{k: (v.lower() in ('1', 'true') if types[k] is bool
+                                              else types[k](v)) for k, v in pairs})
   if args.part_budgets:
     pairs = tuple((k.strip(), float(v)) for k, v in
                   (kv.split('=') for kv in args.part_budgets.split(',')))
@@ -720,6 +760,12 @@ def main(argv=None):
   args = parse_args(argv)
   cli.prepare()  # gan_jax's XLA defaults, before JAX opens a backend (as its entry points).
   sizes = sizes_of(args)
+  # Programs compiled once are reloaded from disk: by a final training leg, by the
+  # deterministic-ops subprocess, by a rerun of a part, and by every --smoke after the first.
+  args.jax_cache = os.path.abspath(args.jax_cache or os.path.join(offline.cache_dir(),
+                                                                  'jax_cache'))
+  jax.config.update('jax_compilation_cache_dir', args.jax_cache)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
   if args.worker:
     print(json.dumps(short_runs(sizes)))
     return
@@ -727,9 +773,6 @@ def main(argv=None):
                                      else os.path.join(REPO, 'docs')))
   workdir = os.path.abspath(args.workdir or (os.path.join(out, 'runs') if args.smoke
                                              else os.path.join(REPO, 'runs', 'gpu_check')))
-  # A final leg reloads its update from this cache instead of compiling it again.
-  jax.config.update('jax_compilation_cache_dir', os.path.join(workdir, 'jax_cache'))
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
   command = shlex.join(['python', os.path.relpath(os.path.abspath(__file__), REPO)] +
                        sys.argv[1:]) if argv is None else shlex.join(['gpu_check.py', *argv])
   args.clock = Clock(sizes.budget_s)

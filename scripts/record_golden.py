@@ -10,6 +10,9 @@ import sys
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [_REPO, os.path.join(_REPO, 'tests')]
+from gan_jax import xla_defaults  # noqa: E402
+
+xla_defaults.apply()  # The numerics of gan_jax's entry points (and of the tests' conftest).
 import golden_runs  # noqa: E402
 
 

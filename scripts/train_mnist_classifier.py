@@ -19,7 +19,10 @@ import optax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from gan_jax.data import offline  # noqa: E402
+from gan_jax import xla_defaults  # noqa: E402
 from gan_jax.metrics import mnist_classifier as mc  # noqa: E402
+
+xla_defaults.apply()  # As before the shape redesign, when importing gan_jax applied them.
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -10,6 +10,7 @@ from gan_jax import xla_defaults
 from tests.conftest import REPO
 
 FLAG = 'xla_cpu_experimental_ynn_fusion_type'
+SLOW = pytest.mark.slow  # The probes start fresh processes: `make test-fast` leaves them out.
 
 PROBE = '''
 import gan_jax, gan_jax.train, gan_jax.sweep, jax, jax.numpy as jnp
@@ -20,8 +21,6 @@ f = jax.jit(lambda x, k: jax.lax.conv_general_dilated(x, k, (2, 2), 'SAME',
                                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
 text = f.lower(jnp.ones((8, 14, 14, 16)), jnp.ones((4, 4, 16, 32))).compile().as_text()
 import os
-
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
 print('FLAGS', os.environ.get('XLA_FLAGS', ''))
 print('YNN', '__ynn_fusion' in text)
 '''
@@ -46,6 +45,7 @@ def _probe(prepare=True, **env):
   return out['FLAGS'].strip(), out['YNN'] == 'True'
 
 
+@SLOW
 @pytest.mark.parametrize('env, ynn', [
     ({}, False),  # gan_jax's default: Eigen convolutions, no YNNPACK fusion.
     ({'XLA_FLAGS': f'--{FLAG}=individual_convolution'}, True),  # The user's own setting wins.
@@ -56,6 +56,7 @@ def test_defaults_take_effect_in_a_fresh_process(env, ynn):
   assert used_ynn == ynn, flags
 
 
+@SLOW
 def test_importing_gan_jax_changes_nothing_global():
   flags, used_ynn = _probe(prepare=False)
   assert flags == '' and used_ynn  # XLA's own default, untouched by the imports.
