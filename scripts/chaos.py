@@ -399,7 +399,7 @@ def reference(setup: Setup) -> dict:
   t_training = _line_time(launch, r'from step \d+ to \d+')
   t_last_step = _line_time(launch, rf'step {setup.num_steps}/{setup.num_steps}\b')
   ref = outputs(workdir)
-  ref.update(workdir=workdir, seconds=launch.seconds, command=launch.command,
+  ref.update(workdir=workdir, root=setup.root, seconds=launch.seconds, command=launch.command,
              startup_s=t_training, eval_s=round(launch.seconds - (t_last_step or 0), 2),
              bytes=sum(os.path.getsize(os.path.join(r, f))
                        for r, _, fs in os.walk(workdir) for f in fs))
@@ -634,14 +634,17 @@ def kills_case(setup: Setup, ref: dict, kills: int = 20, rounds: int = 3, seed: 
 
 # --------------------------------------------------------------------------- case b: damage, torn
 
-DAMAGE_MODES = ('truncate', 'garble', 'garble_two')
+DAMAGE_MODES = ('truncate', 'garble', 'garble_arrays', 'garble_two')
 
 
 def damage_checkpoint(directory: str, mode: str, rng: random.Random) -> int:
-  """Truncates every file of the checkpoint to half its size, or overwrites every file with
+  """Truncates every file of the checkpoint to half its size ('truncate'), or overwrites every
+  file ('garble') or only the array data files, its metadata intact ('garble_arrays'), with
   random bytes of the same length; returns the number of files damaged."""
   n = 0
   for root, _, files in os.walk(directory):
+    if mode == 'garble_arrays' and os.path.basename(root) != 'd':
+      continue  # orbax's OCDBT keeps the arrays' bytes in <item>/**/d/.
     for name in files:
       path = os.path.join(root, name)
       size = os.path.getsize(path)
@@ -662,7 +665,7 @@ def damage_case(setup: Setup, ref: dict, modes=DAMAGE_MODES, seed: int = 0) -> d
     workdir = copy_of_reference(setup, ref, f'damage_{mode}')
     victims = ref['checkpoints'][-2:] if mode == 'garble_two' else ref['checkpoints'][-1:]
     files = sum(damage_checkpoint(os.path.join(workdir, 'checkpoints', str(s)),
-                                  'truncate' if mode == 'truncate' else 'garble', rng)
+                                  'garble' if mode == 'garble_two' else mode, rng)
                 for s in victims)
     setup.log(f'damage {mode}: {files} files of checkpoints {victims} damaged; rerunning')
     end = finish(setup, ref, workdir, f'damage {mode}')
@@ -785,9 +788,14 @@ def full_disk_once(setup: Setup, ref: dict, mode: str, rng: random.Random) -> di
     if mode != 'small':
       n = setup.num_steps
       # After the first checkpoint and before the last: the error names a checkpoint kept.
-      steps = [s for s in setup.log_steps(0) if setup.ckpt_every <= s <= n - setup.ckpt_every]
+      steps = [s for s in setup.log_steps(0) if setup.ckpt_every < s <= n - setup.ckpt_every]
       target = rng.choice(steps or setup.log_steps(0)[:1]) if mode == 'training' else n
-      if launch.wait_for_line(rf'step {target}/{n}\b'):
+      if mode == 'training':
+        reached = launch.wait_for_line(rf'step {target}/{n}\b') is not None
+      else:  # Once the last checkpoint is saved: the evaluation's writes meet the full disk.
+        reached = launch.wait_for_path(
+            lambda: os.path.isdir(os.path.join(workdir, 'checkpoints', str(n))))
+      if reached:
         launch.sleep(rng.uniform(0, 0.3))
         filled = fill(ballast)
     rc = launch.wait()
@@ -1024,9 +1032,12 @@ def write_report(results: list, ref: dict, args, command: str, info: dict, wall_
                                                                           '<workdir>'),
              'reference': {k: ref[k] for k in ('seconds', 'startup_s', 'eval_s', 'checkpoints')},
              'cases': results}
+  # The scratch directory is gone when the report is read: its paths read <scratch>.
+  payload = json.loads(json.dumps(payload, default=str).replace(ref['root'], '<scratch>'))
   json_path, md_path = (os.path.join(out_dir, 'reliability.' + e) for e in ('json', 'md'))
   with open(json_path, 'w') as f:
-    json.dump(payload, f, indent=1, default=str)
+    json.dump(payload, f, indent=1)
+    f.write('\n')
   with open(md_path, 'w') as f:
     f.write(markdown(payload))
   return md_path, json_path
@@ -1077,14 +1088,14 @@ def _case_lines(r: dict) -> list:
       for k in rnd['kills']:
         n += 1
         rows.append(f'| {n} | {rnd["round"]} | {k["kind"]} | {k["at_s"]} | {k["phase"]} | '
-                    f'{", ".join(k["workdir_had"]) or "(nothing)"} |')
+                    f'{_entries(k["workdir_had"], k["checkpoints"])} |')
     left = sorted({x for rnd in d for x in rnd['leftovers']})
     return rows + ['', 'Kinds: claim = within 2 s of the first file appearing in a fresh '
                    'workdir; launch = 0.5-4 s after launch; training = up to 0.8 s after a '
                    'random logged step; evaluation = during the final evaluation.'
-                   + (f' Left behind by kills (temporary files or unfinished checkpoints, read by no run): '
-                      f'{left}.' if left else ' Nothing was left behind (no temporary files, no '
-                      'unfinished checkpoints).')]
+                   + (f' Left behind by kills (temporary files or unfinished checkpoints, '
+                      f'read by no run): {left}.' if left else ' Nothing was left behind (no '
+                      'temporary files, no unfinished checkpoints).')]
   if r['case'] == 'cli':
     return ['| command line | exit | s | the answer |', '|---|---|---|---|'] + [
         f'| `{x["flags"]}` | {x["rc"]} | {x["seconds"]} | '
@@ -1110,6 +1121,14 @@ def _case_lines(r: dict) -> list:
         f'| {x["mode"]} | {x["torn_chars"]} of {x["line_chars"]} characters | {x["rc"]} | '
         f'{_cell(" / ".join(x["warnings"]))} |' for x in d]
   return []
+
+
+def _entries(names: list, steps: list) -> str:
+  """A workdir's top entries, its TensorBoard files counted, its checkpoint steps named."""
+  events = sum(n.startswith('events.out.tfevents') for n in names)
+  shown = [f'checkpoints {steps}' if n == 'checkpoints' else n for n in names
+           if not n.startswith('events.out.tfevents')]
+  return ', '.join(shown + ([f'{events} TensorBoard files'] if events else [])) or '(nothing)'
 
 
 def _cell(text: str) -> str:

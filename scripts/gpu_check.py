@@ -6,13 +6,16 @@ On the GPU machine (no package registry there; `make gpu-wheels` fills .gpu_whee
   pip install --no-index --no-deps --find-links .gpu_wheels mlxtend; \
   python scripts/gpu_check.py
 
-(or `make gpu-check GPU_PYTHON=python`). If pip cannot install them, the script unpacks the
-wheels it needs from .gpu_wheels/ onto its own path. Here, on the CPU, in a few tens of seconds:
+(or `make gpu-check GPU_PYTHON=python`); .gpu_wheels/ must travel with the working tree, and
+`--out "$OUT"` writes gpu.md and gpu.json where a lent machine returns files from (then copy
+them into docs/). If pip cannot install the wheels, the script unpacks the ones it needs from
+.gpu_wheels/ onto its own path. Here, on the CPU, in a minute or two (less once JAX's
+compilation cache is warm):
 
   .venv/bin/python scripts/gpu_check.py --smoke [--out DIR]    (default: a temporary folder)
 
 Parts, in order of value; docs/gpu.{md,json} are rewritten after each, so a run cut off keeps the
-parts already done (`--parts b,d` reruns some; the others' numbers stay in gpu.json):
+parts already done (`--parts bd` reruns some; the others' numbers stay in gpu.json):
   a  correctness: one dcgan28 update on the default device against the same update on the CPU
      (every state leaf); a short run twice, without and (in a subprocess) with XLA's
      deterministic-ops flag: bit-identical, or how far apart; a checkpoint of the device state
@@ -25,7 +28,7 @@ parts already done (`--parts b,d` reruns some; the others' numbers stay in gpu.j
   d  science: ring8 and grid25, GAN and PacGAN2, 5 seeds together, up to 400k steps, through
      gan_jax.train.train_and_evaluate, beside PacGAN's Table 1; then Stacked MNIST, DCGAN and
      PacDCGAN2, for whatever time is left. Each run's length is fitted to its share of the time
-     (its rate measured by a short first leg, then resumed), and the table states it.
+     (from its update's measured rate), and the table states it.
 Each part has a time budget (--budget, --part_budgets) and stops early, saying how far it got.
 Goals (issue 14): >= 5x torch eager on dcgan28/64, >= 3x on sngan_cnn32/256, bf16 update >= 40%
 of the bf16 matmul rate, 8 seeds <= 4x one seed's time.
@@ -37,7 +40,6 @@ import datetime
 import glob
 import importlib.util
 import json
-import math
 import os
 import platform
 import shlex
@@ -96,8 +98,10 @@ SPEED_GOALS = {'dcgan28': 5.0, 'sngan_cnn32': 3.0}  # x torch eager, float32 ref
 BF16_FRACTION_GOAL = 0.40
 SEEDS_GOAL = 4.0
 DETERMINISTIC_FLAG = '--xla_gpu_deterministic_ops=true'
-# Lin et al. (2018), Table 2 (Stacked MNIST in VEEGAN's setting, mean of 10 runs): modes of
-# 1,000 and KL(mode histogram || uniform). DCGAN's row is the VEEGAN paper's, quoted there.
+# Meant as Lin et al. (2018), Table 2 (Stacked MNIST in VEEGAN's setting, mean of 10 runs): modes
+# of 1,000 and KL(mode histogram || uniform). UNVERIFIED: written from memory, not checked against
+# the paper's text (no copy reachable here); the table says so until someone checks them.
+STACKED_PAPER_VERIFIED = False
 STACKED_PAPER = {1: (99.0, 3.40), 2: (1000.0, 0.068)}
 PARTS = {'a': 'correctness', 'b': 'speed', 'c': 'seeds', 'd': 'science'}
 
@@ -228,10 +232,6 @@ def compare_trees(a, b) -> dict:
           'bit_identical': equal, 'leaves': len(leaves_b)}
 
 
-def finite(x) -> float:
-  return float(x) if x is not None and math.isfinite(float(x)) else None
-
-
 # ------------------------------------------------------------------------------ a: correctness
 
 def one_update_vs_cpu(sizes: Sizes, tol: float) -> dict:
@@ -293,19 +293,24 @@ def short_runs_deterministic(args) -> dict:
 
 def checkpoint_to_cpu(sizes: Sizes, workdir: str) -> dict:
   """A device state (after one update) saved with gan_jax.checkpoint.Checkpointer and restored
-  into a CPU-placed state of the same structure: equal values, and where they landed."""
+  by another Checkpointer (as a resumed run would) into a CPU-placed state of the same
+  structure: equal values, and where they landed."""
   config = arch_config('dcgan28', sizes.correct_batch, 'float32', sizes)
   exp = Experiment(config)
   state, _ = jax.jit(exp.update_fn(), donate_argnums=0)(exp.place(exp.init_state()),
                                                         exp.device_batch(0))
   cpu_target = jax.device_put(parallel.to_host(state), jax.devices('cpu')[0])
   os.makedirs(workdir, exist_ok=True)  # A fresh folder: a rerun must not restore an old save.
-  ckpt = checkpoint_lib.Checkpointer(tempfile.mkdtemp(prefix='checkpoint_to_cpu_', dir=workdir))
-  try:
-    ckpt.save(1, state)
-    restored = ckpt.restore(cpu_target, 1)
-  finally:
-    ckpt.close()
+  directory = tempfile.mkdtemp(prefix='checkpoint_to_cpu_', dir=workdir)
+  for action in ('save', 'restore'):
+    ckpt = checkpoint_lib.Checkpointer(directory)
+    try:
+      if action == 'save':
+        ckpt.save(1, state)
+      else:
+        restored = ckpt.restore(cpu_target, 1)
+    finally:
+      ckpt.close()
   platforms = sorted({d.platform for x in jax.tree.leaves(restored) for d in x.devices()})
   diff = compare_trees(host(state), host(restored))
   return {'saved_on': jax.devices()[0].platform, 'restored_on': platforms,
@@ -455,7 +460,8 @@ def part_seeds(args, sizes: Sizes, workdir: str) -> dict:
 
 def science_config(name: str, pack: int, seeds: int, k: int, sizes: Sizes):
   """experiments/<name>.py (`:runlocal` for --smoke), packed `pack` (batch x pack), `seeds`
-  seeds vmapped together, `k` steps per call, evaluated only at the end."""
+  seeds together (vmapped for the 2-D MLPs: batched matrix products), `k` steps per call,
+  evaluated only at the end."""
   config = configs.load_experiment(os.path.join(EXPERIMENTS, name + '.py'),
                                    'runlocal' if sizes.narrow else None)
   config.model.pack = pack
@@ -651,7 +657,9 @@ def md_science(p: dict) -> list:
                    f'{cells[2]} | {paper[2]} |')
   lines += ['', 'Stacked MNIST (experiments/stacked_mnist.py; PacDCGAN2: `model.pack=2`), at the '
             'length that fitted (PacGAN: 100,000 steps); paper: Lin et al. (2018), Table 2 '
-            "(VEEGAN's setting), 10 runs.", '',
+            "(VEEGAN's setting), 10 runs" + ('.' if STACKED_PAPER_VERIFIED else
+                                            ' (paper values UNVERIFIED: check them against the '
+                                            'paper before quoting).'), '',
             '| D | seeds | steps | modes of 1,000 | (paper) | KL | (paper) |',
             '|---|---|---|---|---|---|---|']
   for pack, paper in STACKED_PAPER.items():
@@ -661,8 +669,9 @@ def md_science(p: dict) -> list:
                    f'{r["steps"]:,} | {fmt(r["mean"]["modes_captured"], ".1f")} | {paper[0]} | '
                    f'{fmt(r["mean"]["kl_to_uniform"], ".3f")} | {paper[1]} |')
   lines += ['', 'Runs (steps trained of the target, wall time, rate):', '']
-  lines += [f'- {k}: {r["steps"]:,} of {r["target_steps"]:,} steps ({r["num_seeds"]} seeds '
-            f'together, {r["steps_per_call"]} steps per call, batch {r["batch_size"]}) in '
+  lines += [f'- {k}: {r["steps"]:,} of {r["target_steps"]:,} steps ({r["num_seeds"]} '
+            f'seed{"s" if r["num_seeds"] > 1 else ""}, {r["steps_per_call"]} steps per call, '
+            f'batch {r["batch_size"]}) in '
             f'{r["wall_s"]:.0f} s, training {r["train_s"]:.0f} s; update measured at '
             f'{fmt(r["measured_steps_per_s"])} steps/s, the loop logged '
             f'{fmt(r["logged_steps_per_s"])}' for k, r in runs.items()]
@@ -687,7 +696,9 @@ def markdown(data: dict) -> list:
                 part.get('error', '')[-1500:], '```', '']
       continue
     body = renderers[name](part)
-    lines += [f'{body[0]} ({status})'] + body[1:]
+    rerun = ([f'Run by `{part["command"]}`.', '']
+             if part.get('command', data['command']) != data['command'] else [])
+    lines += [f'{body[0]} ({status})', ''] + rerun + body[2:]
   return lines
 
 

@@ -32,3 +32,34 @@ def train_records(path: str) -> list:
 def eval_records(path: str) -> list:
   from gan_jax import writers
   return [r for r in writers.read_jsonl(path) if any(k.startswith('eval/') for k in r)]
+
+
+# Tests that train, start processes or compile large models: `make test-fast` (-m 'not slow')
+# leaves them out with the modules marked slow as a whole (pytestmark). Measured with
+# `pytest -m 'not slow' --durations=25`: each of these took over 10 s on the 2-core CPU.
+SLOW_TESTS = (
+    'test_evaluation.py::test_eval_in_training_and_mode_eval_agree',
+    'test_evaluation.py::test_stacked_mnist_pacgan2_trains_and_evaluates',
+    'test_evaluators.py::test_stacked_mnist_source_and_protocol_on_real_data',
+    'test_evaluators.py::test_feature_protocol_separates_real_from_noise',
+    'test_sweep.py::test_sweep_trains_tabulates_and_resumes',
+    'test_augment.py::test_training_with_diffaugment_and_bad_policies',
+    'test_inception.py::',
+    'test_conditional.py::test_conditional_run_trains_and_draws_a_row_per_class',
+    'test_models.py::test_spectral_norm_estimates_the_largest_singular_value',
+    'test_models.py::test_generator_spectral_norm_estimates_sigma',
+    'test_models.py::test_resnet32_shapes_and_blocks',
+    'test_models.py::test_generator_normalisation_choices',
+    'test_models.py::test_subpixel_conv_transpose_equals_flax',
+    'test_experiment.py::',
+    'test_step.py::test_bfloat16_update_stays_close_to_float32',
+    'test_step.py::test_saturating_loss_gives_weaker_g_gradient_when_d_wins',
+    'test_checkpoint.py::',
+)
+
+
+def pytest_collection_modifyitems(config, items):
+  for item in items:
+    nodeid = item.nodeid.split('tests/', 1)[-1]
+    if any(nodeid.startswith(s) for s in SLOW_TESTS):
+      item.add_marker(pytest.mark.slow)

@@ -51,7 +51,7 @@ def _assert_held(result):
 def test_kills_at_startup_training_and_evaluation_resume_bit_for_bit(setup, ref):
   # Killed as the workdir is claimed, after a logged step (pictures, checkpoint and metrics being
   # written) and during the final evaluation; each time the same command is launched again.
-  timing = chaos.KillTiming(claim_window_s=0.0, training_jitter_s=0.2,
+  timing = chaos.KillTiming(claim_window_s=0.0, training_jitter_s=0.0,
                             eval_window_s=min(1.5, 0.5 * ref['eval_s']))
   result = chaos.kills_case(setup, ref, plan=[['claim', 'training', 'evaluation']],
                             timing=timing)
