@@ -40,7 +40,8 @@ test: install
 	-$(MAKE) torch-venv
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
 
-# The edit-test loop: unit tests only (no training runs, no subprocesses), under 2 minutes.
+# The edit-test loop: leaves out the tests marked slow (training runs, processes, and those
+# measured over 10 s: tests/conftest.py SLOW_TESTS).
 test-fast: install
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests -m 'not slow' $(PYTEST_ARGS)
 

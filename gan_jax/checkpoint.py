@@ -103,14 +103,21 @@ class Checkpointer:
   def restore_latest(self, target: Any) -> tuple[Any, Optional[int]]:
     """(state, step) of the newest checkpoint that restores, or (target, None) when there is
     none. A damaged checkpoint is moved aside with a warning (process 0 of a multi-process run
-    moves it; the others skip it) and the next older one is tried; a mismatched one fails."""
-    for step in sorted(self.all_steps(), reverse=True):
+    moves it; the others skip it) and the next older one is tried; a mismatched one fails, and
+    so does a directory whose every checkpoint is damaged (nothing is started over silently)."""
+    steps = sorted(self.all_steps(), reverse=True)
+    for step in steps:
       try:
         return self.restore(target, step), step
       except DamagedCheckpointError as e:
         if jax.process_count() == 1 or jax.process_index() == 0:
           logging.warning('%s Moved aside to %s; trying the next older checkpoint.', e,
                           self._move_aside(step))
+    if steps:
+      raise DamagedCheckpointError(
+          f'No checkpoint in {self.directory} could be restored: steps {steps} are damaged '
+          f'(moved to {self.directory}.damaged/). Check the filesystem and orbax version; to '
+          'start afresh instead, use a new --workdir.')
     return target, None
 
   def close(self) -> None:
@@ -122,7 +129,7 @@ def is_disk_full(e: BaseException) -> bool:
   while e is not None:
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
       return True
-    if 'No space left on device' in str(e):
-      return True
+    if any(s in str(e) for s in ('No space left on device', 'RESOURCE_EXHAUSTED: Error writing')):
+      return True  # tensorstore (orbax's writer) reports a full disk as RESOURCE_EXHAUSTED.
     e = e.__cause__ or e.__context__
   return False

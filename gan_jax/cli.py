@@ -96,5 +96,5 @@ def parse_flags(argv: list) -> list:
     return rest
   except Exception as e:  # noqa: BLE001 -- config files and overrides raise many kinds.
     message = explain_flag_error(argv[1:], e)
-    sys.stderr.write(f'Error: {message}\nPass --help for the flags.\n')
+    sys.stderr.write(f'Error: {message} (--help lists the flags.)\n')
     sys.exit(1)

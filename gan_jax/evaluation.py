@@ -158,6 +158,8 @@ class EvalRunner:
 def evaluate_checkpoint(config, workdir: str) -> dict:
   """`--mode=eval`: evaluates the workdir's latest checkpoint and writes workdir/eval.json."""
   workdir = workdir_lib.check_workdir(config, workdir)
+  if jax.process_index() == 0:
+    workdir_lib.WorkdirLock(workdir).ensure_free()  # Not while a run trains there.
   exp = experiment_lib.Experiment(config)
   runner = EvalRunner(config, exp.source, exp.dataset.element_shape, exp.num_classes,
                       exp.generator, exp.seeds)

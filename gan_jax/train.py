@@ -23,6 +23,7 @@ from gan_jax import logbook
 from gan_jax import parallel
 from gan_jax import sampling
 from gan_jax import state as state_lib
+from gan_jax import step as step_lib
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 
@@ -106,7 +107,8 @@ def _due(t, step: int, evaluating: bool) -> tuple:
 
 
 def _write_due(out: _Outputs, ckpt, state, step: int, due: tuple, rate) -> None:
-  """The outputs due after `step` (log, pictures, checkpoint, evaluation); a full disk is one
+  """The outputs due after `step`: log, pictures, evaluation, then the checkpoint (last, so a run
+  stopped before it is saved redoes the step's outputs on resume); a full disk is one
   DiskFullError naming the step and the checkpoint kept."""
   log_due, sample_due, ckpt_due, eval_due = due
   what = 'metrics'
@@ -116,13 +118,13 @@ def _write_due(out: _Outputs, ckpt, state, step: int, due: tuple, rate) -> None:
     what = 'sample pictures'
     if sample_due:
       out.samples(step, state)
+    what = 'the evaluation'
+    if eval_due:
+      out.evaluate(step, state)
     what = 'a checkpoint'
     if ckpt_due:
       ckpt.save(step, state)
       out.last_ckpt = step
-    what = 'the evaluation'
-    if eval_due:
-      out.evaluate(step, state)
   except Exception as e:
     if checkpoint_lib.is_disk_full(e):
       raise workdir_lib.disk_full(out.workdir, step, what, out.last_ckpt) from e
@@ -131,7 +133,7 @@ def _write_due(out: _Outputs, ckpt, state, step: int, due: tuple, rate) -> None:
 
 def _loop(exp, state, start: int, ckpt, out: _Outputs):
   t, k = exp.config.train, exp.config.train.steps_per_call
-  update = jax.jit(exp.update_fn(), donate_argnums=0)
+  update = step_lib.jit_update(exp.update_fn())
   out.pending, out.last_ckpt = logbook.PendingMetrics(exp.seeds), start or None
   interval_start, interval_steps, rate = time.time(), 0, None
   next_batch = exp.device_batch(start) if start < t.num_steps else None
@@ -168,6 +170,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       config, exp.source, exp.dataset.element_shape, exp.num_classes, exp.generator, exp.seeds,
       cache=eval_cache)
   # Every process trains and checkpoints (orbax coordinates them); process 0 alone writes files.
+  try:
+    return _train(config, workdir, exp, evaluator)
+  except OSError as e:  # Writes outside the loop's outputs: config.json, the lock, a rewrite.
+    if checkpoint_lib.is_disk_full(e) and not isinstance(e, workdir_lib.DiskFullError):
+      raise workdir_lib.disk_full(workdir, 0, 'the run\'s start-up files', None) from e
+    raise
+
+
+def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
   lock = workdir_lib.claim(workdir, config, jax.process_index() == 0)
   try:
     ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir))

@@ -185,23 +185,32 @@ class WorkdirLock:
     if holder and _alive(holder):
       raise self._in_use(holder)
 
+  def _create(self) -> bool:
+    """Creates the lock with its record in one step (a hard link of a written file: no reader
+    ever sees it empty); False when it exists."""
+    tmp = f'{self.path}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
+      f.write(self._record())
+    try:
+      os.link(tmp, self.path)
+      return True
+    except FileExistsError:
+      return False
+    finally:
+      os.remove(tmp)
+
   def acquire(self) -> None:
     os.makedirs(os.path.dirname(self.path), exist_ok=True)
     for _ in range(3):
-      try:
-        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-      except FileExistsError:
-        holder = self._holder()
-        if holder is None:
-          continue  # Released meanwhile: try again.
-        if holder and _alive(holder):
-          raise self._in_use(holder)
-        self._take_over(holder)
-        continue
-      with os.fdopen(fd, 'w') as f:
-        f.write(self._record())
-      self.held = True
-      return
+      if self._create():
+        self.held = True
+        return
+      holder = self._holder()
+      if holder is None:
+        continue  # Released meanwhile: try again.
+      if holder and _alive(holder):
+        raise self._in_use(holder)
+      self._take_over(holder)
     raise WorkdirError(f'Could not take {self.path}; another run keeps taking it. Retry.')
 
   def _take_over(self, stale: dict) -> None:
@@ -219,7 +228,11 @@ class WorkdirLock:
     except ValueError:
       taken = {}  # Torn: nobody holds it.
     if taken and taken != stale and _alive(taken):
-      os.rename(aside, self.path)  # Not the stale lock we saw: put it back.
+      try:  # Not the stale lock we saw: put it back, unless a newer one exists.
+        os.link(aside, self.path)
+      except FileExistsError:
+        pass
+      os.remove(aside)
       return
     os.remove(aside)
     logging.warning('Took over %s from a run that is gone: %s', self.path, stale or 'torn lock')

@@ -72,8 +72,7 @@ class MetricWriter:
 
   def __init__(self, workdir: str, resume_step: Optional[int] = None):
     self.path = os.path.join(workdir, 'metrics.jsonl')
-    if os.path.exists(self.path):
-      resume_step = float('inf') if resume_step is None else resume_step
+    if resume_step is not None and os.path.exists(self.path):
       kept = [r for r in read_jsonl(self.path) if r.get('step', 0) <= resume_step]
       atomic_files.write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
     self._file = open(self.path, 'a')
@@ -91,8 +90,13 @@ class MetricWriter:
     self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
 
   def close(self) -> None:
-    self._file.close()
-    self._tb.close()
+    """Closes the files; a failure here (a full disk) is logged, not raised, so the error that
+    stopped the run is the one reported."""
+    for close in (self._file.close, self._tb.close):
+      try:
+        close()
+      except OSError as e:
+        logging.warning('Closing %s failed: %s', self.path, e)
 
 
 class NullWriter:

@@ -1,8 +1,12 @@
 """Behaviour kept bit for bit: the golden runs (tests/golden_runs.py) against their stored values.
 
 tests/golden/golden.json was recorded by scripts/record_golden.py on the code before the shape
-redesign (issue 11). Every metrics.jsonl value (steps_per_s aside) and eval.json must be equal
-exactly, on the CPU: a renumbered random stream, a reordered update or a changed protocol fails.
+redesign (issue 11), with one exception: the eval lines and eval.json of
+two_seeds_two_steps_per_call were re-recorded after it (its training lines are the old ones):
+each seed's update now compiles as a lone run's, which moved the batch-norm running variances
+by a float32 ulp against the old fused 2-seed program. Every metrics.jsonl value (steps_per_s
+aside) and eval.json must be equal exactly, on the CPU: a renumbered random stream, a reordered
+update or a changed protocol fails.
 """
 import json
 
