@@ -12,6 +12,7 @@ import glob
 import logging as logging_levels
 import os
 import sys
+import threading
 from typing import Callable, Optional
 
 from absl import flags
@@ -26,12 +27,25 @@ def quiet_orbax(record) -> bool:
   return record.levelno >= logging_levels.WARNING or '/orbax/' not in record.pathname
 
 
+def _thread_errors_as_warnings(args) -> None:
+  """threading.excepthook: a background writer (TensorBoard's, orbax's) that fails with an OSError
+  (a full disk) is one warning line; the run's own error says what to do. Others as usual."""
+  if isinstance(args.exc_value, OSError):
+    logging.warning('A background writer thread (%s) failed: %s: %s',
+                    getattr(args.thread, 'name', '?'), type(args.exc_value).__name__,
+                    args.exc_value)
+    return
+  threading.__excepthook__(args)
+
+
 def prepare() -> None:
-  """XLA defaults (if JAX has no backend yet) and the log filter (once)."""
+  """XLA defaults (if JAX has no backend yet), the log filter (once), and one-line warnings for
+  background writer threads that fail with an OSError."""
   xla_defaults.apply()
   handler = logging.get_absl_handler()
   if quiet_orbax not in handler.filters:
     handler.addFilter(quiet_orbax)
+  threading.excepthook = _thread_errors_as_warnings
 
 
 def report_user_errors(fn: Callable, *args, **kwargs):

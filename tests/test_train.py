@@ -139,7 +139,7 @@ def test_workdir_that_is_a_file_or_has_foreign_outputs(tiny_config, tmp_path):
   (tmp_path / 'f').write_text('x')
   with pytest.raises(workdir_lib.WorkdirError, match='is a file'):
     workdir_lib.check_workdir(tiny_config, str(tmp_path / 'f'))
-  (tmp_path / 'old' / 'checkpoints').mkdir(parents=True)
+  (tmp_path / 'old' / 'checkpoints' / '2').mkdir(parents=True)  # A finished checkpoint.
   with pytest.raises(workdir_lib.WorkdirError, match='no config.json'):
     workdir_lib.check_workdir(tiny_config, str(tmp_path / 'old'))
 
