@@ -12,7 +12,7 @@ CHAOS_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile sweep clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast bench profile sweep augment augment-docs clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -48,6 +48,20 @@ test-fast: install
 # make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 sweep: install
 	$(BIN)/python -m gan_jax.sweep --config=$(CONFIG) --workdir=$(WORKDIR) $(if $(SHARD),--shard=$(SHARD))
+
+# The data-augmentation protocol (gan_jax/data_augmentation.py): a conditional GAN per (N, seed),
+# classifiers on real / classical / GAN-augmented data; writes $(AUGMENT_WORKDIR)/results.md and
+# results.png. Resumable; SHARD=0/2 and SHARD=1/2 in two shells split it.
+#   make augment AUGMENT_CONFIG=experiments/augment_digits.py AUGMENT_WORKDIR=runs/augment_digits
+AUGMENT_CONFIG ?= experiments/augment_mnist.py
+AUGMENT_WORKDIR ?= runs/augment_mnist
+augment: install
+	$(BIN)/python -m gan_jax.data_augmentation --config=$(AUGMENT_CONFIG) \
+	  --workdir=$(AUGMENT_WORKDIR) $(if $(SHARD),--shard=$(SHARD))
+
+# docs/augmentation.md from runs/augment_mnist and runs/augment_digits (scripts/augmentation_report.py).
+augment-docs: install
+	$(BIN)/python scripts/augmentation_report.py
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache

@@ -44,8 +44,14 @@ class Experiment:
     self.dataset = data_lib.get_split(self.source, config.data.split)
     self.seeds = [config.seed + i for i in range(config.num_seeds)]
     self.num_classes = self._num_classes()
-    self.batchers = [data_lib.Batcher(self.dataset, config.data.batch_size, s,
-                                      with_labels=self.num_classes > 0) for s in self.seeds]
+    # Each seed's training examples: the split, or its data.per_class subset (subset seed
+    # data.subset_seed + i for seed i).
+    self.train_sets = [data_lib.class_subset(self.dataset, config.data.per_class,
+                                             config.data.subset_seed + i, repr(config.data.source))
+                       for i in range(config.num_seeds)]
+    self.batchers = [data_lib.Batcher(d, config.data.batch_size, s,
+                                      with_labels=self.num_classes > 0)
+                     for d, s in zip(self.train_sets, self.seeds)]
     self.generator = models.make_generator(config.model, self.dataset.element_shape,
                                            num_classes=self.num_classes)
     self.discriminator = models.make_discriminator(config.model, num_classes=self.num_classes)

@@ -85,7 +85,7 @@ def _restore(exp, ckpt) -> tuple:
 def _log_start(config, exp, start: int, workdir: str) -> None:
   logging.info('Training %s on %s (%d examples; batch %d over %d devices, %d processes; %d '
                'seeds; %d steps per call) from step %d to %d; outputs in %s',
-               config.model.generator, config.data.source, exp.dataset.size,
+               config.model.generator, config.data.source, exp.train_sets[0].size,
                config.data.batch_size, exp.mesh.size, jax.process_count(), len(exp.seeds),
                config.train.steps_per_call, start, config.train.num_steps, workdir)
 

@@ -196,3 +196,13 @@ def test_published_setups_are_valid(name):
   local = load_experiment(name, 'runlocal')
   configs.validate(local)
   assert (local.data.source, local.data.image_size) == ('stacked_mnist', 32)
+
+
+def test_a_field_added_since_the_workdir_was_written_counts_only_off_its_default():
+  saved = configs.base_config().to_dict()
+  del saved['data']['per_class'], saved['data']['subset_seed']  # An older gan_jax's config.
+  current = configs.base_config()
+  assert configs.differences(saved, current.to_dict()) == []
+  current.data.per_class = 10
+  assert configs.differences(saved, current.to_dict()) == [
+      "data.per_class: '<absent>' in the workdir, 10 now"]

@@ -107,7 +107,8 @@ def test_unknown_source_lists_valid_names():
 def test_data_section_defaults_and_runlocal_stand_in():
   assert data_lib.defaults().to_dict() == {
       'source': 'mnist5k', 'split': 'train', 'batch_size': 64, 'image_size': None,
-      'data_dir': None, 'image_key': 'image', 'download': False}
+      'data_dir': None, 'image_key': 'image', 'download': False, 'per_class': None,
+      'subset_seed': 0}
   config = configs.base_config()
   data_lib.runlocal(config)  # An offline source stays as it is.
   assert config.data.to_dict() == data_lib.defaults().to_dict()
@@ -183,3 +184,39 @@ def test_gaussian_mixture_sources(name, num_modes, std, extent):
   np.testing.assert_allclose(np.bincount(train.labels) / train.size, 1 / num_modes, atol=0.01)
   with pytest.raises(data_lib.DataError, match='image_size'):
     data_lib.get_source(_data_config(source=name, image_size=28))
+
+
+def _hashes(images):
+  return {row.tobytes() for row in images}
+
+
+def test_class_subset_is_stratified_seeded_and_nested():
+  train = data_lib.get_source(_data_config(source='mnist5k')).splits['train']
+  small = data_lib.class_subset(train, 10, seed=3)
+  assert small.size == 100 and np.all(np.bincount(small.labels) == 10)
+  again = data_lib.class_subset(train, 10, seed=3)
+  assert np.array_equal(small.get(np.arange(100)), again.get(np.arange(100)))
+  other = data_lib.class_subset(train, 10, seed=4)
+  assert _hashes(small.get(np.arange(100))) != _hashes(other.get(np.arange(100)))
+  # The images are the split's own with their own labels, and the subsets of a seed nest.
+  idx = data_lib.subset_indices(train.labels, 10, seed=3)
+  assert np.array_equal(small.get(np.arange(100)), train.get(idx))
+  assert np.array_equal(small.labels, train.labels[idx])
+  assert set(idx) < set(data_lib.subset_indices(train.labels, 25, seed=3))
+  assert data_lib.class_subset(train, None, seed=3) is train
+
+
+def test_class_subset_bad_inputs():
+  train = data_lib.get_source(_data_config(source='digits')).splits['train']
+  smallest = np.bincount(train.labels).min()
+  with pytest.raises(data_lib.DataError, match=rf'per_class={smallest + 1} exceeds the '
+                     rf'{smallest} examples of class'):
+    data_lib.class_subset(train, int(smallest) + 1, seed=0)
+  unlabelled = data_lib.Dataset(size=4, element_shape=(2,), get=lambda i: np.zeros((len(i), 2)))
+  with pytest.raises(data_lib.DataError, match='has no labels'):
+    data_lib.class_subset(unlabelled, 1, seed=0)
+  config = configs.base_config()
+  for bad in (0, -3):
+    config.data.per_class = bad
+    with pytest.raises(configs.ConfigError, match='data.per_class must be a positive integer'):
+      configs.validate(config)

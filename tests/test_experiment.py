@@ -40,3 +40,22 @@ def test_training_update_of_one_seed_equals_the_reference(tiny_config):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
   for k, v in ref_metrics.items():
     np.testing.assert_allclose(float(metrics[k][0, 0]), float(v), rtol=1e-5, err_msg=k)
+
+
+def test_each_seed_trains_on_its_own_class_subset(tiny_config):
+  """data.per_class: seed i's batches come only from its subset (subset seed subset_seed + i),
+  the same images class_subset gives the classifier of the augmentation protocol."""
+  from gan_jax import data as data_lib
+  config = tiny_config
+  config.num_seeds, config.data.per_class, config.data.subset_seed = 2, 3, 7
+  config.model.conditional = True
+  exp = Experiment(config)
+  full = exp.dataset
+  for i, batcher in enumerate(exp.batchers):
+    subset = data_lib.class_subset(full, 3, 7 + i)
+    allowed = {row.tobytes() for row in subset.get(np.arange(subset.size))}
+    seen = np.concatenate([batcher.batch(k) for k in range(8)])
+    assert {row.tobytes() for row in seen} <= allowed
+    assert np.all(np.bincount(exp.train_sets[i].labels) == 3)
+  assert not np.array_equal(exp.train_sets[0].get(np.arange(30)),
+                            exp.train_sets[1].get(np.arange(30)))

@@ -10,6 +10,11 @@ The batch schedule is a pure function of (seed, index): batch k of a run is take
 k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
 a resumed run sees exactly the batches of an uninterrupted one and no iterator state is saved.
 
+`data.per_class=N` keeps N labelled examples of each class of the training split (`class_subset`:
+stratified, seeded by `data.subset_seed`, the same images for the GAN and for any classifier that
+asks for them; seed i of a `num_seeds` run takes subset seed `subset_seed + i`). The subsets of one
+subset seed are nested: the 10 per class are the first 10 of the 25 per class.
+
 The config's data section (`defaults()`, `problems(config)`) lives here too, and `runlocal(config)`
 gives an experiment's `:runlocal` data: the offline sources as they are, a `tfds:` source replaced
 by the offline stand-in that gan_jax/data/tfds_source.py declares (`tfds_source.runlocal`).
@@ -158,6 +163,10 @@ def defaults() -> ml_collections.ConfigDict:
   data.data_dir = config_dict.placeholder(str)  # tfds only; None: tfds's default.
   data.image_key = 'image'  # tfds only.
   data.download = False  # tfds only: download and prepare when not prepared.
+  # Low-data runs: keep per_class labelled examples of each class of data.split (None: all),
+  # chosen by data.subset_seed (+ i for seed i of num_seeds); see class_subset.
+  data.per_class = config_dict.placeholder(int)
+  data.subset_seed = 0
   return data
 
 
@@ -170,7 +179,12 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
       (is_int(d.batch_size) and d.batch_size > 0,
        f'data.batch_size must be a positive integer, got {d.batch_size!r}.'),
       (d.image_size is None or (is_int(d.image_size) and d.image_size > 0),
-       f'data.image_size must be a positive integer or None, got {d.image_size!r}.')])
+       f'data.image_size must be a positive integer or None, got {d.image_size!r}.'),
+      (d.get('per_class') is None or (is_int(d.per_class) and d.per_class > 0),
+       f'data.per_class must be a positive integer (examples kept per class) or None (all), '
+       f'got {d.get("per_class")!r}.'),
+      (is_int(d.get('subset_seed', 0)),
+       f'data.subset_seed must be an integer, got {d.get("subset_seed")!r}.')])
 
 
 def runlocal(config: ml_collections.ConfigDict) -> None:
@@ -197,13 +211,45 @@ def get_split(source: Source, split: str) -> Dataset:
   return source.splits[split]
 
 
+def subset_indices(labels_N: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+  """Sorted indices of `per_class` examples of every class: each class's members in a seeded
+  order, the first `per_class` kept (so a smaller subset of one seed is inside a larger one)."""
+  labels_N = np.asarray(labels_N)
+  classes, counts = np.unique(labels_N, return_counts=True)
+  if per_class > counts.min():
+    raise DataError(f'data.per_class={per_class} exceeds the {counts.min()} examples of class '
+                    f'{classes[counts.argmin()]}, the smallest class of the split. Lower '
+                    'data.per_class, or set it to None for all the data.')
+  rng = np.random.default_rng([seed, 0x5B5E7])
+  kept = []
+  for c in classes:  # Each class's order is drawn whatever per_class is, so subsets nest.
+    members = np.flatnonzero(labels_N == c)
+    kept.append(members[rng.permutation(len(members))[:per_class]])
+  return np.sort(np.concatenate(kept))
+
+
+def class_subset(dataset: Dataset, per_class: Optional[int], seed: int,
+                 source_name: str = 'the source') -> Dataset:
+  """The dataset restricted to `per_class` examples of each class (`subset_indices`); the
+  dataset itself when per_class is None."""
+  if per_class is None:
+    return dataset
+  if not dataset.has_labels:
+    raise DataError(f'data.per_class={per_class} keeps examples per class, but {source_name} has '
+                    'no labels. Set data.per_class=None, or use a labelled source.')
+  labels = dataset.labels_of(np.arange(dataset.size))
+  idx = subset_indices(labels, per_class, seed)
+  return Dataset(size=len(idx), element_shape=dataset.element_shape,
+                 get=lambda i: dataset.get(idx[i]), labels=labels[idx])
+
+
 class Batcher:
   """The batch schedule: `batch(k)` is a pure function of (seed, k)."""
 
   def __init__(self, dataset: Dataset, batch_size: int, seed: int, with_labels: bool = True):
     if batch_size > dataset.size:
       raise DataError(f'data.batch_size={batch_size} exceeds the {dataset.size} examples of the '
-                      'training split; lower data.batch_size.')
+                      'training split; lower data.batch_size (or raise data.per_class).')
     self.dataset = dataset
     self.batch_size = batch_size
     self.seed = seed

@@ -1,0 +1,127 @@
+"""The data-augmentation protocol: a `:runlocal` run end to end (resumed without retraining), the
+test split unseen by the GAN and every classifier (content hashes), the training sets' sizes, the
+table's statistics, and bad inputs refused before anything trains."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from gan_jax import classifier as classifier_lib
+from gan_jax import configs
+from gan_jax import data as data_lib
+from gan_jax import data_augmentation as da
+from gan_jax import experiment as experiment_lib
+from tests.conftest import load_experiment
+
+
+def _hashes(images) -> set:
+  return {row.tobytes() for row in np.asarray(images, np.float32)}
+
+
+@pytest.fixture(scope='module')
+def protocol_run(tmp_path_factory):
+  """One :runlocal protocol (one cell: 5 digits a class, seed 0), every classifier's training
+  images recorded."""
+  config = load_experiment('augment_mnist', 'runlocal')
+  workdir = str(tmp_path_factory.mktemp('augment'))
+  seen = []
+  real_train = classifier_lib.train
+
+  def recording_train(cfg, images, labels, *args, **kwargs):
+    seen.append(np.asarray(images))
+    return real_train(cfg, images, labels, *args, **kwargs)
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setattr(classifier_lib, 'train', recording_train)
+    summary = da.run(config, workdir)
+  return config, workdir, summary, seen
+
+
+def test_runlocal_protocol_writes_every_method_and_resumes(protocol_run, monkeypatch):
+  config, workdir, summary, _ = protocol_run
+  cell = json.load(open(os.path.join(workdir, 'n=5,seed=0', 'results.json')))
+  assert set(cell['methods']) == set(da.methods(config.protocol.ratios))
+  assert cell['real_examples'] == 50
+  for name, m in cell['methods'].items():
+    assert 0.0 <= m['accuracy'] <= 1.0, name
+  assert 0.0 <= cell['gan_test'] <= 1.0
+  rows = {r['method']: r for r in summary['rows']}
+  assert rows['real']['seeds'] == 1 and rows['real']['mean'] == cell['methods']['real']['accuracy']
+  for name in ('results.json', 'results.md', 'results.png'):
+    assert os.path.getsize(os.path.join(workdir, name)) > 0
+  assert '| real+classical |' in open(os.path.join(workdir, 'results.md')).read()
+
+  def no_training(*args, **kwargs):
+    raise AssertionError('a finished protocol trained again')
+  monkeypatch.setattr(classifier_lib, 'train', no_training)
+  assert da.run(config, workdir)['rows'] == summary['rows']
+
+
+def test_the_test_split_is_never_trained_on(protocol_run):
+  config, _, _, seen = protocol_run
+  data = da.Data(config)
+  test = _hashes(data.test_arrays()[0])
+  cell = da.cells(config)[0]
+  real = _hashes(data.real(cell)[0])
+  assert len(real) == 50 and not real & test
+  # The GAN's batches: only the cell's real subset.
+  exp = experiment_lib.Experiment(da.gan_config(config, cell))
+  gan_seen = _hashes(np.concatenate([exp.batchers[0].batch(k) for k in range(20)]))
+  assert gan_seen <= real
+  # Every classifier: no test image among its training images; the reference classifier of
+  # GAN-test trains on the whole training split, the others on the subset and generated images.
+  assert len(seen) == len(da.methods(config.protocol.ratios)) + 1
+  for images in seen:
+    assert not _hashes(images) & test
+  assert any(_hashes(images) == real for images in seen)  # 'real' trains on exactly the subset.
+
+
+def test_training_sets_have_the_stated_sizes_and_balanced_labels():
+  n, c = 30, 10
+  real = (np.zeros((n, 2, 2, 1), np.float32), np.arange(n) % c)
+  gen = (np.ones((4 * n, 2, 2, 1), np.float32), np.arange(4 * n) % c)
+  sets = da.training_sets(real, gen, (0.5, 1, 4))
+  assert list(sets) == da.methods((0.5, 1, 4))
+  sizes = {k: len(v[0]) for k, v in sets.items()}
+  assert sizes == {'real': n, 'real+classical': n, 'real+gan_x0.5': 45, 'real+gan_x1': 60,
+                   'real+gan_x4': 150, 'real+gan_x0.5+classical': 45,
+                   'real+gan_x1+classical': 60, 'real+gan_x4+classical': 150,
+                   'gan_only': 120}
+  assert [v[2] for v in sets.values()] == [False, True, False, False, False, True, True, True,
+                                           False]
+  x, y, _ = sets['real+gan_x1']
+  assert x[:n].max() == 0 and x[n:].min() == 1 and np.all(np.bincount(y) == 6)
+
+
+def test_summary_is_mean_and_sample_std_over_seeds():
+  config = load_experiment('augment_mnist')
+  cells = [{'per_class': 10, 'seed': s, 'gan_test': g,
+            'methods': {'real': {'accuracy': a}}} for s, a, g in
+           ((0, 0.5, 0.9), (1, 0.7, 0.8), (2, 0.9, 0.7))]
+  rows = {r['method']: r for r in da.summarize(config, cells)['rows']}
+  assert rows['real']['mean'] == pytest.approx(0.7)
+  assert rows['real']['std'] == pytest.approx(np.std([0.5, 0.7, 0.9], ddof=1))
+  assert rows['real']['seeds'] == 3 and rows['gan_test']['mean'] == pytest.approx(0.8)
+  assert 'real+classical' not in rows  # No cell has it yet.
+  table = da.table_markdown(da.summarize(config, cells), config.protocol.ratios)
+  assert '| real | 70.0 ± 20.0 (3) |' in table
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('protocol.per_class', (10, 500), r'per_class=500 exceeds the 450 examples of class'),
+    ('protocol.ratios', (1.0, -1.0), r'protocol.ratios must be a non-empty tuple of numbers >= 0'),
+    ('protocol.ratios', (0.0,), r'needs a ratio above 0'),
+    ('protocol.test_split', 'train', r'test_split=.train. is the training split'),
+    ('model.conditional', False, r'set model.conditional=True'),
+    ('classifier.steps', 0, r'classifier.steps must be an integer >= 1'),
+    ('data.source', 'ring8', r'augment.policy|is not images|cannot make images'),
+])
+def test_bad_inputs_fail_before_anything_trains(tmp_path, monkeypatch, field, value, message):
+  config = load_experiment('augment_mnist', 'runlocal')
+  section, name = field.split('.')
+  with config.unlocked():
+    config[section][name] = value
+  monkeypatch.setattr(classifier_lib, 'train', lambda *a, **k: pytest.fail('trained'))
+  with pytest.raises((configs.ConfigError, data_lib.DataError), match=message):
+    da.run(config, str(tmp_path / 'w'))
+  assert not os.path.exists(tmp_path / 'w')  # Nothing written.
