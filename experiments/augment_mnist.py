@@ -14,8 +14,8 @@ The GAN, chosen from what the low-data literature uses and fixed before any resu
 experiments/dcgan_mnist.py (batch 32, Adam 2e-4, beta1 0.5, the TensorFlow tutorial's DCGAN of
 gan_jax/models/dcgan.py at widths G 128, D 32) made class-conditional (conditional batch norm in
 G, the projection discriminator of Miyato & Koyama 2018), 2,000 steps of the non-saturating loss,
-DiffAugment (translation, cutout; Zhao et al. 2020) on D's inputs, and an EMA of G (decay 0.999)
-for sampling. Any of it can be swapped by override, e.g. --config.model.d_conditioning=acgan
+DiffAugment (translation, cutout; Zhao et al. 2020) on D's inputs, and an EMA of G (decay 0.99
+from step 1000) for sampling. Any of it can be swapped by override, e.g. --config.model.d_conditioning=acgan
 --config.loss.acgan_weight=1.0, or --config.augment.policy=''.
 
   python -m gan_jax.data_augmentation --config=experiments/augment_mnist.py \
@@ -38,7 +38,12 @@ def get_config(arg=None):
   config.model.g_kwargs.dcgan.base_features = 128
   config.model.d_kwargs.dcgan.base_features = 32
   config.loss.name = 'non_saturating'
-  config.optim.ema_decay = 0.999
+  # EMA of G scaled to a 2,000-step run (BigGAN averages from step 20k of 100k+ with a window
+  # of ~1k steps): averaging from step 1000 over a window of ~100 steps (decay 0.99), so that no
+  # weight of the random initialisation is left in it and batch norm's running statistics
+  # (momentum 0.99) describe about the same span of training.
+  config.optim.ema_decay = 0.99
+  config.optim.ema_start = 1000
   config.augment.policy = 'translation,cutout'
   config.train.num_steps = 2000
   config.train.sample_every = 1000

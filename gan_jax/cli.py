@@ -22,9 +22,21 @@ from gan_jax import errors
 from gan_jax import xla_defaults
 
 
+# What orbax's writer threads say when the disk is full (ENOSPC as tensorstore words it): the
+# save then fails in the main thread, which says it once (workdir.DiskFullError).
+DISK_FULL_MARKS = ('No space left on device', 'RESOURCE_EXHAUSTED', 'os_error_code=\'28\'')
+
+
 def quiet_orbax(record) -> bool:
-  """An absl log filter that drops orbax's per-save INFO chatter; warnings and errors still show."""
-  return record.levelno >= logging_levels.WARNING or '/orbax/' not in record.pathname
+  """An absl log filter for orbax's records: drops its per-save INFO chatter, and its threads'
+  errors (with their tracebacks) about a full disk, which the run reports in one line itself.
+  Other warnings and errors still show."""
+  if '/orbax/' not in record.pathname:
+    return True
+  if record.levelno < logging_levels.WARNING:
+    return False
+  text = record.getMessage() + (repr(record.exc_info[1]) if record.exc_info else '')
+  return not any(mark in text for mark in DISK_FULL_MARKS)
 
 
 def _thread_errors_as_warnings(args) -> None:

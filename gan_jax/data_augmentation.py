@@ -25,8 +25,10 @@ Each cell writes its results.json as every method finishes, so a stopped protoco
 the next unfinished method; `--shard=i/n` takes the cells i, i+n, ... so processes sharing the
 workdir split the table. Whoever finishes writes workdir/results.json, results.md (mean ± sample
 std over seeds, and the seed count, for every method and N) and results.png (accuracy against N).
-No setting is chosen on the test split: the recipes are fixed in the experiment file and every
-ratio is reported.
+No setting is chosen on the test split: the recipes are fixed in the experiment files (the
+classifier's alternatives were compared on validation data from the training split,
+docs/classifier_recipe.md) and every ratio is reported. The workdir keeps the config it ran
+(protocol_config.json) and refuses another, more N or seeds excepted.
 """
 import copy
 import dataclasses
@@ -50,6 +52,10 @@ from gan_jax.validation import failed, is_int, is_real
 
 ALL = 0  # protocol.per_class entry meaning every example of the training split.
 STREAM_AUGMENT_Z = 0xA06  # Latents of the generated training images (state.STREAM_* are 1-5).
+GENERATE_CHUNK = 500  # Latents are drawn per chunk of this many: fixed, so no field moves them.
+CONFIG_FILE = 'protocol_config.json'
+# Fields a protocol's workdir may change: more N or seeds only add cells.
+GROWING_FIELDS = ('protocol.per_class', 'protocol.seeds')
 
 
 def defaults() -> ml_collections.ConfigDict:
@@ -65,17 +71,21 @@ def defaults() -> ml_collections.ConfigDict:
 
 def problems(config: ml_collections.ConfigDict) -> list[str]:
   """Every problem of the protocol section (and that the GAN is conditional)."""
+  if 'protocol' not in config or 'classifier' not in config:
+    return ['The config has no protocol or classifier section: --config must be an experiment '
+            'of the data-augmentation protocol, e.g. experiments/augment_mnist.py.']
   p = config.protocol
   ints = lambda v, lo: isinstance(v, (tuple, list)) and v and all(
-      is_int(x) and x >= lo for x in v)
+      is_int(x) and x >= lo for x in v) and len(set(v)) == len(v)
   ratios_ok = isinstance(p.ratios, (tuple, list)) and p.ratios and all(
       is_real(r) and r >= 0 for r in p.ratios)
   return failed([
-      (ints(p.per_class, 0), 'protocol.per_class must be a non-empty tuple of integers >= 0 '
-       f'(examples per class; 0: all), got {p.per_class!r}.'),
-      (ints(p.seeds, 0) and len(set(p.seeds)) == len(p.seeds),
+      (ints(p.per_class, 0), 'protocol.per_class must be a non-empty tuple of distinct '
+       f'integers >= 0 (examples per class; 0: all), got {p.per_class!r}.'),
+      (ints(p.seeds, 0),
        f'protocol.seeds must be a non-empty tuple of distinct integers >= 0, got {p.seeds!r}.'),
-      (ratios_ok, 'protocol.ratios must be a non-empty tuple of numbers >= 0 (generated images '
+      (ratios_ok and len({f'{r:g}' for r in p.ratios}) == len(p.ratios),
+       'protocol.ratios must be a non-empty tuple of distinct numbers >= 0 (generated images '
        f'per real image), got {p.ratios!r}.'),
       (not ratios_ok or max(p.ratios) > 0,
        f'protocol.ratios needs a ratio above 0 (the GAN-only row uses the largest), got '
@@ -109,6 +119,15 @@ def methods(ratios) -> list[str]:
   return names + ['gan_only']
 
 
+def n_label(per_class: int) -> str:
+  return 'all' if per_class == ALL else str(per_class)
+
+
+def n_generated(ratio: float, num_real: int) -> int:
+  """Generated images beside `num_real` real ones at `ratio` per real image."""
+  return int(round(ratio * num_real))
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
   per_class: int  # ALL (0): the whole training split.
@@ -116,7 +135,7 @@ class Cell:
 
   @property
   def name(self) -> str:
-    return f'n={"all" if self.per_class == ALL else self.per_class},seed={self.seed}'
+    return f'n={n_label(self.per_class)},seed={self.seed}'
 
 
 def cells(config) -> list[Cell]:
@@ -169,7 +188,8 @@ class Data:
 def check(config) -> Data:
   """Every problem found before anything trains: the protocol, the classifier, each cell's GAN
   config, each subset (N larger than a class has), and the classifier against the data's shape."""
-  found = problems(config) + classifier_lib.problems(config)
+  found = problems(config)
+  found += classifier_lib.problems(config) if 'classifier' in config else []
   if found:
     raise configs.ConfigError('Invalid config:\n  - ' + '\n  - '.join(found))
   for cell in cells(config):
@@ -178,7 +198,16 @@ def check(config) -> Data:
   experiment_lib.Experiment(gan_config(config, cells(config)[0]))  # G and D fit the data.
   data = Data(config)
   for n in sorted(set(config.protocol.per_class) - {ALL}):
-    data_lib.class_subset(data.train, n, 0, repr(config.data.source))  # Raises if too few.
+    try:
+      data_lib.class_subset(data.train, n, 0, repr(config.data.source))
+    except data_lib.DataError as e:
+      raise configs.ConfigError(f'protocol.per_class has {n}: {e}') from e
+  fewest = min(n * data.num_classes if n != ALL else data.train.size
+               for n in config.protocol.per_class)
+  if n_generated(max(config.protocol.ratios), fewest) < 1:
+    raise configs.ConfigError(
+        f'protocol.ratios={tuple(config.protocol.ratios)} gives no generated image beside the '
+        f'{fewest} real ones of the smallest cell; raise the largest ratio.')
   _check_classifier(config.classifier, data.train.element_shape, data.num_classes)
   return data
 
@@ -203,7 +232,7 @@ def generate(exp, state, seed: int, num: int) -> tuple[np.ndarray, np.ndarray]:
   turn (0, 1, ..., C-1, 0, ...), latents from the seed's own stream."""
   sample = sampling.make_eval_sampler(exp.generator)
   params, g_vars = state_lib.replica((exp.sampling_params(state), state.g_vars), 0)
-  m, chunk = exp.config.model, exp.config.eval.batch_size
+  m, chunk = exp.config.model, GENERATE_CHUNK
   key = jax.random.fold_in(jax.random.PRNGKey(seed), STREAM_AUGMENT_Z)
   labels = (np.arange(num) % exp.num_classes).astype(np.int32)
   images = []
@@ -222,85 +251,123 @@ def _read_json(path: str) -> dict:
     return json.load(f)
 
 
-def reference_classifier(config, data: Data, seed: int, workdir: str):
+def reference_classifier(config, data: Data, seed: int, workdir: str) -> tuple:
   """GAN-test's classifier: trained with classical augmentation on every real training example
-  (seed `seed`); kept as workdir/reference/seed=<seed>.npz with its test accuracy beside it."""
+  (seed `seed`; the `real+classical` classifier of the cell N = all); kept as
+  workdir/reference/seed=<seed>.npz, its test accuracy beside it. Returns (params, accuracy)."""
   path = os.path.join(workdir, 'reference', f'seed={seed}.npz')
-  if os.path.exists(path):
-    return classifier_lib.load_params(path)
+  info = _read_json(path[:-len('.npz')] + '.json')
+  if os.path.exists(path) and info:
+    return classifier_lib.load_params(path), info['test_accuracy']
   start = time.time()
   images, labels = labelled_arrays(data.train)
   params = classifier_lib.train(config.classifier, images, labels, data.num_classes, seed,
                                 augment=True)
   test_acc = classifier_lib.accuracy(config.classifier, params, *data.test_arrays())
   os.makedirs(os.path.dirname(path), exist_ok=True)
+  classifier_lib.save_params(params, path)
   atomic_files.write_json(path[:-len('.npz')] + '.json',
                           {'seed': seed, 'test_accuracy': test_acc, 'train_examples': len(images),
                            'seconds': time.time() - start})
-  classifier_lib.save_params(params, path)
   logging.info('GAN-test reference classifier (seed %d, %d real examples): test accuracy %.4f',
                seed, len(images), test_acc)
-  return params
+  return params, test_acc
 
 
 def training_sets(real, generated, ratios) -> dict:
   """{method: (images, labels, classical augmentation)} of one cell (`methods` order)."""
   (xr, yr), (xg, yg) = real, generated  # generated: at least max(ratios) * len(xr).
-  mix = lambda r: (np.concatenate([xr, xg[:int(round(r * len(xr)))]]),
-                   np.concatenate([yr, yg[:int(round(r * len(xr)))]]))
+  mix = lambda r: (np.concatenate([xr, xg[:n_generated(r, len(xr))]]),
+                   np.concatenate([yr, yg[:n_generated(r, len(xr))]]))
   sets = {'real': (xr, yr, False), 'real+classical': (xr, yr, True)}
   sets.update({f'real+gan_x{r:g}': (*mix(r), False) for r in ratios})
   sets.update({f'real+gan_x{r:g}+classical': (*mix(r), True) for r in ratios})
-  sets['gan_only'] = (xg[:int(round(max(ratios) * len(xr)))],
-                     yg[:int(round(max(ratios) * len(xr)))], False)
+  n = n_generated(max(ratios), len(xr))
+  sets['gan_only'] = (xg[:n], yg[:n], False)
   return sets
 
 
 def train_gan(config, cell: Cell, cell_dir: str):
-  """The cell's GAN, trained (or resumed, or read when finished): (experiment, state, seconds)."""
+  """The cell's GAN, trained (or resumed, or read when finished): (experiment, state)."""
   from gan_jax import experiment as experiment_lib
   from gan_jax import train
   gan = gan_config(config, cell)
-  start = time.time()
   state = train.train_and_evaluate(gan, os.path.join(cell_dir, 'gan'))
-  return experiment_lib.Experiment(gan), state, time.time() - start
+  return experiment_lib.Experiment(gan), state
 
 
 def run_cell(config, data: Data, cell: Cell, workdir: str) -> dict:
-  """Every method of one cell, resuming after the last finished one; returns results.json."""
-  cell_dir = os.path.join(workdir, cell.name)
-  path = os.path.join(cell_dir, 'results.json')
-  result = _read_json(path) or {'per_class': cell.per_class, 'seed': cell.seed, 'methods': {}}
-  names = methods(config.protocol.ratios)
-  if all(n in result['methods'] for n in names) and 'gan_test' in result:
+  """Every method of one cell, resuming after the last finished one; returns results.json.
+  `wall_seconds` and `gan_seconds` add up the time of every call that worked on the cell."""
+  path = os.path.join(workdir, cell.name, 'results.json')
+  result = _read_json(path) or {'per_class': cell.per_class, 'seed': cell.seed, 'methods': {},
+                                'wall_seconds': 0.0, 'gan_seconds': 0.0}
+  if 'gan_test' in result:
     return result
-  exp, state, gan_seconds = train_gan(config, cell, cell_dir)
-  result.setdefault('gan_seconds', gan_seconds)
-  real = data.real(cell)
-  n_gen = int(round(max(config.protocol.ratios) * len(real[0])))
+  start = time.time()
+  exp, state = train_gan(config, cell, os.path.dirname(path))
+  result['gan_seconds'] += time.time() - start
+  real, test = data.real(cell), data.test_arrays()
+  result['real_examples'] = n_real = len(real[0])
+  n_gen = n_generated(max(config.protocol.ratios), n_real)
   generated = generate(exp, state, cell.seed, max(n_gen, config.protocol.gan_test_samples))
-  result['real_examples'] = len(real[0])
-  test = data.test_arrays()
   sets = training_sets(real, (generated[0][:n_gen], generated[1][:n_gen]),
                        config.protocol.ratios)
   for name, (x, y, augment) in sets.items():
     if name in result['methods']:
       continue
-    start = time.time()
-    params = classifier_lib.train(config.classifier, x, y, data.num_classes, cell.seed, augment)
-    acc = classifier_lib.accuracy(config.classifier, params, *test)
+    t = time.time()
+    if name == 'real+classical' and cell.per_class == ALL:  # The very same classifier.
+      acc = reference_classifier(config, data, cell.seed, workdir)[1]
+    else:
+      params = classifier_lib.train(config.classifier, x, y, data.num_classes, cell.seed, augment)
+      acc = classifier_lib.accuracy(config.classifier, params, *test)
     result['methods'][name] = {'accuracy': acc, 'train_examples': len(x),
-                               'seconds': time.time() - start}
+                               'seconds': time.time() - t}
     atomic_files.write_json(path, result, indent=1)
     logging.info('%s %s: test accuracy %.4f (%d training images, %.1fs)', cell.name, name, acc,
-                 len(x), time.time() - start)
-  reference = reference_classifier(config, data, cell.seed, workdir)
+                 len(x), time.time() - t)
+  reference, _ = reference_classifier(config, data, cell.seed, workdir)
   k = config.protocol.gan_test_samples
   result['gan_test'] = classifier_lib.accuracy(config.classifier, reference,
                                                generated[0][:k], generated[1][:k])
+  result['wall_seconds'] += time.time() - start
   atomic_files.write_json(path, result, indent=1)
   logging.info('%s GAN-test: %.4f', cell.name, result['gan_test'])
   return result
+
+
+def finished(config, workdir: str) -> list:
+  """results.json of every finished cell of the config, in `cells` order."""
+  return [r for c in cells(config)
+          if 'gan_test' in (r := _read_json(os.path.join(workdir, c.name, 'results.json')))]
+
+
+def check_workdir(config, workdir: str) -> None:
+  """Records the config in workdir/protocol_config.json, or refuses a workdir that holds a
+  protocol of another config (more N or seeds excepted), so that no table mixes two."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  saved = _read_json(path)
+  current = json.loads(config.to_json())
+  if saved:  # Every field counts (a longer GAN run changes the cells), growing ones aside.
+    a, b = configs.flatten(saved), configs.flatten(current)
+    diffs = [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
+             for k in sorted(set(a) | set(b))
+             if k not in GROWING_FIELDS and a.get(k, '<absent>') != b.get(k, '<absent>')]
+    if diffs:
+      raise configs.ConfigError(
+          f'--workdir={workdir} holds a protocol of another config; use a new --workdir, or '
+          'the same config. Differences: ' + '; '.join(diffs))
+  os.makedirs(workdir, exist_ok=True)
+  atomic_files.write_json(path, current, indent=1)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a protocol's workdir was run with (protocol_config.json)."""
+  saved = _read_json(os.path.join(workdir, CONFIG_FILE))
+  if not saved:
+    raise configs.ConfigError(f'{workdir} holds no {CONFIG_FILE}: not a protocol\'s workdir.')
+  return ml_collections.ConfigDict(saved)
 
 
 def summarize(config, results: list) -> dict:
@@ -322,7 +389,7 @@ def summarize(config, results: list) -> dict:
 def table_markdown(summary: dict, ratios) -> str:
   """Test accuracy (%) per method (rows) and N (columns): mean ± sample std (seeds)."""
   ns = list(dict.fromkeys(r['per_class'] for r in summary['rows']))
-  head = [('all' if n == ALL else str(n)) for n in ns]
+  head = [n_label(n) for n in ns]
   lines = ['| method | ' + ' | '.join(f'N = {h}' for h in head) + ' |',
            '|---|' + '---|' * len(ns)]
   cell = {(r['per_class'], r['method']): r for r in summary['rows']}
@@ -359,7 +426,7 @@ def plot_png(f, summary: dict, ratios, title: str) -> None:
     draw.line([left - 4, y(v), left, y(v)], fill='black')
     draw.text((6, y(v) - 6), f'{100 * v:.0f}%', fill='black')
   for i, n in enumerate(ns):
-    draw.text((x(i) - 12, top + height + 6), 'all' if n == ALL else f'N={n}', fill='black')
+    draw.text((x(i) - 12, top + height + 6), f'N={n_label(n)}', fill='black')
   draw.text((left + width // 2 - 80, top + height + 26), 'labelled examples per class',
             fill='black')
   for j, name in enumerate(names):
@@ -378,11 +445,15 @@ def plot_png(f, summary: dict, ratios, title: str) -> None:
   img.save(f, format='PNG')
 
 
+def plot_title(config) -> str:
+  return f'{config.data.source}: test accuracy, mean ± std over seeds'
+
+
 def write_results(config, workdir: str, results: list) -> dict:
   """workdir/results.json, results.md and results.png from the finished cells."""
   summary = summarize(config, results)
   ratios = config.protocol.ratios
-  title = (f'{config.data.source}: test accuracy, mean ± std over seeds')
+  title = plot_title(config)
   atomic_files.write_json(os.path.join(workdir, 'results.json'), summary, indent=1)
   atomic_files.write_text(os.path.join(workdir, 'results.md'), '\n'.join([
       f'Test accuracy (%) on {config.data.source}\'s {config.protocol.test_split} split: mean ± '
@@ -396,6 +467,7 @@ def run(config, workdir: str, shard: tuple = (0, 1)) -> dict:
   """The protocol: this shard's cells (resuming), then the table of every finished cell."""
   workdir = os.path.abspath(workdir)
   data = check(config)
+  check_workdir(config, workdir)
   todo = cells(config)
   index, count = shard
   mine = [c for i, c in enumerate(todo) if i % count == index]
@@ -408,8 +480,7 @@ def run(config, workdir: str, shard: tuple = (0, 1)) -> dict:
     elapsed = time.time() - start
     logging.info('Cell %d/%d (%s) done; %.0fs elapsed, about %.0fs to go', i + 1, len(mine),
                  cell.name, elapsed, elapsed / (i + 1) * (len(mine) - i - 1))
-  results = [r for c in todo if (r := _read_json(os.path.join(workdir, c.name, 'results.json')))
-             and 'gan_test' in r]
+  results = finished(config, workdir)
   summary = write_results(config, workdir, results)
   logging.info('%d/%d cells finished; table in %s', len(results), len(todo),
                os.path.join(workdir, 'results.md'))

@@ -17,7 +17,6 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from gan_jax import configs  # noqa: E402
 from gan_jax import data_augmentation as da  # noqa: E402
 from gan_jax import workdir as workdir_lib  # noqa: E402
 
@@ -25,22 +24,6 @@ PROTOCOLS = (('mnist', 'experiments/augment_mnist.py', 'runs/augment_mnist'),
              ('digits', 'experiments/augment_digits.py', 'runs/augment_digits'))
 START, END = '<!-- augmentation results: start -->', '<!-- augmentation results: end -->'
 DOCS = os.path.join(ROOT, 'docs')
-
-
-def collect(config, workdir: str) -> list:
-  out = []
-  for cell in da.cells(config):
-    path = os.path.join(workdir, cell.name, 'results.json')
-    if os.path.exists(path):
-      with open(path) as f:
-        r = json.load(f)
-      if 'gan_test' in r:
-        out.append(r)
-  return out
-
-
-def n_label(n) -> str:
-  return 'all' if n == da.ALL else str(n)
 
 
 def reading(summary: dict, ratios) -> list[str]:
@@ -51,6 +34,9 @@ def reading(summary: dict, ratios) -> list[str]:
   for n in dict.fromkeys(r['per_class'] for r in summary['rows']):
     real, classical = by.get((n, 'real')), by.get((n, 'real+classical'))
     if not real or not classical:
+      continue
+    if real['seeds'] < 2:
+      lines.append(f'- N = {da.n_label(n)}: one seed, no spread: no reading.')
       continue
     pts = lambda r: f'{100 * r["mean"]:.1f} ± {100 * r["std"]:.1f}'
     parts = [f'real only {pts(real)}', f'classical {pts(classical)} '
@@ -66,14 +52,17 @@ def reading(summary: dict, ratios) -> list[str]:
                  'better' if delta > 0 else 'worse')
       parts.append(f'{name} {pts(r)} ({100 * delta:+.1f} against '
                    f'{"classical" if base is classical else "real only"}, {verdict})')
-    lines.append(f'- N = {n_label(n)}: ' + '; '.join(parts) + '.')
+    lines.append(f'- N = {da.n_label(n)}: ' + '; '.join(parts) + '.')
   return lines
 
 
 def section(name: str, experiment: str, workdir: str) -> list[str]:
-  config = configs.load_experiment(os.path.join(ROOT, experiment))
-  results = collect(config, os.path.join(ROOT, workdir))
   out = [f'### {name} ({experiment})', '']
+  path = os.path.join(ROOT, workdir)
+  if not os.path.exists(os.path.join(path, da.CONFIG_FILE)):
+    return out + [f'Not run yet: no protocol in {workdir}.', '']
+  config = da.load_config(path)  # What the cells ran with, overrides included.
+  results = da.finished(config, path)
   if not results:
     return out + [f'Not run yet: no finished cell in {workdir}.', '']
   summary = da.summarize(config, results)
@@ -81,16 +70,17 @@ def section(name: str, experiment: str, workdir: str) -> list[str]:
   os.makedirs(os.path.join(DOCS, 'augmentation'), exist_ok=True)
   plot = os.path.join(DOCS, 'augmentation', f'{name}.png')
   with open(plot, 'wb') as f:
-    da.plot_png(f, summary, ratios, f'{config.data.source}: test accuracy, mean ± std over seeds')
-  gan_s = sum(r.get('gan_seconds', 0.0) for r in results)
-  clf_s = sum(m['seconds'] for r in results for m in r['methods'].values())
+    da.plot_png(f, summary, ratios, da.plot_title(config))
+  gan_s = sum(r['gan_seconds'] for r in results)
+  wall_s = sum(r['wall_seconds'] for r in results)
   out += [f'{len(results)} of {len(da.cells(config))} cells finished (N in '
-          f'{[n_label(n) for n in config.protocol.per_class]}, seeds {list(config.protocol.seeds)}).'
+          f'{[da.n_label(n) for n in config.protocol.per_class]}, seeds {list(config.protocol.seeds)}).'
           f' Test accuracy (%) on the {config.protocol.test_split} split, mean ± sample std '
           '(seeds):', '', da.table_markdown(summary, ratios), '',
           f'![{name}: accuracy against N](augmentation/{name}.png)', '',
-          f'Compute: {gan_s / 60:.1f} min of GAN training and {clf_s / 60:.1f} min of classifier '
-          'training (summed over cells, one process each; `make augment`).', '',
+          f'Wall time: {wall_s / 60:.0f} min summed over the cells ({gan_s / 60:.0f} min of it '
+          'training the GANs, the rest generating and training classifiers), each cell in one '
+          'single-core process; two such processes shared the table (`SHARD=0/2`, `1/2`).', '',
           'Reading:', ''] + reading(summary, ratios) + ['']
   grids = []
   for n in config.protocol.per_class:
@@ -98,9 +88,9 @@ def section(name: str, experiment: str, workdir: str) -> list[str]:
     src = workdir_lib.sample_path(os.path.join(ROOT, workdir, cell.name, 'gan'), cell.seed, 1,
                                   config.train.num_steps)
     if os.path.exists(src):
-      dst = os.path.join(DOCS, 'augmentation', f'{name}_n={n_label(n)}.png')
+      dst = os.path.join(DOCS, 'augmentation', f'{name}_n={da.n_label(n)}.png')
       shutil.copyfile(src, dst)
-      grids.append(f'| N = {n_label(n)} | ![](augmentation/{os.path.basename(dst)}) |')
+      grids.append(f'| N = {da.n_label(n)} | ![](augmentation/{os.path.basename(dst)}) |')
   if grids:
     out += [f'Seed {config.protocol.seeds[0]}\'s conditional GAN at the last step, one row per '
             'class (0 to 9), EMA generator:', '', '| N | samples |', '|---|---|'] + grids + ['']

@@ -34,3 +34,23 @@ def test_prepare_installs_the_log_filter_once():
   cli.prepare()
   cli.prepare()
   assert logging.get_absl_handler().filters.count(cli.quiet_orbax) == 1
+
+
+def test_orbax_log_filter_drops_chatter_and_full_disk_errors_only():
+  import logging as py_logging
+  orbax = '/x/site-packages/orbax/checkpoint/_src/futures/future.py'
+
+  def record(path, level, msg, exc=None):
+    return py_logging.LogRecord('absl', level, path, 1, msg, None,
+                                (type(exc), exc, None) if exc else None)
+  full = ("_SignalingThread.run() raised an exception: RESOURCE_EXHAUSTED: Failed to write 171 "
+          "bytes to file 20: No space left on device [os_error_code='28']")
+  assert not cli.quiet_orbax(record(orbax, py_logging.INFO, 'Saving checkpoint'))
+  assert not cli.quiet_orbax(record(orbax, py_logging.ERROR, full))
+  assert not cli.quiet_orbax(record(orbax, py_logging.ERROR, 'raised an exception',
+                                    ValueError('RESOURCE_EXHAUSTED: Error writing')))
+  assert cli.quiet_orbax(record(orbax, py_logging.ERROR, 'raised an exception: ValueError: bad'))
+  assert cli.quiet_orbax(record(orbax, py_logging.WARNING, 'Deprecated option'))
+  # gan_jax's own records always show, its full-disk line included.
+  assert cli.quiet_orbax(record('/w/gan_jax/cli.py', py_logging.INFO, 'step 1'))
+  assert cli.quiet_orbax(record('/w/gan_jax/cli.py', py_logging.ERROR, full))

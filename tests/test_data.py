@@ -220,3 +220,7 @@ def test_class_subset_bad_inputs():
     config.data.per_class = bad
     with pytest.raises(configs.ConfigError, match='data.per_class must be a positive integer'):
       configs.validate(config)
+  config = configs.base_config()
+  config.data.subset_seed = -1
+  with pytest.raises(configs.ConfigError, match='data.subset_seed must be an integer >= 0'):
+    configs.validate(config)

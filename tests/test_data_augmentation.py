@@ -42,9 +42,10 @@ def test_runlocal_protocol_writes_every_method_and_resumes(protocol_run, monkeyp
   cell = json.load(open(os.path.join(workdir, 'n=5,seed=0', 'results.json')))
   assert set(cell['methods']) == set(da.methods(config.protocol.ratios))
   assert cell['real_examples'] == 50
-  for name, m in cell['methods'].items():
-    assert 0.0 <= m['accuracy'] <= 1.0, name
-  assert 0.0 <= cell['gan_test'] <= 1.0
+  # 40 classifier steps on 50 real digits: far above chance (10%), far from perfect.
+  assert 0.3 < cell['methods']['real']['accuracy'] < 0.99
+  assert cell['methods']['real+gan_x1']['train_examples'] == 100
+  assert cell['gan_seconds'] > 0 and cell['wall_seconds'] >= cell['gan_seconds']
   rows = {r['method']: r for r in summary['rows']}
   assert rows['real']['seeds'] == 1 and rows['real']['mean'] == cell['methods']['real']['accuracy']
   for name in ('results.json', 'results.md', 'results.png'):
@@ -53,8 +54,57 @@ def test_runlocal_protocol_writes_every_method_and_resumes(protocol_run, monkeyp
 
   def no_training(*args, **kwargs):
     raise AssertionError('a finished protocol trained again')
-  monkeypatch.setattr(classifier_lib, 'train', no_training)
-  assert da.run(config, workdir)['rows'] == summary['rows']
+  with monkeypatch.context() as mp:
+    mp.setattr(classifier_lib, 'train', no_training)
+    assert da.run(config, workdir)['rows'] == summary['rows']
+  # Stopped after 'real': the GAN is restored, the images regenerated, and the other methods
+  # give the very numbers of the uninterrupted run.
+  path = os.path.join(workdir, 'n=5,seed=0', 'results.json')
+  partial = dict(cell, methods={'real': cell['methods']['real']})
+  del partial['gan_test']
+  with open(path, 'w') as f:
+    json.dump(partial, f)
+  again = json.load(open(path)) if da.run(config, workdir) else None
+  assert {k: m['accuracy'] for k, m in again['methods'].items()} == {
+      k: m['accuracy'] for k, m in cell['methods'].items()}
+  assert again['gan_test'] == cell['gan_test']
+
+
+def test_a_workdir_of_another_config_is_refused(protocol_run):
+  config, workdir, _, _ = protocol_run
+  saved = da.load_config(workdir)
+  assert saved.classifier.steps == config.classifier.steps
+  other = load_experiment('augment_mnist', 'runlocal')
+  other.classifier.steps = 41
+  with pytest.raises(configs.ConfigError, match=r'classifier.steps: 40 in the workdir, 41 now'):
+    da.check_workdir(other, workdir)
+  more = load_experiment('augment_mnist', 'runlocal')
+  more.protocol.seeds = (0, 1)  # More seeds (or N) only add cells: accepted.
+  da.check_workdir(more, workdir)
+  da.check_workdir(config, workdir)
+
+
+def test_generated_images_are_drawn_for_their_labels(tiny_config, monkeypatch):
+  """generate: the classes in turn, each image drawn for its own label, latents independent of
+  how many are asked for."""
+  import jax.numpy as jnp
+  from gan_jax import sampling
+
+  def fake_sampler(generator):  # An image whose pixel (0, 0) is the label, (0, 1) is z[0].
+    def sample(params, g_vars, z, labels):
+      img = jnp.zeros((len(z), 28, 28, 1)).at[:, 0, 0, 0].set(labels)
+      return img.at[:, 0, 1, 0].set(z[:, 0])
+    return sample
+  monkeypatch.setattr(sampling, 'make_eval_sampler', fake_sampler)
+  tiny_config.model.conditional = True
+  exp = experiment_lib.Experiment(tiny_config)
+  state = exp.init_state()
+  images, labels = da.generate(exp, state, seed=3, num=1203)
+  assert np.array_equal(labels, np.arange(1203) % 10)
+  assert np.array_equal(images[:, 0, 0, 0], labels)
+  fewer, _ = da.generate(exp, state, seed=3, num=7)
+  assert np.array_equal(fewer[:, 0, 1, 0], images[:7, 0, 1, 0])
+  assert len(np.unique(images[:, 0, 1, 0])) == 1203  # Every image its own latent.
 
 
 def test_the_test_split_is_never_trained_on(protocol_run):
@@ -109,15 +159,17 @@ def test_summary_is_mean_and_sample_std_over_seeds():
 
 @pytest.mark.parametrize('field,value,message', [
     ('protocol.per_class', (10, 500), r'per_class=500 exceeds the 450 examples of class'),
-    ('protocol.ratios', (1.0, -1.0), r'protocol.ratios must be a non-empty tuple of numbers >= 0'),
+    ('protocol.ratios', (1.0, -1.0), r'protocol.ratios must be a non-empty tuple of distinct numbers >= 0'),
     ('protocol.ratios', (0.0,), r'needs a ratio above 0'),
     ('protocol.test_split', 'train', r'test_split=.train. is the training split'),
     ('model.conditional', False, r'set model.conditional=True'),
     ('classifier.steps', 0, r'classifier.steps must be an integer >= 1'),
-    ('data.source', 'ring8', r'augment.policy|is not images|cannot make images'),
+    ('protocol.per_class', (10, 10), r'protocol.per_class must be a non-empty tuple of distinct'),
+    ('protocol.ratios', (0.001,), r'gives no generated image beside the 50 real ones'),
 ])
 def test_bad_inputs_fail_before_anything_trains(tmp_path, monkeypatch, field, value, message):
   config = load_experiment('augment_mnist', 'runlocal')
+  config.protocol.per_class = (5,)
   section, name = field.split('.')
   with config.unlocked():
     config[section][name] = value
@@ -125,3 +177,16 @@ def test_bad_inputs_fail_before_anything_trains(tmp_path, monkeypatch, field, va
   with pytest.raises((configs.ConfigError, data_lib.DataError), match=message):
     da.run(config, str(tmp_path / 'w'))
   assert not os.path.exists(tmp_path / 'w')  # Nothing written.
+
+
+def test_an_experiment_without_the_protocol_is_refused(tmp_path):
+  with pytest.raises(configs.ConfigError, match='no protocol or classifier section'):
+    da.run(load_experiment('dcgan_mnist', 'runlocal'), str(tmp_path / 'w'))
+  assert not os.path.exists(tmp_path / 'w')
+
+
+@pytest.mark.parametrize('name', ['augment_mnist', 'augment_digits'])
+def test_the_full_experiments_pass_every_check(name):
+  config = load_experiment(name)
+  assert len(da.cells(config)) >= 9 and len(config.protocol.seeds) >= 3
+  da.check(config)

@@ -183,8 +183,8 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
       (d.get('per_class') is None or (is_int(d.per_class) and d.per_class > 0),
        f'data.per_class must be a positive integer (examples kept per class) or None (all), '
        f'got {d.get("per_class")!r}.'),
-      (is_int(d.get('subset_seed', 0)),
-       f'data.subset_seed must be an integer, got {d.get("subset_seed")!r}.')])
+      (is_int(d.get('subset_seed', 0)) and d.get('subset_seed', 0) >= 0,
+       f'data.subset_seed must be an integer >= 0, got {d.get("subset_seed")!r}.')])
 
 
 def runlocal(config: ml_collections.ConfigDict) -> None:
