@@ -40,7 +40,7 @@ def disk_full(workdir: str, step: int, what: str, last_ckpt) -> DiskFullError:
           'no checkpoint was written yet, so rerunning the same command after freeing space '
           'starts over')
   return DiskFullError(f'No space left on device in {workdir} at step {step} while writing '
-                       f'{what}: step {step}\'s {what} is lost; {kept}.')
+                       f'{what}: what step {step} was writing is lost; {kept}.')
 
 
 def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> str:

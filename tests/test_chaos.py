@@ -78,10 +78,6 @@ def test_bad_command_lines_answer_in_one_line(setup):
   _assert_held(chaos.cli_case(setup, parallel=2))
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    'Issue 15, open: when the disk fills during an orbax checkpoint save, orbax\'s own threads '
-    'log tracebacks beside gan_jax\'s one-line DiskFullError (docs/reliability.md, full_disk); '
-    'the resume itself holds. Passes when the disk fills during another write.'))
 def test_full_disk_one_line_then_resume(setup, ref):
   why_not = chaos.tmpfs_available(setup.root)
   if why_not:
