@@ -488,31 +488,14 @@ def run(config, workdir: str, shard: tuple = (0, 1)) -> dict:
 
 
 def main(argv):
-  from absl import app
-  from absl import flags
-  from gan_jax import cli
-  from gan_jax import sweep
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  FLAGS = flags.FLAGS
-  cli.prepare()
-  cli.report_user_errors(lambda: run(FLAGS.config, FLAGS.workdir, sweep.parse_shard(FLAGS.shard)))
-
-
-def _define_flags():
-  from absl import flags
-  from ml_collections import config_flags
-  config_flags.DEFINE_config_file('config', None, 'Experiment file with a protocol section '
-                                  '(path[:arg]), e.g. experiments/augment_mnist.py.',
-                                  lock_config=True)
-  flags.DEFINE_string('workdir', None, 'Directory of the protocol: a subdirectory per cell.')
-  flags.DEFINE_string('shard', '0/1', 'i/n: run only cells i, i+n, ... (0-based), so n '
-                      'processes sharing --workdir split the table.')
-  flags.mark_flags_as_required(['config', 'workdir'])
+  """`python -m gan_jax.data_augmentation ...`: the same as `gan_jax.main --mode=augment`."""
+  from gan_jax import main as main_lib
+  main_lib.FLAGS.mode = 'augment'
+  main_lib.main(argv)
 
 
 if __name__ == '__main__':
   from absl import app
   from gan_jax import cli
-  _define_flags()
+  from gan_jax import main as main_lib  # noqa: F401 -- defines the flags.
   app.run(main, flags_parser=cli.parse_flags)

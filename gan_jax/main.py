@@ -1,6 +1,8 @@
 """Launches an experiment: python -m gan_jax.main --config=experiments/dcgan_mnist.py --workdir=runs/x
 
 --mode=eval evaluates the latest checkpoint of --workdir and writes workdir/eval.json.
+--mode=augment runs the data-augmentation protocol of an experiment that has one
+(experiments/augment_mnist.py; gan_jax/data_augmentation.py), --shard=i/n splitting its cells.
 
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
@@ -18,9 +20,12 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
-flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
+flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'augment'],
                   'train: train (and evaluate every train.eval_every steps and at the end); '
-                  'eval: evaluate the latest checkpoint of --workdir into workdir/eval.json.')
+                  'eval: evaluate the latest checkpoint of --workdir into workdir/eval.json; '
+                  'augment: the data-augmentation protocol (gan_jax/data_augmentation.py).')
+flags.DEFINE_string('shard', '0/1', '--mode=augment: i/n runs only cells i, i+n, ... so n '
+                    'processes sharing --workdir split the protocol.')
 flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 flags.DEFINE_integer('num_processes', None, 'Multi-process: how many processes.')
 flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_processes-1.')
@@ -34,6 +39,12 @@ def main(argv):
   cli.prepare()
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
+  if FLAGS.mode == 'augment':
+    from gan_jax import data_augmentation
+    from gan_jax import sweep
+    cli.report_user_errors(lambda: data_augmentation.run(FLAGS.config, FLAGS.workdir,
+                                                         sweep.parse_shard(FLAGS.shard)))
+    return
   run = evaluation.evaluate_checkpoint if FLAGS.mode == 'eval' else train.train_and_evaluate
   cli.report_user_errors(run, FLAGS.config, FLAGS.workdir)
 

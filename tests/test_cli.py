@@ -29,6 +29,23 @@ def test_bad_command_lines_are_one_line(args, expected, tmp_path):
   assert not (tmp_path / 'w').exists()
 
 
+@pytest.mark.parametrize('module, args, expected', [
+    ('gan_jax.data_augmentation', ['--config=experiments/augment_mnist.py:runlocal',
+                                   "--config.protocol.ratios=(0.001,)"],
+     'ConfigError: protocol.ratios=\\(0.001,\\) gives no generated image'),
+    ('gan_jax.main', ['--mode=augment', '--config=experiments/dcgan_mnist.py:runlocal'],
+     'ConfigError: Invalid config:\n  - The config has no protocol or classifier section'),
+])
+def test_bad_protocol_command_lines_are_one_line(module, args, expected, tmp_path):
+  r = subprocess.run([sys.executable, '-m', module, *args, f'--workdir={tmp_path / "w"}'],
+                     cwd=REPO, capture_output=True, text=True, timeout=120,
+                     env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+  import re
+  assert re.search(expected, r.stderr), r.stderr[-2000:]
+  assert not (tmp_path / 'w').exists()
+
+
 def test_prepare_installs_the_log_filter_once():
   from absl import logging
   cli.prepare()
