@@ -142,10 +142,11 @@ class EvalRunner:
     start = time.time()
     per_seed = self.evaluate(g_params_S, g_vars_S)
     summary = summarize(step, per_seed, self.describe())
-    multi_seed = len(self.seeds) > 1  # Naming only: TensorBoard tags of several seeds.
+    multi_seed = len(self.seeds) > 1
     for seed, m in per_seed.items():
+      name = workdir_lib.seed_name(seed, len(self.seeds))  # TensorBoard tags of several seeds.
       writer.write_scalars(step, {f'eval/{k}': v for k, v in m.items() if v is not None}, seed,
-                           tag_suffix=f'/seed_{seed}' if multi_seed else '')
+                           tag_suffix=f'/{name}' if name else '')
     if is_writer:
       write_eval_json(workdir, summary)
     logging.info('eval at step %d (%s, %d samples%s, %.1fs): %s', step,

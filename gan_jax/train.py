@@ -35,14 +35,14 @@ class _Outputs:
     self.exp, self.workdir, self.evaluator = exp, workdir, evaluator
     self.pending, self.last_ckpt = None, None  # Set by the loop.
     self.is_writer = jax.process_index() == 0
-    self.multi_seed = len(exp.seeds) > 1
     self.writer = (writers.MetricWriter(workdir, resume_step=start) if self.is_writer
                    else writers.NullWriter())
     self.pictures = sampling.SamplePictures(exp.generator, exp.config.model, exp.num_classes,
                                             exp.is_points, exp.seeds)
 
   def suffix(self, seed: int) -> str:
-    return f'/seed_{seed}' if self.multi_seed else ''
+    name = workdir_lib.seed_name(seed, len(self.exp.seeds))
+    return f'/{name}' if name else ''
 
   def log(self, step: int, summaries: dict, rate: float) -> None:
     for seed, summary in summaries.items():

@@ -107,9 +107,15 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, 'checkpoints')
 
 
+def seed_name(seed: int, num_seeds: int) -> str:
+  """'seed_<s>' for each seed of a run of several, '' for a run of one: the one naming rule of
+  per-seed outputs (sample folders, TensorBoard tags)."""
+  return f'seed_{seed}' if num_seeds > 1 else ''
+
+
 def sample_dir(workdir: str, seed: int, num_seeds: int) -> str:
   """samples/ for one seed, samples/seed_<s>/ for each of several."""
-  return os.path.join(workdir, 'samples', f'seed_{seed}' if num_seeds > 1 else '')
+  return os.path.join(workdir, 'samples', seed_name(seed, num_seeds))
 
 
 def sample_path(workdir: str, seed: int, num_seeds: int, step: int) -> str:

@@ -1,8 +1,20 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 # Tests run on the CPU, whatever the machine has, with gan_jax's XLA defaults (as its entry
 # points apply them), set before JAX opens a backend.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+# One persistent compilation cache for the session, its tests and the processes they start (the
+# chaos tests set their own): the many runs of the same tiny configs compile once. Created fresh
+# and removed at the end, so no entry outlives the code that compiled it. A cached executable is
+# the one the compiler made, so results are bit for bit those of a fresh compilation.
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  _cache = tempfile.mkdtemp(prefix='gan_jax_test_xla_cache_')
+  atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = _cache
+  os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0.5')
 from gan_jax import xla_defaults  # noqa: E402
 
 xla_defaults.apply()
