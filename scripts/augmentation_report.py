@@ -26,32 +26,35 @@ START, END = '<!-- augmentation results: start -->', '<!-- augmentation results:
 DOCS = os.path.join(ROOT, 'docs')
 
 
+def paired(cells: list, name: str, base: str) -> list:
+  """Per seed (cells of one N): accuracy of `name` minus that of `base`, same seed."""
+  return [c['methods'][name]['accuracy'] - c['methods'][base]['accuracy'] for c in cells
+          if name in c['methods'] and base in c['methods']]
+
+
 def reading(summary: dict, ratios) -> list[str]:
-  """Per N: real only, classical augmentation and each GAN row against them, in points of test
-  accuracy with the seeds' stds; no setting is picked: every ratio is listed."""
-  by = {(r['per_class'], r['method']): r for r in summary['rows']}
+  """Per N, each augmentation against its baseline (classical and GAN-only rows against real
+  only, GAN + classical rows against classical alone), as the paired difference over seeds (the
+  rows of a seed share its subset and classifier seed): mean ± sample std in points, and in how
+  many seeds it was higher. No setting is picked: every ratio is listed."""
   lines = []
   for n in dict.fromkeys(r['per_class'] for r in summary['rows']):
-    real, classical = by.get((n, 'real')), by.get((n, 'real+classical'))
-    if not real or not classical:
-      continue
-    if real['seeds'] < 2:
+    cells = [c for c in summary['cells'] if c['per_class'] == n]
+    if len(cells) < 2:
       lines.append(f'- N = {da.n_label(n)}: one seed, no spread: no reading.')
       continue
-    pts = lambda r: f'{100 * r["mean"]:.1f} ± {100 * r["std"]:.1f}'
-    parts = [f'real only {pts(real)}', f'classical {pts(classical)} '
-             f'({100 * (classical["mean"] - real["mean"]):+.1f})']
-    for name in da.methods(ratios)[2:]:
-      r = by.get((n, name))
-      if r is None:
+    parts = []
+    for name in da.methods(ratios)[1:]:
+      base = 'real+classical' if name.endswith('+classical') and name != 'real+classical' \
+          else 'real'
+      d = paired(cells, name, base)
+      if not d:
         continue
-      base = classical if name.endswith('+classical') else real
-      spread = max(r['std'], base['std'])
-      delta = r['mean'] - base['mean']
-      verdict = ('within the spread of seeds' if abs(delta) <= spread else
-                 'better' if delta > 0 else 'worse')
-      parts.append(f'{name} {pts(r)} ({100 * delta:+.1f} against '
-                   f'{"classical" if base is classical else "real only"}, {verdict})')
+      mean, std, _ = da.mean_std(d)
+      higher = sum(x > 0 for x in d)
+      parts.append(f'{name} {100 * mean:+.1f} ± {100 * std:.1f} against '
+                   f'{"classical" if base != "real" else "real only"} '
+                   f'(higher in {higher} of {len(d)} seeds)')
     lines.append(f'- N = {da.n_label(n)}: ' + '; '.join(parts) + '.')
   return lines
 
@@ -79,9 +82,12 @@ def section(name: str, experiment: str, workdir: str) -> list[str]:
           '(seeds):', '', da.table_markdown(summary, ratios), '',
           f'![{name}: accuracy against N](augmentation/{name}.png)', '',
           f'Wall time: {wall_s / 60:.0f} min summed over the cells ({gan_s / 60:.0f} min of it '
-          'training the GANs, the rest generating and training classifiers), each cell in one '
-          'single-core process; two such processes shared the table (`SHARD=0/2`, `1/2`).', '',
-          'Reading:', ''] + reading(summary, ratios) + ['']
+          'training the GANs, the rest generating images and training classifiers), each cell '
+          'in one single-core process (the commands above).', '',
+          'Reading: each augmentation against its baseline (classical and GAN rows against real '
+          'only, GAN + classical rows against classical alone), as the difference in points of '
+          'test accuracy paired by seed (mean ± sample std), and in how many seeds it was '
+          'higher:', ''] + reading(summary, ratios) + ['']
   grids = []
   for n in config.protocol.per_class:
     cell = da.Cell(n, config.protocol.seeds[0])
