@@ -50,14 +50,25 @@ def _thread_errors_as_warnings(args) -> None:
   threading.__excepthook__(args)
 
 
+def _closed_loop_callbacks_dropped(unraisable) -> None:
+  """sys.unraisablehook: drops the RuntimeError('Event loop is closed') that tensorstore's write
+  callbacks raise into orbax's event loop after a checkpoint save failed and closed it (a full
+  disk: dozens of them, after the run's own one-line error). Others as usual."""
+  e = unraisable.exc_value
+  if isinstance(e, RuntimeError) and str(e) == 'Event loop is closed':
+    return
+  sys.__unraisablehook__(unraisable)
+
+
 def prepare() -> None:
-  """XLA defaults (if JAX has no backend yet), the log filter (once), and one-line warnings for
-  background writer threads that fail with an OSError."""
+  """XLA defaults (if JAX has no backend yet), the log filter (once), one-line warnings for
+  background writer threads that fail with an OSError, and quiet closed-loop callbacks."""
   xla_defaults.apply()
   handler = logging.get_absl_handler()
   if quiet_orbax not in handler.filters:
     handler.addFilter(quiet_orbax)
   threading.excepthook = _thread_errors_as_warnings
+  sys.unraisablehook = _closed_loop_callbacks_dropped
 
 
 def report_user_errors(fn: Callable, *args, **kwargs):

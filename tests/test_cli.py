@@ -71,3 +71,14 @@ def test_orbax_log_filter_drops_chatter_and_full_disk_errors_only():
   # gan_jax's own records always show, its full-disk line included.
   assert cli.quiet_orbax(record('/w/gan_jax/cli.py', py_logging.INFO, 'step 1'))
   assert cli.quiet_orbax(record('/w/gan_jax/cli.py', py_logging.ERROR, full))
+
+
+def test_closed_event_loop_callbacks_are_dropped_others_reported(monkeypatch):
+  import types
+  seen = []
+  monkeypatch.setattr(sys, '__unraisablehook__', seen.append)
+  closed = types.SimpleNamespace(exc_value=RuntimeError('Event loop is closed'))
+  other = types.SimpleNamespace(exc_value=RuntimeError('something else'))
+  cli._closed_loop_callbacks_dropped(closed)
+  cli._closed_loop_callbacks_dropped(other)
+  assert seen == [other]
