@@ -108,13 +108,13 @@ class Experiment:
   def _init_seed_state(self, seed: int) -> state_lib.GANState:
     return state_lib.init_state(seed, self.generator, self.discriminator,
                                 self.config.model.latent_dim, self.g_tx, self.d_tx,
-                                self.config.model.pack)
+                                self.config.model.pack, self.config.model.init_std)
 
   def init_state(self) -> state_lib.GANState:
     """Every seed's initial state, stacked on the leading seed axis (size 1 for one seed)."""
     return state_lib.init_states(self.seeds, self.generator, self.discriminator,
                                  self.config.model.latent_dim, self.g_tx, self.d_tx,
-                                 self.config.model.pack)
+                                 self.config.model.pack, self.config.model.init_std)
 
   def update_spec(self, axis_name: Optional[str] = parallel.DATA_AXIS) -> step_lib.UpdateSpec:
     """The update's spec; `axis_name` None: the plain one-device update (a reference)."""

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax.models import LATENT_DISTS, pack_samples
+from gan_jax.models import LATENT_DISTS, pack_samples, reinitialize
 
 # Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
 STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z, STREAM_EVAL_Z = 1, 2, 3, 4, 5
@@ -55,18 +55,21 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, dist: str) -
 
 def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
-               pack: int = 1) -> GANState:
-  """`pack`: D is built for packs of that many samples (PacGAN; models.pack_samples)."""
+               pack: int = 1, init_std: float = 0.0) -> GANState:
+  """`pack`: D is built for packs of that many samples (PacGAN; models.pack_samples);
+  `init_std` > 0: kernels redrawn from N(0, init_std), biases 0 (model.init_std)."""
   root = jax.random.PRNGKey(seed)
   z = jnp.zeros((2 * pack, latent_dim), jnp.float32)
   labels = jnp.zeros((2 * pack,), jnp.int32)  # Used by class-conditional models only.
   g_params, g_vars = split_variables(
       generator.init(jax.random.fold_in(root, STREAM_G_INIT), z, train=False, labels=labels))
+  g_params = reinitialize(g_params, jax.random.fold_in(root, STREAM_G_INIT), init_std)
   fake = pack_samples(generator.apply({'params': g_params, **g_vars}, z, train=False,
                                       labels=labels), pack)
   d_params, d_vars = split_variables(
       discriminator.init(jax.random.fold_in(root, STREAM_D_INIT), fake, train=False,
                          labels=labels[:fake.shape[0]]))
+  d_params = reinitialize(d_params, jax.random.fold_in(root, STREAM_D_INIT), init_std)
   return GANState(
       step=jnp.zeros((), jnp.int32),
       rng=jax.random.fold_in(root, STREAM_TRAIN),
@@ -77,10 +80,11 @@ def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent
 
 def init_states(seeds: list, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                 g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
-                pack: int = 1) -> GANState:
+                pack: int = 1, init_std: float = 0.0) -> GANState:
   """The states of `seeds` stacked on a leading seed axis (size 1 for one seed), each exactly
   its lone run's `init_state`."""
-  return stack_replicas([init_state(s, generator, discriminator, latent_dim, g_tx, d_tx, pack)
+  return stack_replicas([init_state(s, generator, discriminator, latent_dim, g_tx, d_tx, pack,
+                                    init_std)
                          for s in seeds])
 
 

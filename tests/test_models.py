@@ -372,3 +372,40 @@ def test_pack_builds_d_for_packs_and_validates_batch():
   config.model.pack = 0
   with pytest.raises(configs.ConfigError, match='model.pack must be an integer >= 1'):
     configs.validate(config)
+
+
+def test_init_std_redraws_kernels_from_n_0_std_zeroes_their_biases_and_keeps_bn():
+  """model.init_std (DCGAN's and PacGAN's N(0, 0.02)): every dense / convolution kernel of G and
+  D has the sample std of N(0, 0.02), mean ~0, the biases beside them are 0, batch-norm scales
+  stay 1; init_std 0 keeps Flax's initialisers (LeCun normal: std sqrt(1/fan_in))."""
+  config = base_config().model
+  config.generator, config.discriminator = 'mlp', 'mlp'
+  config.g_kwargs.mlp.norm = 'batch'
+  g = models.make_generator(config, (2,))
+  d = models.make_discriminator(config)
+  tx = lambda: __import__('optax').adam(1e-3)
+  flax_init = state_lib.init_state(0, g, d, 2, tx(), tx())
+  normal = state_lib.init_state(0, g, d, 2, tx(), tx(), init_std=0.02)
+  kernels = []
+  for params in (normal.g_params, normal.d_params):
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+      name = path[-1].key
+      if name == 'kernel':
+        kernels.append(np.asarray(leaf).ravel())
+      elif name == 'bias' and 'BatchNorm' not in jax.tree_util.keystr(path):
+        assert not np.any(np.asarray(leaf)), jax.tree_util.keystr(path)
+      elif name == 'scale':
+        np.testing.assert_array_equal(leaf, 1.0)
+  all_k = np.concatenate(kernels)
+  assert len(kernels) == 3 + 3 and all_k.size > 100_000
+  assert abs(all_k.std() - 0.02) < 0.0005 and abs(all_k.mean()) < 0.0005
+  first = np.asarray(flax_init.g_params['Dense_0']['kernel'])  # 2 -> 1200: std sqrt(1/2).
+  assert abs(first.std() - np.sqrt(0.5)) < 0.03
+  # Kernels differ from each other (a key per path) and the draw is deterministic.
+  again = state_lib.init_state(0, g, d, 2, tx(), tx(), init_std=0.02)
+  assert not np.allclose(normal.g_params['Dense_0']['kernel'],
+                         normal.g_params['Dense_1']['kernel'][:2])
+  jax.tree.map(np.testing.assert_array_equal, normal.g_params, again.g_params)
+  full = base_config()
+  full.model.init_std = -0.1
+  assert any('model.init_std' in p for p in models.problems(full))

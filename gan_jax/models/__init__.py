@@ -12,6 +12,7 @@ conditions on the class through its normalisation says so (`CONDITIONS_THROUGH_N
 defaults to none (layers.Generator / Discriminator declare them for their subclasses).
 """
 import dataclasses
+import zlib
 
 import flax.linen as nn
 import jax
@@ -83,6 +84,10 @@ def defaults() -> ml_collections.ConfigDict:
   # labels; D conditions by 'projection' (Miyato & Koyama 2018) or an 'acgan' classifier head.
   model.conditional = False
   model.d_conditioning = 'projection'
+  # Initial weights: 0 keeps each module's own initialisers (Flax's: LeCun normal kernels);
+  # > 0 draws every dense and convolution kernel of G and D from N(0, init_std) with zero
+  # biases, as DCGAN (Radford et al. 2016) and PacGAN's code (0.02) do (reinitialize below).
+  model.init_std = 0.0
   # Fields of every registered module, under its name: model.g_kwargs.dcgan.base_features.
   model.g_kwargs = {n: default_kwargs(c) for n, c in GENERATORS.items()}
   model.d_kwargs = {n: default_kwargs(c) for n, c in DISCRIMINATORS.items()}
@@ -132,6 +137,10 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
        f'model.conditional must be True or False, got {m.conditional!r}.'),
       (m.d_conditioning in D_CONDITIONINGS,
        f'Unknown model.d_conditioning {m.d_conditioning!r}; valid: {list(D_CONDITIONINGS)}.'),
+      (isinstance(m.init_std, (int, float)) and not isinstance(m.init_std, bool) and
+       m.init_std >= 0,
+       f'model.init_std must be a number >= 0 (0: the modules\' own initialisers), got '
+       f'{m.init_std!r}.'),
       (not (m.conditional is True and m.pack != 1),
        'model.conditional=True with model.pack > 1: a pack mixes classes; use one or the other.'),
   ]
@@ -175,6 +184,31 @@ def make_discriminator(model_config, bn_axis_name=None, num_classes=0) -> nn.Mod
   return _make(DISCRIMINATORS, name, dict(model_config.d_kwargs.get(name, {})),
                bn_axis_name=bn_axis_name, num_classes=num_classes,
                conditioning=model_config.get('d_conditioning', 'projection'))
+
+
+def reinitialize(params, key: jax.Array, std: float):
+  """`params` with every dense / convolution kernel redrawn from N(0, std) (a key per kernel,
+  from its path) and the biases beside those kernels set to 0; other parameters (normalisation
+  scales and offsets, embeddings) are kept. std 0 returns `params` unchanged."""
+  if not std:
+    return params
+
+  def redraw(node, path):
+    if not isinstance(node, dict) and not hasattr(node, 'items'):
+      return node
+    has_kernel = 'kernel' in node
+    out = {}
+    for name, leaf in node.items():
+      where = f'{path}/{name}'
+      if has_kernel and name == 'kernel':
+        k = jax.random.fold_in(key, zlib.crc32(where.encode()))
+        out[name] = std * jax.random.normal(k, leaf.shape, leaf.dtype)
+      elif has_kernel and name == 'bias':
+        out[name] = jax.numpy.zeros_like(leaf)
+      else:
+        out[name] = redraw(leaf, where)
+    return out
+  return redraw(params, '')
 
 
 def pack_samples(x_BxDIMS: jax.Array, pack: int) -> jax.Array:

@@ -1,0 +1,181 @@
+"""The 2-D precision gap (issue 16): why gan_jax's grid25 GAN has fewer high-quality samples
+than an independent implementation of PacGAN's settings, as an A/B in one invocation.
+
+  .venv/bin/python scripts/precision_ab.py [--steps 10000] [--seeds 3] [--shard i/n]
+
+Every variant trains experiments/grid25.py (GAN, pack 1) with one change, seeds 0..S-1, each a
+`python -m gan_jax.main` run evaluated by mode coverage on 2,500 samples (eval-mode batch norm,
+running statistics: the library's protocol). Each final checkpoint is also sampled with G's batch
+norm in training mode (statistics of the 2,500-sample batch itself), the other reading of
+"sampling a BN generator". Variants:
+  baseline     the experiment as it is (Flax's LeCun-normal initial weights, Adam b1 0.8)
+  normal_init  model.init_std=0.02: kernels N(0, 0.02), biases 0, as PacGAN's code
+  adam_b1_0.2  optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
+               versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
+  both         normal_init and adam_b1_0.2
+Resumable (a finished run is read, not retrained); `--shard i/n` trains every n-th run (two
+single-core shells in parallel), and a run without --shard, or --table_only, writes
+docs/precision_ab.md and docs/precision_ab.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+VARIANTS = {
+    'baseline': {},
+    'normal_init': {'model.init_std': 0.02},
+    'adam_b1_0.2': {'optim.b1': 0.2},
+    'both': {'model.init_std': 0.02, 'optim.b1': 0.2},
+}
+METRICS = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
+NUM_SAMPLES = 2500
+
+
+def run_dir(workdir, variant, seed):
+  return os.path.join(workdir, variant, f'seed{seed}')
+
+
+def finished(workdir, variant, seed, steps):
+  path = os.path.join(run_dir(workdir, variant, seed), 'eval.json')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    e = json.load(f)
+  return e if e['step'] >= steps else None
+
+
+def train(workdir, variant, seed, steps):
+  if finished(workdir, variant, seed, steps):
+    return
+  cmd = [sys.executable, '-m', 'gan_jax.main', '--config=experiments/grid25.py',
+         f'--workdir={run_dir(workdir, variant, seed)}', f'--config.seed={seed}',
+         f'--config.train.num_steps={steps}', f'--config.train.ckpt_every={steps}',
+         f'--config.train.sample_every={steps}',
+         *(f'--config.{k}={v}' for k, v in VARIANTS[variant].items())]
+  print(' '.join(cmd), flush=True)
+  subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def run_config(variant, seed, steps):
+  """The config `train` runs: experiments/grid25.py with the run's overrides."""
+  from gan_jax import configs
+  config = configs.load_experiment(os.path.join(ROOT, 'experiments', 'grid25.py'))
+  config.seed, config.train.num_steps = seed, steps
+  config.train.ckpt_every = config.train.sample_every = steps
+  for field, value in VARIANTS[variant].items():
+    section, name = field.split('.')
+    config[section][name] = value
+  return config
+
+
+def train_mode_bn_coverage(workdir, variant, seed, steps) -> dict:
+  """Mode coverage of 2,500 samples from the final G with batch norm in training mode."""
+  import jax
+  from gan_jax import checkpoint as checkpoint_lib
+  from gan_jax import metrics, state as state_lib, workdir as workdir_lib
+  from gan_jax.data import synthetic
+  from gan_jax.experiment import Experiment
+  d = run_dir(workdir, variant, seed)
+  config = run_config(variant, seed, steps)
+  exp = Experiment(config)
+  ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(d))
+  try:
+    state = ckpt.restore(exp.place(exp.init_state()), ckpt.latest_step())
+  finally:
+    ckpt.close()
+  g_params, g_vars = state_lib.replica((exp.sampling_params(state), state.g_vars), 0)
+  z = state_lib.sample_latent(jax.random.PRNGKey(10_000 + seed), NUM_SAMPLES,
+                              config.model.latent_dim, config.model.latent_dist)
+  points, _ = exp.generator.apply({'params': g_params, **g_vars}, z, train=True,
+                                  mutable=['batch_stats'])
+  modes, std = synthetic.MIXTURES[config.data.source]
+  r = metrics.mode_coverage(np.asarray(points), modes, std)
+  kl = r['kl_to_uniform']
+  return {'modes_captured': r['modes_captured'],
+          'high_quality_percent': 100.0 * r['high_quality_fraction'],
+          'kl_to_uniform': kl if np.isfinite(kl) else None}
+
+
+def collect(workdir, seeds, steps) -> dict:
+  """{variant: {seed: {'eval_bn': metrics, 'train_bn': metrics}}} of the finished runs."""
+  rows = {}
+  for variant in VARIANTS:
+    rows[variant] = {}
+    for seed in range(seeds):
+      e = finished(workdir, variant, seed, steps)
+      if e is not None:
+        rows[variant][seed] = {'eval_bn': e['seeds'][str(seed)],
+                               'train_bn': train_mode_bn_coverage(workdir, variant, seed, steps)}
+  return rows
+
+
+def write_docs(rows, args, wall_s):
+  from gan_jax.evaluation import mean_std
+  fmt = lambda ms, d: '—' if ms[0] is None else f'{ms[0]:.{d}f} ± {ms[1]:.{d}f}'
+  lines = [
+      '# The 2-D precision gap: an A/B on grid25',
+      '',
+      f'Generated by `.venv/bin/python scripts/precision_ab.py --steps {args.steps} --seeds '
+      f'{args.seeds}`; do not edit by hand. experiments/grid25.py (GAN, pack 1), one change per '
+      f'variant, seeds 0–{args.seeds - 1}, {args.steps:,} steps, mode coverage of 2,500 samples '
+      '(mean ± sample std over seeds). "eval BN": G samples with its running batch-norm '
+      'statistics (the library\'s protocol, docs/pacgan.md); "train BN": with the statistics of '
+      'the 2,500-sample batch. The variants are described in the script\'s docstring.',
+      '',
+      '| variant | overrides | seeds | modes (eval BN) | % high quality (eval BN) | KL (eval BN) '
+      '| modes (train BN) | % high quality (train BN) | KL (train BN) |',
+      '|---|---|---|---|---|---|---|---|---|']
+  table = {}
+  for variant, runs in rows.items():
+    table[variant] = {'overrides': VARIANTS[variant], 'runs': {str(s): r for s, r in runs.items()}}
+    cells = []
+    for mode in ('eval_bn', 'train_bn'):
+      stats = {k: mean_std([r[mode][k] for r in runs.values()]) for k in METRICS}
+      table[variant][mode] = {k: {'mean': v[0], 'std': v[1], 'count': v[2]}
+                              for k, v in stats.items()}
+      cells += [fmt(stats['modes_captured'], 1), fmt(stats['high_quality_percent'], 1),
+                fmt(stats['kl_to_uniform'], 2)]
+    overrides = ' '.join(f'`{k}={v}`' for k, v in VARIANTS[variant].items()) or '—'
+    lines.append(f'| {variant} | {overrides} | {len(runs)} | ' + ' | '.join(cells) + ' |')
+  lines += ['', 'Per run (seed: % high quality eval BN / train BN):', '']
+  for variant, runs in rows.items():
+    lines.append(f'- {variant}: ' + '; '.join(
+        f'{s}: {r["eval_bn"]["high_quality_percent"]:.1f} / '
+        f'{r["train_bn"]["high_quality_percent"]:.1f}' for s, r in runs.items()))
+  lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
+            'not retrained).', '']
+  with open(os.path.join(ROOT, 'docs', 'precision_ab.json'), 'w') as f:
+    json.dump({'steps': args.steps, 'seeds': args.seeds, 'table': table}, f, indent=2)
+  with open(os.path.join(ROOT, 'docs', 'precision_ab.md'), 'w') as f:
+    f.write('\n'.join(lines))
+  print('\n'.join(lines))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--steps', type=int, default=10000)
+  parser.add_argument('--seeds', type=int, default=3)
+  parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'precision_ab'))
+  parser.add_argument('--shard', default=None, help='i/n: train every n-th run from the i-th.')
+  parser.add_argument('--table_only', action='store_true', help='Only collect finished runs.')
+  args = parser.parse_args()
+  start, workdir = time.time(), os.path.abspath(args.workdir)
+  index, count = map(int, (args.shard or '0/1').split('/'))
+  runs = [(v, s) for s in range(args.seeds) for v in VARIANTS]  # Seed-major: balanced if stopped.
+  if not args.table_only:
+    for v, s in runs[index::count]:
+      train(workdir, v, s, args.steps)
+  if args.shard is None or args.table_only:
+    write_docs(collect(workdir, args.seeds, args.steps), args, time.time() - start)
+
+
+if __name__ == '__main__':
+  main()
