@@ -179,6 +179,8 @@ def test_feature_protocol_separates_real_from_noise(tiny_config):
   assert bad['inception_score'] < 1.5  # Noise: one class for everything.
   assert good['precision'] > 0.7 and good['recall'] > 0.7 and bad['recall'] < 0.05
   assert good['coverage'] > 0.3 and bad['coverage'] < 0.05
+  assert good['confident_percent'] > 95 and good['classes_present'] == 10
+  assert good['class_kl'] < 0.05 and bad['classes_present'] <= 2
 
 
 def test_reference_features_live_in_the_callers_cache(tiny_config):

@@ -128,6 +128,25 @@ def _dc_direct(real, fake, k):
   return inside.sum() / (k * len(fake)), np.mean(inside.any(axis=1))
 
 
+def test_confident_labels_hand_computed():
+  """Six samples over 3 classes, top probabilities .95, .9, .5, .99, .91, .6: confident labels
+  0, 0, -, 2, 0, -, so 4/6 are confident; with min_share 0.2 (1.2 samples) only class 0 (3) is
+  present, class 2 (1) is not; KL of (3/4, 0, 1/4) to uniform over 3."""
+  probs = np.array([[.95, .03, .02], [.9, .05, .05], [.3, .5, .2], [0, .01, .99],
+                    [.91, .09, 0], [.2, .2, .6]])
+  r = metrics.confident_labels(probs, 0.9, 0.2)
+  assert r['confident_fraction'] == pytest.approx(4 / 6)
+  assert r['classes_present'] == 1
+  q = np.array([.75, .25])
+  assert r['class_kl'] == pytest.approx(float(np.sum(q * np.log(q * 3))))
+  assert metrics.confident_labels(probs, 0.9, 1 / 6)['classes_present'] == 2
+  even = metrics.confident_labels(np.eye(4)[[0, 1, 2, 3, 0, 1, 2, 3]])
+  assert (even['confident_fraction'], even['classes_present'], even['class_kl']) == (1.0, 4, 0.0)
+  assert metrics.confident_labels(np.full((3, 2), 0.5))['class_kl'] == float('inf')
+  with pytest.raises(ValueError, match='probabilities'):
+    metrics.confident_labels(np.ones((2, 2)))
+
+
 def test_precision_recall_density_coverage_match_direct():
   rng = _rng(7)
   real = rng.normal(size=(60, 2))

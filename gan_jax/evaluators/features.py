@@ -1,12 +1,17 @@
 """`features`: image metrics in the space of a feature extractor.
 
-FID, KID (mean and std over subsets), precision/recall (k=3), density/coverage (k=5), and the
-Inception Score where the extractor gives class probabilities, between `eval.num_samples`
+FID, KID (mean and std over subsets), precision/recall (k=3), density/coverage (k=5), and where
+the extractor gives class probabilities the Inception Score and what its classifier is sure of
+(`confident_percent`: samples labelled with probability >= 0.9; `classes_present`: classes
+that are the confident label of >= 1% of the samples; `class_kl`: KL of those labels to
+uniform; metrics.confident_labels), between `eval.num_samples`
 generated images (default 5,000) and every image of the reference split
 (`eval.reference_split`), in the space of the extractor `eval.features` ('auto':
 mnist_classifier for one-channel images, inception_v3 otherwise).
 """
 from typing import Optional
+
+import numpy as np
 
 from gan_jax import metrics
 from gan_jax.evaluators import base
@@ -28,7 +33,8 @@ class Features(base.Evaluator):
   name = 'features'
   default_num_samples = 5000
   metric_names = ('fid', 'kid', 'kid_std', 'inception_score', 'inception_score_std',
-                  'precision', 'recall', 'density', 'coverage')
+                  'precision', 'recall', 'density', 'coverage', 'confident_percent',
+                  'classes_present', 'class_kl')
 
   @classmethod
   def rejects_data(cls, config, element_shape) -> Optional[str]:
@@ -66,6 +72,10 @@ class Features(base.Evaluator):
     if probs is not None:
       out['inception_score'], out['inception_score_std'] = metrics.inception_score(
           probs, min(IS_SPLITS, len(probs)))
+      sure = metrics.confident_labels(probs)
+      out['confident_percent'] = 100.0 * sure['confident_fraction']
+      out['classes_present'] = sure['classes_present']
+      out['class_kl'] = sure['class_kl'] if np.isfinite(sure['class_kl']) else None
     out['precision'], out['recall'] = metrics.precision_recall(real, feats, PR_K)
     out['density'], out['coverage'] = metrics.density_coverage(real, feats, DC_K)
     return out

@@ -9,6 +9,8 @@
   (Salimans et al. 2016).
 - `precision_recall`: k-NN manifold precision and recall (Kynkäänniemi et al. 2019).
 - `density_coverage`: density and coverage (Naeem et al. 2020).
+- `confident_labels`: the share of samples a classifier labels with probability >= 0.9, and how
+  those labels spread over the classes (classes holding >= 1% of the samples; KL to uniform).
 """
 import numpy as np
 from scipy import linalg
@@ -88,6 +90,30 @@ def inception_score(probs_NxC, splits: int = 10) -> tuple[float, float]:
       kl = np.where(part > 0, part * (np.log(part) - np.log(py)), 0.0).sum(axis=1)
     scores.append(np.exp(kl.mean()))
   return float(np.mean(scores)), float(np.std(scores))
+
+
+CONFIDENCE, CLASS_SHARE = 0.9, 0.01
+
+
+def confident_labels(probs_NxC, threshold: float = CONFIDENCE,
+                     min_share: float = CLASS_SHARE) -> dict:
+  """What a classifier is sure of among N samples: `confident_fraction`, the share whose top
+  class probability is >= threshold; `classes_present`, the classes that are the confident label
+  of at least min_share of all N samples; `class_kl`, KL(histogram of the confident labels ||
+  uniform over the C classes) (0: even; log C: one class; inf when none is confident)."""
+  p = _as64(probs_NxC)
+  if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
+    raise ValueError('confident_labels expects class probabilities (rows summing to 1).')
+  sure = p.max(axis=1) >= threshold
+  counts = np.bincount(p.argmax(axis=1)[sure], minlength=p.shape[1])
+  total = counts.sum()
+  kl = float('inf')
+  if total:
+    q = counts / total
+    nz = q > 0
+    kl = float(np.sum(q[nz] * np.log(q[nz] * p.shape[1])))
+  return {'confident_fraction': float(sure.mean()),
+          'classes_present': int((counts >= min_share * len(p)).sum()), 'class_kl': kl}
 
 
 def _pairwise_distances(x, y, chunk: int = 2048) -> np.ndarray:
