@@ -40,7 +40,8 @@ def _tree_signature(tree) -> list:
 
 class Checkpointer:
 
-  def __init__(self, directory: str, max_to_keep: int = 3):
+  def __init__(self, directory: str, max_to_keep: Optional[int] = 3):
+    """`max_to_keep`: the newest checkpoints kept; None keeps every one."""
     self.directory = os.path.abspath(directory)
     self._manager = ocp.CheckpointManager(
         self.directory, item_handlers=ocp.StandardCheckpointHandler(),  # Metadata in any process.

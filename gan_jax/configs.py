@@ -42,6 +42,7 @@ def train_defaults() -> ml_collections.ConfigDict:
   train.log_every = 100
   train.sample_every = 500
   train.ckpt_every = 500
+  train.ckpt_keep = 3  # Checkpoints kept (the newest); 0 keeps every one (scripts/ttq.py).
   train.steps_per_call = 1  # Updates per jitted call (unrolled in one program); cadences are multiples.
   train.seed_layout = 'loop'  # num_seeds > 1: 'loop' (unrolled) or 'vmap' (parallel.py).
   train.eval_every = 0  # Evaluate every this many steps (0: only at the end).
@@ -69,7 +70,10 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
        f'num_seeds must be an integer >= 1, got {config.get("num_seeds")!r}.'),
       (t.seed_layout in SEED_LAYOUTS,
        f'Unknown train.seed_layout {t.seed_layout!r}; valid: {list(SEED_LAYOUTS)}.'),
-      (is_int(k) and k >= 1, f'train.steps_per_call must be an integer >= 1, got {k!r}.')]
+      (is_int(k) and k >= 1, f'train.steps_per_call must be an integer >= 1, got {k!r}.'),
+      (is_int(t.ckpt_keep) and t.ckpt_keep >= 0,
+       f'train.ckpt_keep must be an integer >= 0 (0 keeps every checkpoint), got '
+       f'{t.ckpt_keep!r}.')]
   for field in TRAIN_CADENCES:
     v = t[field]
     if field == 'eval_every':
@@ -142,7 +146,7 @@ def load_experiment(path: str, arg=None) -> ml_collections.ConfigDict:
 # Fields that may change when a run is resumed: they do not change what is trained (a field
 # ending in '.' stands for every field under it).
 RESUMABLE_FIELDS = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
-                    'train.eval_every', 'eval.')
+                    'train.ckpt_keep', 'train.eval_every', 'eval.')
 
 
 def _resumable(key: str) -> bool:

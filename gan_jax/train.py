@@ -181,7 +181,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
   lock = workdir_lib.claim(workdir, config, jax.process_index() == 0)
   try:
-    ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir))
+    ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir),
+                                       config.train.ckpt_keep or None)
     try:
       state, start = _restore(exp, ckpt)
       _make_sample_dirs(workdir, exp)

@@ -24,6 +24,12 @@ def test_round_trip_keeps_last_three(tiny_config, tmp_path):
       np.testing.assert_array_equal(a, b)
   assert ckpt.restore(exp.init_state()).step.tolist() == [5]  # One seed: (1,).
   ckpt.close()
+  # max_to_keep None (train.ckpt_keep=0) keeps every checkpoint.
+  every = checkpoint_lib.Checkpointer(str(tmp_path / 'every'), max_to_keep=None)
+  for step in range(1, 6):
+    every.save(step, state)
+  assert every.all_steps() == [1, 2, 3, 4, 5]
+  every.close()
 
 
 def test_relative_path_becomes_absolute(tmp_path, monkeypatch):

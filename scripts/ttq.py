@@ -1,0 +1,305 @@
+"""Time to quality: sample quality against wall time, gan_jax's recipes beside the PyTorch reference.
+
+  .venv/bin/python scripts/ttq.py [--recipes default,torch] [--budgets 2,5,10] [--table_only]
+  make ttq                                 (every recipe of RECIPES, then docs/ttq.md)
+
+Each recipe trains once, alone on the machine, for up to the largest budget (minutes of wall
+time from the moment its process is launched: interpreter start, imports, data loading and
+compilation count). Quality at a budget B is that of the newest snapshot taken before B:
+- a gan_jax recipe is `python -m gan_jax.main --config=experiments/dcgan_mnist.py` with the
+  recipe's overrides (its own train.num_steps: a run that ends before B is scored as it ended),
+  a checkpoint every CKPT_EVERY steps (all kept: train.ckpt_keep=0) and no evaluation inside the
+  run; this script times each checkpoint as it appears and stops the run at the last budget;
+- `torch` is ../shared/bench/torch_reference.py's dcgan28 trained with its own recipe
+  (scripts/ttq_torch.py, by .venv-torch/bin/python: `make torch-venv`), snapshots at the budgets.
+Every snapshot is scored by gan_jax's feature protocol (gan_jax/evaluators/features.py) on 5,000
+samples against the 4,500 mnist5k training digits in the mnist_classifier's feature space: FID,
+precision / recall, density / coverage, confident_percent (samples labelled with p >= 0.9),
+classes_present. gan_jax samples G in evaluation mode (the EMA of G where the recipe keeps one);
+torch samples in training mode, as the PyTorch DCGAN example does.
+
+Results go to runs/ttq/results.json as each recipe finishes (a finished recipe is read, not
+rerun; --rerun NAME runs it again), then docs/ttq.md, docs/ttq.json and docs/ttq.png.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CONFIG = os.path.join(ROOT, 'experiments', 'dcgan_mnist.py')
+TORCH_PYTHON = os.path.join(ROOT, '.venv-torch', 'bin', 'python')
+TORCH_REFERENCE = os.path.join(os.path.dirname(ROOT), 'shared', 'bench', 'torch_reference.py')
+CKPT_EVERY = 250
+NUM_SAMPLES = 5000
+SHOWN = ('fid', 'precision', 'recall', 'density', 'coverage', 'confident_percent',
+         'classes_present')
+
+# name -> (overrides of experiments/dcgan_mnist.py, what it tries). 'torch' is the reference.
+RECIPES = {
+    'default': ({}, 'experiments/dcgan_mnist.py as it is'),
+    'torch': (None, 'PyTorch reference dcgan28, its own recipe (batch 64, Adam 2e-4 / 0.5, '
+                    'non-saturating, PyTorch initialisation)'),
+}
+
+
+def load_results(path) -> dict:
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  return {}
+
+
+def save_results(path, results) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(results, f, indent=2)
+  os.replace(tmp, path)
+
+
+def recipe_config(overrides: dict):
+  """experiments/dcgan_mnist.py with a recipe's overrides ('a.b.c': value)."""
+  from gan_jax import configs
+  config = configs.load_experiment(CONFIG)
+  for field, value in overrides.items():
+    *path, name = field.split('.')
+    node = config
+    for p in path:
+      node = node[p]
+    node[name] = value
+  return config
+
+
+def _flag(value) -> str:
+  return ','.join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def train_jax(overrides: dict, workdir: str, budgets: list) -> dict:
+  """Runs the recipe, timing each checkpoint as it appears; {step: seconds since launch}."""
+  shutil.rmtree(workdir, ignore_errors=True)
+  cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={CONFIG}', f'--workdir={workdir}',
+         *(f'--config.{k}={_flag(v)}' for k, v in overrides.items()),
+         f'--config.train.ckpt_every={CKPT_EVERY}', '--config.train.ckpt_keep=0',
+         '--config.eval.features=none']
+  print(' '.join(cmd), flush=True)
+  ckpt_dir, seen, limit = os.path.join(workdir, 'checkpoints'), {}, 60 * max(budgets)
+  start = time.time()
+  proc = subprocess.Popen(cmd, cwd=ROOT)
+  while proc.poll() is None and time.time() - start < limit:
+    time.sleep(0.2)
+    for name in os.listdir(ckpt_dir) if os.path.isdir(ckpt_dir) else ():
+      if name.isdigit() and int(name) not in seen:
+        seen[int(name)] = time.time() - start
+  if proc.poll() is None:
+    proc.terminate()
+    proc.wait()
+  elif proc.returncode:
+    raise RuntimeError(f'{" ".join(cmd)} failed with exit status {proc.returncode}.')
+  for name in os.listdir(ckpt_dir):  # Saved since the last look: timed now (an upper bound).
+    if name.isdigit() and int(name) not in seen:
+      seen[int(name)] = time.time() - start
+  return seen
+
+
+def snapshot_at(seen: dict, seconds: float):
+  """The newest checkpoint step saved within `seconds`, or None."""
+  steps = [s for s, t in seen.items() if t <= seconds]
+  return max(steps) if steps else None
+
+
+def score_jax(overrides: dict, workdir: str, seen: dict, budgets: list, cache: dict) -> dict:
+  """{budget: metrics, step, seconds} of the recipe's snapshot at each budget."""
+  from gan_jax import checkpoint as checkpoint_lib
+  from gan_jax import evaluation
+  from gan_jax.experiment import Experiment
+  config = recipe_config(overrides)
+  exp = Experiment(config)
+  runner = evaluation.EvalRunner(config, exp.source, exp.dataset.element_shape,
+                                 exp.num_classes, exp.generator, exp.seeds, cache)
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'), None)
+  out = {}
+  try:
+    for b in budgets:
+      step = snapshot_at(seen, 60 * b)
+      if step is None:
+        out[f'{b:g}'] = {'step': None}
+        continue
+      state = ckpt.restore(exp.place(exp.init_state()), step)
+      metrics, = runner.evaluate(exp.sampling_params(state), state.g_vars).values()
+      out[f'{b:g}'] = {**metrics, 'step': step, 'seconds': round(seen[step], 1)}
+      print(f'  {b:g} min: step {step}: ' + fmt_metrics(metrics), flush=True)
+  finally:
+    ckpt.close()
+  return out
+
+
+def fmt_metrics(m: dict) -> str:
+  return ', '.join(f'{k} {m[k]:.3g}' for k in SHOWN if m.get(k) is not None)
+
+
+def train_torch(workdir: str, budgets: list) -> None:
+  """The reference trained on the same 4,500 digits (written as (N, 1, 28, 28) for torch)."""
+  from gan_jax import data as data_lib
+  config = recipe_config({})
+  shutil.rmtree(workdir, ignore_errors=True)
+  os.makedirs(workdir)
+  train = data_lib.get_split(data_lib.get_source(config.data), config.data.split)
+  images = train.get(np.arange(train.size))
+  np.save(os.path.join(workdir, 'train.npy'), np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+  for path, what in ((TORCH_PYTHON, 'make torch-venv'), (TORCH_REFERENCE, '../shared/bench')):
+    if not os.path.exists(path):
+      raise SystemExit(f'{path} is missing ({what}); the torch recipe needs it.')
+  cmd = [TORCH_PYTHON, os.path.join(ROOT, 'scripts', 'ttq_torch.py'),
+         f'--reference={TORCH_REFERENCE}', f'--data={os.path.join(workdir, "train.npy")}',
+         f'--out={workdir}', f'--budgets={",".join(f"{b:g}" for b in budgets)}']
+  print(' '.join(cmd), flush=True)
+  subprocess.run(cmd + [f'--start={time.time()}'], cwd=ROOT, check=True)
+
+
+def score_torch(workdir: str, budgets: list, cache: dict) -> dict:
+  from gan_jax import data as data_lib
+  from gan_jax import evaluators as evaluators_lib
+  config = recipe_config({})
+  source = data_lib.get_source(config.data)
+  shape = data_lib.get_split(source, config.data.split).element_shape
+  features, = evaluators_lib.build(config, source, shape, 0, cache)
+  out = {}
+  for b in budgets:
+    snap = np.load(os.path.join(workdir, f'samples_{b:g}.npz'))
+    metrics = features.metrics_of_samples(snap['images'][:NUM_SAMPLES])
+    out[f'{b:g}'] = {**metrics, 'step': int(snap['step']), 'seconds': round(float(snap['seconds']), 1)}
+    print(f'  {b:g} min: step {int(snap["step"])}: ' + fmt_metrics(metrics), flush=True)
+  return out
+
+
+COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2',
+          '#7f7f7f', '#bcbd22', '#17becf']
+
+
+def plot_png(path, results: dict, budgets: list) -> None:
+  """Two panels against minutes: FID (log scale) and % confident samples, a line per recipe."""
+  from PIL import Image, ImageDraw
+  left, top, w, h, gap, legend = 60, 30, 300, 240, 70, 230
+  img = Image.new('RGB', (left + 2 * w + gap + legend, top + h + 50), 'white')
+  draw = ImageDraw.Draw(img)
+  x = lambda x0, b: x0 + b / max(budgets) * w
+  fids = [r[f'{b:g}']['fid'] for r in results.values() for b in budgets
+          if r.get(f'{b:g}', {}).get('fid')]
+  lo, hi = np.log10(max(min(fids, default=1), 1)) // 1, np.log10(max(fids, default=10)) // 1 + 1
+  panels = [('FID (mnist_classifier)', lambda v: top + h - (np.log10(v) - lo) / (hi - lo) * h,
+             'fid', [10 ** k for k in range(int(lo), int(hi) + 1)], '{:g}'),
+            ('% samples labelled with p >= 0.9', lambda v: top + h - v / 100 * h,
+             'confident_percent', range(0, 101, 20), '{:g}%')]
+  for i, (title, y, key, ticks, label) in enumerate(panels):
+    x0 = left + i * (w + gap)
+    draw.rectangle([x0, top, x0 + w, top + h], outline='black')
+    draw.text((x0, 10), title, fill='black')
+    for t in ticks:
+      draw.line([x0 - 4, y(t), x0, y(t)], fill='black')
+      draw.text((x0 - 40, y(t) - 6), label.format(t), fill='black')
+    for b in budgets:
+      draw.text((x(x0, b) - 8, top + h + 6), f'{b:g}', fill='black')
+    draw.text((x0 + w // 2 - 60, top + h + 26), 'minutes of wall time', fill='black')
+    for j, (name, r) in enumerate(results.items()):
+      pts = [(x(x0, b), y(r[f'{b:g}'][key])) for b in budgets
+             if r.get(f'{b:g}', {}).get(key) is not None]
+      color = COLORS[j % len(COLORS)]
+      if len(pts) > 1:
+        draw.line(pts, fill=color, width=2)
+      for px, py in pts:
+        draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=color)
+  for j, name in enumerate(results):
+    yy = top + 14 * j
+    draw.line([left + 2 * w + gap + 10, yy + 6, left + 2 * w + gap + 30, yy + 6],
+              fill=COLORS[j % len(COLORS)], width=3)
+    draw.text((left + 2 * w + gap + 36, yy), name, fill='black')
+  img.save(path)
+
+
+def _cell(m: dict, key: str) -> str:
+  v = m.get(key)
+  if v is None:
+    return '—'
+  return f'{v:.0f}' if key in ('classes_present', 'step') else (
+      f'{v:.1f}' if key in ('fid', 'confident_percent') else f'{v:.2f}')
+
+
+def write_docs(results: dict, budgets: list, machine: str) -> None:
+  lines = [
+      '# Time to quality: sample quality against wall time', '',
+      'Generated by `make ttq` (scripts/ttq.py; its docstring is the protocol); do not edit by '
+      f'hand. Machine: {machine}. Each recipe ran alone, once (seed 0); minutes are wall time '
+      'from its launch (start-up and compilation included). Scores: 5,000 samples against the '
+      '4,500 mnist5k training digits in the mnist_classifier\'s feature space (real digits score '
+      'FID about 1 and density about 1 there; docs/evaluation.md).', '',
+      '![quality against wall time](ttq.png)', '',
+      '| recipe | min | steps | FID | % confident | classes | precision | recall | density | '
+      'coverage |', '|---|---|---|---|---|---|---|---|---|---|']
+  for name, r in results.items():
+    for b in budgets:
+      m = r.get(f'{b:g}', {})
+      lines.append(f'| {name} | {b:g} | ' + ' | '.join(_cell(m, k) for k in (
+          'step', 'fid', 'confident_percent', 'classes_present', 'precision', 'recall',
+          'density', 'coverage')) + ' |')
+  lines += ['', 'Recipes (overrides of experiments/dcgan_mnist.py):', '']
+  for name, r in results.items():
+    over = r.get('overrides')
+    shown = '—' if not over else ' '.join(f'`{k}={_flag(v)}`' for k, v in over.items())
+    lines.append(f'- **{name}**: {r.get("what", "")}. {shown if over is not None else ""}')
+  lines.append('')
+  with open(os.path.join(ROOT, 'docs', 'ttq.md'), 'w') as f:
+    f.write('\n'.join(lines))
+  with open(os.path.join(ROOT, 'docs', 'ttq.json'), 'w') as f:
+    json.dump({'budgets': budgets, 'machine': machine, 'results': results}, f, indent=2)
+  plot_png(os.path.join(ROOT, 'docs', 'ttq.png'), results, budgets)
+  print('\n'.join(lines))
+
+
+def run_recipe(name: str, budgets: list, workdir: str, cache: dict) -> dict:
+  overrides, what = RECIPES[name]
+  print(f'== {name}: {what}', flush=True)
+  if overrides is None:
+    train_torch(workdir, budgets)
+    scores = score_torch(workdir, budgets, cache)
+  else:
+    seen = train_jax(overrides, workdir, budgets)
+    scores = score_jax(overrides, workdir, seen, budgets, cache)
+  return {**scores, 'overrides': overrides, 'what': what, 'finished': time.time()}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--recipes', default=','.join(RECIPES))
+  parser.add_argument('--budgets', default='2,5,10')
+  parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'ttq'))
+  parser.add_argument('--rerun', default='', help='Comma-separated recipes to run again.')
+  parser.add_argument('--table_only', action='store_true')
+  args = parser.parse_args()
+  from scripts.bench_scale import device_description
+  budgets = [float(b) for b in args.budgets.split(',')]
+  names = [n for n in args.recipes.split(',') if n]
+  unknown = sorted(set(names) - set(RECIPES))
+  if unknown:
+    raise SystemExit(f'Unknown recipe(s) {unknown}; valid: {list(RECIPES)}.')
+  workdir = os.path.abspath(args.workdir)
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, 'results.json')
+  results, cache = load_results(path), {}
+  for name in names if not args.table_only else ():
+    r = results.get(name)
+    if r is None or name in args.rerun.split(',') or r.get('overrides') != RECIPES[name][0] or (
+        any(f'{b:g}' not in r for b in budgets)):
+      results[name] = run_recipe(name, budgets, os.path.join(workdir, name), cache)
+      save_results(path, results)
+  write_docs({n: results[n] for n in names if n in results}, budgets, device_description())
+
+
+if __name__ == '__main__':
+  main()
