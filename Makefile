@@ -12,7 +12,7 @@ CHAOS_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile sweep augment augment-docs clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast bench profile ttq sweep augment augment-docs clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -69,6 +69,13 @@ clean:
 bench: install torch-venv
 	$(BIN)/python scripts/bench_torch.py
 	$(BIN)/python scripts/bench_scale.py
+
+# Time to quality: gan_jax's recipes and the PyTorch reference (../shared/bench) trained for the
+# same wall-clock budgets, scored by the feature protocol; writes docs/ttq.md, .json and .png
+# (scripts/ttq.py; about 12 minutes a recipe, resumable). TTQ_ARGS='--recipes default,torch'.
+TTQ_ARGS ?=
+ttq: install torch-venv
+	$(BIN)/python scripts/ttq.py $(TTQ_ARGS)
 
 # Where the CPU time of the update goes, beside torch's, and the speed changes tried
 # (docs/profile.md, docs/perf_experiments.md; about 12 minutes on 2 cores).

@@ -231,7 +231,7 @@ def generate(exp, state, seed: int, num: int) -> tuple[np.ndarray, np.ndarray]:
   """`num` labelled images of the run's sampling generator (the EMA's if kept): the classes in
   turn (0, 1, ..., C-1, 0, ...), latents from the seed's own stream."""
   sample = sampling.make_eval_sampler(exp.generator)
-  params, g_vars = state_lib.replica((exp.sampling_params(state), state.g_vars), 0)
+  params, g_vars = state_lib.replica((exp.sampling_params(state), exp.sampling_vars(state)), 0)
   m, chunk = exp.config.model, GENERATE_CHUNK
   key = jax.random.fold_in(jax.random.PRNGKey(seed), STREAM_AUGMENT_Z)
   labels = (np.arange(num) % exp.num_classes).astype(np.int32)

@@ -66,13 +66,16 @@ def write_eval_json(workdir: str, summary: dict) -> str:
                                  allow_nan=False)
 
 
-def generator_text(optim_config) -> str:
+def generator_text(config) -> str:
   """eval.json's description of the generator that made the samples."""
-  o = optim_config
+  o = config.optim
+  stats = ('standing batch-norm statistics of the sampling parameters (eval.bn_stats)'
+           if config.eval.get('bn_stats', 'running') == 'standing'
+           else 'running batch-norm statistics')
   if o.ema_decay > 0:
     return (f'EMA of G\'s parameters (optim.ema_decay={o.ema_decay}, ema_start='
-            f'{o.ema_start}) with the running batch-norm statistics, evaluation mode')
-  return 'G in evaluation mode (running batch-norm statistics)'
+            f'{o.ema_start}) with the {stats}, evaluation mode')
+  return f'G in evaluation mode ({stats})'
 
 
 def merge_metrics(parts: list) -> dict:
@@ -108,7 +111,7 @@ class EvalRunner:
 
   def describe(self) -> dict:
     """eval.json's protocol: the evaluator's dict, or {name: dict} for several."""
-    shared = {'generator': generator_text(self.config.optim),
+    shared = {'generator': generator_text(self.config),
               'latents': 'fixed per seed (state.STREAM_EVAL_Z)'}
     parts = {ev.name: {**ev.describe(), **shared} for ev in self.evaluators}
     return next(iter(parts.values())) if len(parts) == 1 else parts
@@ -180,6 +183,7 @@ def evaluate_checkpoint(config, workdir: str) -> dict:
   is_writer = jax.process_index() == 0
   writer = writers.MetricWriter(workdir) if is_writer else writers.NullWriter()
   try:
-    return runner.run(exp.sampling_params(state), state.g_vars, step, workdir, writer, is_writer)
+    return runner.run(exp.sampling_params(state), exp.sampling_vars(state), step, workdir, writer,
+                      is_writer)
   finally:
     writer.close()

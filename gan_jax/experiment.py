@@ -22,6 +22,7 @@ from gan_jax import losses
 from gan_jax import models
 from gan_jax import optimizers
 from gan_jax import parallel
+from gan_jax import sampling
 from gan_jax import state as state_lib
 from gan_jax import step as step_lib
 
@@ -56,6 +57,7 @@ class Experiment:
                                            num_classes=self.num_classes)
     self.discriminator = models.make_discriminator(config.model, num_classes=self.num_classes)
     self.g_tx, self.d_tx = optimizers.make_optimizers(config.optim)
+    self._standing = None  # eval.bn_stats='standing': built at first use (sampling_vars).
     self._check_augment()
     self._check_shapes()
 
@@ -167,3 +169,16 @@ class Experiment:
   def sampling_params(self, state: state_lib.GANState):
     """G's parameters that samples and evaluation use: the EMA's when the run keeps one."""
     return state.g_ema_params if self.uses_ema else state.g_params
+
+  def sampling_vars(self, state: state_lib.GANState):
+    """G's other variables for sampling, stacked over seeds: the running batch-norm statistics
+    of training, or with eval.bn_stats='standing' each seed's standing statistics of its
+    sampling parameters (sampling.standing_stats)."""
+    if self.config.eval.get('bn_stats', 'running') != 'standing':
+      return state.g_vars
+    if self._standing is None:
+      self._standing = sampling.make_standing_sampler_vars(self.generator, self.config.model,
+                                                           self.num_classes)
+    both = (self.sampling_params(state), state.g_vars)
+    return state_lib.stack_replicas([self._standing(*state_lib.replica(both, i), seed)
+                                     for i, seed in enumerate(self.seeds)])

@@ -30,6 +30,48 @@ def make_eval_sampler(generator: nn.Module) -> Callable:
   return sample
 
 
+STANDING_SAMPLES = 1024  # eval.bn_stats='standing': latents the statistics are measured on.
+
+
+def standing_stats(generator: nn.Module, g_params, g_vars, z_BxZ, labels_B=None):
+  """`g_vars` with every batch-norm layer's running statistics replaced by the statistics of
+  G(z_BxZ) in training mode with `g_params` (BigGAN's "standing statistics", Brock et al. 2019:
+  the statistics of the parameters that sample, e.g. an EMA, not the running averages of the
+  parameters that trained). A layer's statistics are those of its input when every earlier layer
+  normalises by its own batch statistics. Variables without batch statistics are returned as
+  they are.
+
+  Flax's BatchNorm updates ra <- m * ra + (1 - m) * batch with the module's own momentum m, so two
+  training-mode calls from ra = 0 and ra = 1 (same batch statistics: training mode normalises by
+  the batch, not by ra) give a = (1 - m) batch and b = m + a, hence batch = a / (1 - (b - a)),
+  whatever m each module uses.
+  """
+  if 'batch_stats' not in g_vars:
+    return g_vars
+
+  def updated(fill: float):
+    stats = jax.tree.map(lambda x: jnp.full_like(x, fill), g_vars['batch_stats'])
+    _, new = generator.apply({'params': g_params, **g_vars, 'batch_stats': stats}, z_BxZ,
+                             train=True, labels=labels_B, mutable=True)
+    return new['batch_stats']
+  a, b = updated(0.0), updated(1.0)
+  return {**g_vars, 'batch_stats': jax.tree.map(lambda a, b: a / (1.0 - (b - a)), a, b)}
+
+
+def make_standing_sampler_vars(generator: nn.Module, model_config, num_classes: int) -> Callable:
+  """Jitted (g_params, g_vars, seed) -> g_vars with standing statistics (eval.bn_stats=
+  'standing'), measured on STANDING_SAMPLES latents fixed per seed (state.STREAM_STANDING_Z)."""
+  m = model_config
+
+  @jax.jit
+  def standing(g_params, g_vars, seed):
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), state_lib.STREAM_STANDING_Z)
+    z = state_lib.sample_latent(key, STANDING_SAMPLES, m.latent_dim, m.latent_dist)
+    labels = state_lib.sample_labels(jax.random.fold_in(key, 1), STANDING_SAMPLES, num_classes)
+    return standing_stats(generator, g_params, g_vars, z, labels)
+  return standing
+
+
 def grid_shape(num_classes: int) -> tuple:
   """(rows, columns) of image grids: 8x8, or one row per class (up to 10) when conditional."""
   if num_classes:

@@ -17,6 +17,7 @@ from gan_jax.models import LATENT_DISTS, pack_samples, reinitialize
 
 # Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
 STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z, STREAM_EVAL_Z = 1, 2, 3, 4, 5
+STREAM_STANDING_Z = 6  # Latents of standing batch-norm statistics (eval.bn_stats).
 
 
 @flax.struct.dataclass

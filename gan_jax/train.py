@@ -50,7 +50,8 @@ class _Outputs:
     logbook.log_progress(step, self.exp.config.train.num_steps, summaries, rate)
 
   def samples(self, step: int, state) -> None:
-    per_seed = self.pictures.samples(self.exp.sampling_params(state), state.g_vars)
+    per_seed = self.pictures.samples(self.exp.sampling_params(state),
+                                        self.exp.sampling_vars(state))
     if not self.is_writer:
       return
     for seed, samples in zip(self.exp.seeds, per_seed):
@@ -60,8 +61,8 @@ class _Outputs:
       self.writer.write_image(step, 'samples' + self.suffix(seed), picture)
 
   def evaluate(self, step: int, state) -> dict:
-    return self.evaluator.run(self.exp.sampling_params(state), state.g_vars, step, self.workdir,
-                              self.writer, self.is_writer)
+    return self.evaluator.run(self.exp.sampling_params(state), self.exp.sampling_vars(state), step,
+                              self.workdir, self.writer, self.is_writer)
 
   def close(self) -> None:
     self.writer.close()

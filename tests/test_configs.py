@@ -123,6 +123,7 @@ BAD = [
     ('train.ckpt_every', 0, 'train.ckpt_every must be a positive integer'),
     ('train.ckpt_keep', -1, r'train.ckpt_keep must be an integer >= 0 \(0 keeps every'),
     ('model.init_std', -0.5, 'model.init_std must be a number >= 0'),
+    ('eval.bn_stats', 'batch', r"Unknown eval.bn_stats 'batch'; valid: \['running', 'standing'\]"),
     ('model.latent_dim', 0, 'model.latent_dim must be a positive integer'),
     ('model.latent_dist', 'cauchy', r"latent_dist 'cauchy'; valid: \['normal', 'uniform'\]"),
     ('model.dtype', 'float16', r"model.dtype 'float16'; valid: \['float32', 'bfloat16'\]"),

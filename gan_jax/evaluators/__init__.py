@@ -26,6 +26,9 @@ EVALUATORS = {
 AUTO = 'auto'
 
 
+BN_STATS = ('running', 'standing')  # eval.bn_stats.
+
+
 def defaults() -> ml_collections.ConfigDict:
   """The eval section of the config, with its defaults."""
   e = ml_collections.ConfigDict()
@@ -36,6 +39,10 @@ def defaults() -> ml_collections.ConfigDict:
   e.batch_size = 500  # Generator and extractor chunk size.
   e.reference_split = 'train'  # Real images that FID & co. compare against.
   e.inception_weights = config_dict.placeholder(str)  # .npz (scripts/convert_...).
+  # G's batch norm when it samples (pictures and evaluation): 'running', the running averages
+  # of training; 'standing', the statistics of the sampling parameters (the EMA's, if kept)
+  # measured on 1,024 latents in training mode (BigGAN's standing statistics; sampling.py).
+  e.bn_stats = 'running'
   return e
 
 
@@ -44,6 +51,8 @@ def problems(config) -> list:
   e = config.eval
   names, valid = e.get('evaluators'), [AUTO, *EVALUATORS]
   checks = [
+      (e.get('bn_stats', 'running') in BN_STATS,
+       f'Unknown eval.bn_stats {e.get("bn_stats")!r}; valid: {list(BN_STATS)}.'),
       (e.features in EVAL_FEATURES,
        f'Unknown eval.features {e.features!r}; valid: {list(EVAL_FEATURES)}.'),
       (e.num_samples is None or (is_int(e.num_samples) and e.num_samples >= 2),
