@@ -43,31 +43,33 @@ SHOWN = ('fid', 'precision', 'recall', 'density', 'coverage', 'confident_percent
          'classes_present')
 
 # name -> (overrides of experiments/dcgan_mnist.py, what it tries). 'torch' is the reference.
+_BEFORE = {'loss.name': 'minimax', 'optim.ema_decay': 0.0, 'optim.ema_start': 0,
+           'augment.policy': '', 'model.g_kwargs.dcgan.base_features': 256,
+           'model.d_kwargs.dcgan.base_features': 64, 'train.num_steps': 3500,
+           'eval.bn_stats': 'running'}
+_SMALL_FAST = {'loss.name': 'non_saturating', 'optim.ema_decay': 0.99, 'optim.ema_start': 2000,
+               'augment.policy': 'translation,cutout', 'model.g_kwargs.dcgan.base_features': 128,
+               'model.d_kwargs.dcgan.base_features': 32, 'train.num_steps': 8000,
+               'eval.bn_stats': 'running'}
+_EMA999 = {'loss.name': 'non_saturating', 'optim.ema_decay': 0.999, 'optim.ema_start': 1000,
+           'augment.policy': 'translation', 'model.g_kwargs.dcgan.base_features': 128,
+           'model.d_kwargs.dcgan.base_features': 32, 'train.num_steps': 5750,
+           'eval.bn_stats': 'standing'}
+# name -> (overrides of experiments/dcgan_mnist.py, what it tries), in the order they were tried
+# ('default' is the file as it is; 'torch' the reference).
 RECIPES = {
     'default': ({}, 'experiments/dcgan_mnist.py as it is'),
-    'before': ({}, 'the default before issue 16: minimax loss, no EMA, G 256 / D 64 wide, 3,500 '
-                   'steps'),
-    'small_fast': ({'loss.name': 'non_saturating', 'optim.ema_decay': 0.99,
-                    'optim.ema_start': 2000, 'augment.policy': 'translation,cutout',
-                    'model.g_kwargs.dcgan.base_features': 128,
-                    'model.d_kwargs.dcgan.base_features': 32, 'train.num_steps': 8000},
-                   'non-saturating loss, EMA of G (0.99 from step 2000), DiffAugment '
-                   'translation+cutout, G 128 / D 32 wide, up to 8,000 steps'),
-    'small_fast_standing': ({'loss.name': 'non_saturating', 'optim.ema_decay': 0.99,
-                             'optim.ema_start': 2000, 'augment.policy': 'translation,cutout',
-                             'model.g_kwargs.dcgan.base_features': 128,
-                             'model.d_kwargs.dcgan.base_features': 32, 'train.num_steps': 8000,
-                             'eval.bn_stats': 'standing'},
+    'before': (_BEFORE, 'the default before issue 16 (the TensorFlow tutorial\'s recipe): minimax '
+                        'loss, no EMA, no DiffAugment, G 256 / D 64 wide, 3,500 steps'),
+    'small_fast': (_SMALL_FAST, 'non-saturating loss, EMA of G (0.99 from step 2000), DiffAugment '
+                                'translation+cutout, G 128 / D 32 wide, up to 8,000 steps'),
+    'small_fast_standing': ({**_SMALL_FAST, 'eval.bn_stats': 'standing'},
                             'small_fast sampled with standing batch-norm statistics'),
-    'before_standing': ({'eval.bn_stats': 'standing'},
+    'before_standing': ({**_BEFORE, 'eval.bn_stats': 'standing'},
                         'before, sampled with standing batch-norm statistics'),
-    'ema999': ({'loss.name': 'non_saturating', 'optim.ema_decay': 0.999,
-                'optim.ema_start': 1000, 'augment.policy': 'translation',
-                'model.g_kwargs.dcgan.base_features': 128,
-                'model.d_kwargs.dcgan.base_features': 32, 'train.num_steps': 5750,
-                'train.sample_every': 5750, 'eval.bn_stats': 'standing'},
-               'non-saturating loss, EMA of G (0.999 from step 1000) with standing batch-norm '
-               'statistics, DiffAugment translation, G 128 / D 32 wide, 5,750 steps'),
+    'ema999': (_EMA999, 'non-saturating loss, EMA of G (0.999 from step 1000) with standing '
+                        'batch-norm statistics, DiffAugment translation, G 128 / D 32 wide, 5,750 '
+                        'steps'),
     'torch': (None, 'PyTorch reference dcgan28, its own recipe (batch 64, Adam 2e-4 / 0.5, '
                     'non-saturating, PyTorch initialisation)'),
 }
@@ -315,7 +317,9 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   for name, r in results.items():
     over = r.get('overrides')
     shown = '—' if not over else ' '.join(f'`{k}={_flag(v)}`' for k, v in over.items())
-    lines.append(f'- **{name}**: {r.get("what", "")}. {shown if over is not None else ""}')
+    twin = (f' Scored on the checkpoints of **{r["trained_by"]}**, trained identically (its '
+            'cadences of pictures and logs aside).' if r.get('trained_by') else '')
+    lines.append(f'- **{name}**: {r.get("what", "")}. {shown if over is not None else ""}{twin}')
   lines.append('')
   with open(os.path.join(ROOT, 'docs', 'ttq.md'), 'w') as f:
     f.write('\n'.join(lines))
@@ -328,7 +332,8 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
 
 def run_recipe(name: str, budgets: list, workdir: str, cache: dict, results: dict) -> dict:
   """Trains and scores a recipe; a gan_jax recipe whose training fields equal a finished one's
-  (only eval.* differs, e.g. eval.bn_stats) is scored on that run's checkpoints, not retrained."""
+  (only eval.* or the cadences differ, e.g. eval.bn_stats or how often pictures are drawn) is
+  scored on that run's checkpoints, not retrained."""
   overrides, what = RECIPES[name]
   print(f'== {name}: {what}', flush=True)
   extra = {}
@@ -359,8 +364,18 @@ def checkpoint_seconds(result: dict) -> dict:
           if isinstance(m, dict) and m.get('step') is not None and 'seconds' in m}
 
 
+# Fields that change neither what is trained nor how it is scored (pictures, logs, checkpoints).
+CADENCES = ('train.log_every', 'train.sample_every', 'train.ckpt_every', 'train.ckpt_keep',
+            'train.eval_every')
+
+
+def identity(config: dict) -> dict:
+  """What makes a recipe's numbers: its config without the cadences."""
+  return {k: v for k, v in (config or {}).items() if k not in CADENCES}
+
+
 def training_fields(config: dict) -> dict:
-  return {k: v for k, v in config.items() if not k.startswith('eval.')}
+  return {k: v for k, v in identity(config).items() if not k.startswith('eval.')}
 
 
 def trained_twin(results: dict, overrides: dict, root: str):
@@ -403,7 +418,8 @@ def main():
   for name in names if not args.table_only else ():
     r = results.get(name)
     if r is None or name in args.rerun.split(',') or (
-        r.get('config') != resolved(RECIPES[name][0])) or any(f'{b:g}' not in r for b in budgets):
+        identity(r.get('config')) != identity(resolved(RECIPES[name][0]))) or (
+        any(f'{b:g}' not in r for b in budgets)):
       results[name] = run_recipe(name, budgets, os.path.join(workdir, name), cache, results)
       save_results(path, results)
   write_docs({n: results[n] for n in names if n in results}, budgets, device_description(),
