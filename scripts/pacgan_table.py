@@ -18,6 +18,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from scripts import doc_files  # noqa: E402
 from gan_jax.evaluation import mean_std  # noqa: E402
 
 # Lin et al. (2018), Table 1: mean over 10 runs (modes, % high quality, KL).
@@ -112,11 +113,7 @@ def write_docs(rows, args, wall_s):
     lines.append(f'- {key}: {per}')
   lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min on this machine '
             '(runs already finished are read, not retrained).', '']
-  with open(os.path.join(ROOT, 'docs', 'pacgan.json'), 'w') as f:
-    json.dump({'steps': args.steps, 'seeds': args.seeds, 'table': table}, f, indent=2)
-  with open(os.path.join(ROOT, 'docs', 'pacgan.md'), 'w') as f:
-    f.write('\n'.join(lines))
-  print('\n'.join(lines))
+  doc_files.write('pacgan', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 
 
 def main():

@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from scripts import doc_files  # noqa: E402
 
 VARIANTS = {
     'baseline': {},
@@ -152,11 +153,7 @@ def write_docs(rows, args, wall_s):
         f'{r["train_bn"]["high_quality_percent"]:.1f}' for s, r in runs.items()))
   lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
             'not retrained).', '']
-  with open(os.path.join(ROOT, 'docs', 'precision_ab.json'), 'w') as f:
-    json.dump({'steps': args.steps, 'seeds': args.seeds, 'table': table}, f, indent=2)
-  with open(os.path.join(ROOT, 'docs', 'precision_ab.md'), 'w') as f:
-    f.write('\n'.join(lines))
-  print('\n'.join(lines))
+  doc_files.write('precision_ab', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 
 
 def main():

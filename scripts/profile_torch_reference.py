@@ -15,12 +15,12 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 REFERENCE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'shared', 'bench')
 sys.path.insert(0, REFERENCE_DIR)
 from torch_reference import ARCHS  # noqa: E402
+from ttq_torch import reference_step  # noqa: E402  (scripts/, this file's folder)
 
 
 def main():
@@ -37,15 +37,7 @@ def main():
   real = torch.rand((a.batch, *shape)) * 2 - 1
 
   def step():
-    fake = g(torch.randn(a.batch, zdim)).detach()
-    loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
-    loss_g = F.softplus(-d(g(torch.randn(a.batch, zdim)))).mean()
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
+    reference_step(g, d, opt_g, opt_d, real, zdim)
 
   for _ in range(2):
     step()

@@ -33,6 +33,22 @@ def load_reference(path):
   return module
 
 
+def reference_step(g, d, opt_g, opt_d, real, zdim: int):
+  """torch_reference.py's step: D on the real batch and a fresh fake one, then G on a fresh fake
+  batch; non-saturating loss. Returns (loss_d, loss_g)."""
+  batch = len(real)
+  fake = g(torch.randn(batch, zdim)).detach()
+  loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+  opt_d.zero_grad(set_to_none=True)
+  loss_d.backward()
+  opt_d.step()
+  loss_g = F.softplus(-d(g(torch.randn(batch, zdim)))).mean()
+  opt_g.zero_grad(set_to_none=True)
+  loss_g.backward()
+  opt_g.step()
+  return loss_d, loss_g
+
+
 def write_samples(g, zdim, num, seed, path, step, seconds):
   """G's samples in training mode (a copy, so its running statistics stay as they were)."""
   g = copy.deepcopy(g).train()
@@ -70,15 +86,7 @@ def main():
       order = torch.from_numpy(rng.permutation(len(data)))
     k = step % per_epoch
     real = data[order[k * a.batch:(k + 1) * a.batch]]
-    fake = g(torch.randn(a.batch, zdim)).detach()
-    loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
-    loss_g = F.softplus(-d(g(torch.randn(a.batch, zdim)))).mean()
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
+    loss_d, loss_g = reference_step(g, d, opt_g, opt_d, real, zdim)
     step += 1
     seconds = time.time() - a.start - off_clock
     if step % 200 == 0:
