@@ -118,6 +118,24 @@ def collect(workdir, seeds, steps) -> dict:
   return rows
 
 
+def reading(table: dict) -> list:
+  """Generated sentences: each variant's % high quality (eval BN) against the baseline's."""
+  hq = lambda v, mode='eval_bn': table[v][mode]['high_quality_percent']
+  if 'baseline' not in table or hq('baseline')['mean'] is None:
+    return []
+  base = hq('baseline')
+  out = ['Reading (generated from the table): % high quality, eval BN, against the baseline\'s '
+         f'{base["mean"]:.1f} ± {base["std"]:.1f}:', '']
+  for v in table:
+    m = hq(v)
+    if v == 'baseline' or m['mean'] is None:
+      continue
+    t = hq(v, 'train_bn')
+    out.append(f'- {v}: {m["mean"]:.1f} ± {m["std"]:.1f} ({m["mean"] - base["mean"]:+.1f} points; '
+               f'{m["count"]} seeds); sampled with train-mode BN {t["mean"]:.1f} ± {t["std"]:.1f}.')
+  return out
+
+
 def write_docs(rows, args, wall_s):
   from gan_jax.evaluation import mean_std
   fmt = lambda ms, d: '—' if ms[0] is None else f'{ms[0]:.{d}f} ± {ms[1]:.{d}f}'
@@ -146,7 +164,7 @@ def write_docs(rows, args, wall_s):
                 fmt(stats['kl_to_uniform'], 2)]
     overrides = ' '.join(f'`{k}={v}`' for k, v in VARIANTS[variant].items()) or '—'
     lines.append(f'| {variant} | {overrides} | {len(runs)} | ' + ' | '.join(cells) + ' |')
-  lines += ['', 'Per run (seed: % high quality eval BN / train BN):', '']
+  lines += ['', *reading(table), '', 'Per run (seed: % high quality eval BN / train BN):', '']
   for variant, runs in rows.items():
     lines.append(f'- {variant}: ' + '; '.join(
         f'{s}: {r["eval_bn"]["high_quality_percent"]:.1f} / '
