@@ -41,7 +41,7 @@ def get_config(arg=None):
   config.augment.policy = 'translation'
   config.eval.bn_stats = 'standing'
   config.train.num_steps = 5750
-  config.train.log_every = 250
+  config.train.log_every = 100
   config.train.sample_every = 500
   config.train.ckpt_every = 500
   return configs.experiment_arg(config, arg)

@@ -164,13 +164,19 @@ def flatten(d: dict, prefix: str = '') -> dict:
   return out
 
 
-def differences(saved: dict, current: dict) -> list[str]:
-  """Fields (dotted) whose values differ between two config dicts, resumable fields excepted."""
+def changed(saved: dict, current: dict, kept=lambda key: False) -> list[str]:
+  """Fields (dotted) whose values differ between two config dicts, fields where `kept(key)` is
+  true excepted: one line each, naming both values."""
   a, b = flatten(saved), flatten(current)
   # A field that a newer gan_jax added is absent from an older workdir's config; at its default
   # it changes nothing.
   added = {k: v for k, v in flatten(base_config().to_dict()).items() if k not in a}
   keys = sorted(set(a) | set(b))
   return [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
-          for k in keys if not _resumable(k) and a.get(k, added.get(k, '<absent>'))
+          for k in keys if not kept(k) and a.get(k, added.get(k, '<absent>'))
           != b.get(k, '<absent>')]
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+  """Fields (dotted) whose values differ between two config dicts, resumable fields excepted."""
+  return changed(saved, current, _resumable)

@@ -350,10 +350,7 @@ def check_workdir(config, workdir: str) -> None:
   saved = _read_json(path)
   current = json.loads(config.to_json())
   if saved:  # Every field counts (a longer GAN run changes the cells), growing ones aside.
-    a, b = configs.flatten(saved), configs.flatten(current)
-    diffs = [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
-             for k in sorted(set(a) | set(b))
-             if k not in GROWING_FIELDS and a.get(k, '<absent>') != b.get(k, '<absent>')]
+    diffs = configs.changed(saved, current, lambda k: k in GROWING_FIELDS)
     if diffs:
       raise configs.ConfigError(
           f'--workdir={workdir} holds a protocol of another config; use a new --workdir, or '

@@ -101,6 +101,7 @@ def main():
   log = run_logged(cmd)
   wall = time.time() - start
   ev, eval_s = eval_summary(args.workdir, log)
+  took = f' ({eval_s:.0f} s)' if eval_s is not None else ''
 
   from gan_jax import writers
   records = writers.read_jsonl(os.path.join(args.workdir, 'metrics.jsonl'))
@@ -121,7 +122,7 @@ def main():
   batch = configs.load_experiment(os.path.join(REPO, CONFIG)).data.batch_size
   summary = (f'The training command of `make train` (experiments/dcgan_mnist.py, {last["step"]} '
              f'steps at batch {batch} on mnist5k) took **{wall / 60:.1f} minutes** of wall time, '
-             f'compilation and its final evaluation ({eval_s:.0f} s) included, on {machine}; '
+             f'compilation and its final evaluation{took} included, on {machine}; '
              f'`make train` adds the one-time install of .venv before it. Its own evaluation '
              f'(5,000 samples against the 4,500 training digits, mnist_classifier features): FID '
              f'{ev["fid"]:.1f}, precision {ev["precision"]:.2f}, recall {ev["recall"]:.2f}, '

@@ -317,8 +317,13 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   for name, r in results.items():
     over = r.get('overrides')
     shown = '—' if not over else ' '.join(f'`{k}={_flag(v)}`' for k, v in over.items())
-    twin = (f' Scored on the checkpoints of **{r["trained_by"]}**, trained identically (its '
-            'cadences of pictures and logs aside).' if r.get('trained_by') else '')
+    twin = ''
+    if r.get('trained_by'):
+      other = results.get(r['trained_by'], {}).get('config', {})
+      every = (other.get('train.sample_every'), r['config'].get('train.sample_every'))
+      twin = (f' Scored on the checkpoints of **{r["trained_by"]}**, trained identically' + (
+          f' but for its pictures (every {every[0]} steps there, every {every[1]} here: that '
+          'run\'s clock paid for fewer)' if every[0] != every[1] else '') + '.')
     lines.append(f'- **{name}**: {r.get("what", "")}. {shown if over is not None else ""}{twin}')
   lines.append('')
   with open(os.path.join(ROOT, 'docs', 'ttq.md'), 'w') as f:
@@ -330,7 +335,8 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   print('\n'.join(lines))
 
 
-def run_recipe(name: str, budgets: list, workdir: str, cache: dict, results: dict) -> dict:
+def run_recipe(name: str, budgets: list, workdir: str, cache: dict, results: dict,
+               rerun: list) -> dict:
   """Trains and scores a recipe; a gan_jax recipe whose training fields equal a finished one's
   (only eval.* or the cadences differ, e.g. eval.bn_stats or how often pictures are drawn) is
   scored on that run's checkpoints, not retrained."""
@@ -341,7 +347,7 @@ def run_recipe(name: str, budgets: list, workdir: str, cache: dict, results: dic
     train_torch(workdir, budgets)
     scores = score_torch(workdir, budgets, cache)
   else:
-    twin = trained_twin(results, overrides, os.path.dirname(workdir))
+    twin = trained_twin(results, overrides, os.path.dirname(workdir), name, rerun, budgets)
     if twin:
       print(f'   (same training as {twin!r}: its checkpoints are scored)', flush=True)
       workdir, seen = os.path.join(os.path.dirname(workdir), twin), checkpoint_seconds(
@@ -352,7 +358,7 @@ def run_recipe(name: str, budgets: list, workdir: str, cache: dict, results: dic
     scores = score_jax(overrides, workdir, seen, budgets, cache)
     extra['checkpoint_seconds'] = {str(k): v for k, v in sorted(seen.items())}
   return {**scores, 'overrides': overrides, 'what': what, 'config': resolved(overrides),
-          **extra, 'finished': time.time()}
+          'budgets': budgets, **extra, 'finished': time.time()}
 
 
 def checkpoint_seconds(result: dict) -> dict:
@@ -375,17 +381,32 @@ def identity(config: dict) -> dict:
 
 
 def training_fields(config: dict) -> dict:
-  return {k: v for k, v in identity(config).items() if not k.startswith('eval.')}
+  """What a run's checkpoints and their times depend on: all but eval.* and how often pictures
+  are drawn (a picture costs well under a second; the difference is named in docs/ttq.md)."""
+  return {k: v for k, v in (config or {}).items()
+          if not k.startswith('eval.') and k != 'train.sample_every'}
 
 
-def trained_twin(results: dict, overrides: dict, root: str):
-  """A finished recipe trained exactly as `overrides` would be, with its checkpoints on disk."""
+def covers(result: dict, budgets: list) -> bool:
+  """Whether a finished run's checkpoints reach the largest budget: it ran to its last step,
+  or it was stopped at a limit at least that large."""
+  seen = checkpoint_seconds(result)
+  done = max(seen, default=-1) == int(result['config']['train.num_steps'])
+  return done or 60 * max(result.get('budgets', (2, 5, 10))) >= 60 * max(budgets)
+
+
+def trained_twin(results: dict, overrides: dict, root: str, name: str, rerun: list,
+                 budgets: list):
+  """Another finished recipe trained exactly as `overrides` would be (training_fields), with its
+  checkpoints on disk, covering the budgets; None when `name` is to be rerun."""
+  if name in rerun:
+    return None
   mine = training_fields(resolved(overrides))
-  for name, r in results.items():
-    if (r.get('config') and checkpoint_seconds(r) and 'trained_by' not in r and
-        training_fields(r['config']) == mine and
-        os.path.isdir(os.path.join(root, name, 'checkpoints'))):
-      return name
+  for other, r in results.items():
+    if (other != name and r.get('config') and checkpoint_seconds(r) and
+        'trained_by' not in r and training_fields(r['config']) == mine and
+        covers(r, budgets) and os.path.isdir(os.path.join(root, other, 'checkpoints'))):
+      return other
   return None
 
 
@@ -420,7 +441,8 @@ def main():
     if r is None or name in args.rerun.split(',') or (
         identity(r.get('config')) != identity(resolved(RECIPES[name][0]))) or (
         any(f'{b:g}' not in r for b in budgets)):
-      results[name] = run_recipe(name, budgets, os.path.join(workdir, name), cache, results)
+      results[name] = run_recipe(name, budgets, os.path.join(workdir, name), cache, results,
+                                 args.rerun.split(','))
       save_results(path, results)
   write_docs({n: results[n] for n in names if n in results}, budgets, device_description(),
              score_real(cache))

@@ -84,6 +84,22 @@ def test_a_workdir_of_another_config_is_refused(protocol_run):
   da.check_workdir(config, workdir)
 
 
+def test_a_field_added_since_a_workdir_was_written_counts_only_off_its_default(tmp_path):
+  """A protocol_config.json written before eval.bn_stats existed resumes at its default
+  ('running'), and is refused with 'standing'."""
+  config = load_experiment('augment_mnist', 'runlocal')
+  old = json.loads(config.to_json())
+  del old['eval']['bn_stats']
+  workdir = tmp_path / 'old'
+  workdir.mkdir()
+  (workdir / da.CONFIG_FILE).write_text(json.dumps(old))
+  da.check_workdir(config, str(workdir))
+  (workdir / da.CONFIG_FILE).write_text(json.dumps(old))
+  config.eval.bn_stats = 'standing'
+  with pytest.raises(configs.ConfigError, match=r"eval.bn_stats: '<absent>' in the workdir"):
+    da.check_workdir(config, str(workdir))
+
+
 def test_generated_images_are_drawn_for_their_labels(tiny_config, monkeypatch):
   """generate: the classes in turn, each image drawn for its own label, latents independent of
   how many are asked for."""
