@@ -93,24 +93,31 @@ def eval_summary(workdir: str, log: str) -> tuple:
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--workdir', default=os.path.join(REPO, 'runs', 'main_job_report'))
+  parser.add_argument('--dry_report', default='', help='LOG,SECONDS: write nothing, print the '
+                      'report of a finished --workdir (a check of this script, not a result).')
   args = parser.parse_args()
-  if os.path.exists(args.workdir):
-    shutil.rmtree(args.workdir)
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={CONFIG}', f'--workdir={args.workdir}']
-  start = time.time()
-  log = run_logged(cmd)
-  wall = time.time() - start
+  if args.dry_report:
+    log_path, wall = args.dry_report.split(',')
+    log, wall = open(log_path).read(), float(wall)
+  else:
+    if os.path.exists(args.workdir):
+      shutil.rmtree(args.workdir)
+    start = time.time()
+    log = run_logged(cmd)
+    wall = time.time() - start
   ev, eval_s = eval_summary(args.workdir, log)
   took = f' ({eval_s:.0f} s)' if eval_s is not None else ''
 
   from gan_jax import writers
-  records = writers.read_jsonl(os.path.join(args.workdir, 'metrics.jsonl'))
+  records = [r for r in writers.read_jsonl(os.path.join(args.workdir, 'metrics.jsonl'))
+             if 'd_loss' in r]  # Training lines (evaluation lines carry eval/* only).
   last = records[-1]
   steady = float(np.median([r['steps_per_s'] for r in records[1:]]))
   samples = sorted(os.listdir(os.path.join(args.workdir, 'samples')))
-  os.makedirs(os.path.join(REPO, 'docs'), exist_ok=True)
-  shutil.copy(os.path.join(args.workdir, 'samples', samples[-1]),
-              os.path.join(REPO, 'docs', 'dcgan_mnist_samples.png'))
+  if not args.dry_report:
+    shutil.copy(os.path.join(args.workdir, 'samples', samples[-1]),
+                os.path.join(REPO, 'docs', 'dcgan_mnist_samples.png'))
 
   clf, accuracy, flat = digit_classifier()
   grid, fresh = generate(args.workdir, NUM_SAMPLES)
@@ -152,6 +159,9 @@ def main():
       f'{(fresh_classes > 0).sum()} of 10: {fresh_classes.tolist()} |',
       '',
   ]
+  if args.dry_report:
+    print('\n'.join(lines))
+    return
   with open(os.path.join(REPO, 'docs', 'main_job.md'), 'w') as f:
     f.write('\n'.join(lines))
 

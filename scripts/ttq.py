@@ -315,7 +315,7 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   lines += ['', *reading(results, budgets)]
   lines += ['', 'Recipes (overrides of experiments/dcgan_mnist.py):', '']
   for name, r in results.items():
-    over = r.get('overrides')
+    over = RECIPES[name][0] if name in RECIPES else r.get('overrides')  # As defined now.
     shown = '—' if not over else ' '.join(f'`{k}={_flag(v)}`' for k, v in over.items())
     twin = ''
     if r.get('trained_by'):
@@ -324,7 +324,8 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
       twin = (f' Scored on the checkpoints of **{r["trained_by"]}**, trained identically' + (
           f' but for its pictures (every {every[0]} steps there, every {every[1]} here: that '
           'run\'s clock paid for fewer)' if every[0] != every[1] else '') + '.')
-    lines.append(f'- **{name}**: {r.get("what", "")}. {shown if over is not None else ""}{twin}')
+    what = RECIPES[name][1] if name in RECIPES else r.get('what', '')
+    lines.append(f'- **{name}**: {what}. {shown if over is not None else ""}{twin}')
   lines.append('')
   with open(os.path.join(ROOT, 'docs', 'ttq.md'), 'w') as f:
     f.write('\n'.join(lines))
