@@ -8,6 +8,9 @@ non-saturating loss; Adam, lr 1e-4, beta1 0.8; batches of 100 (packs, for PacGAN
 (gan_jax/evaluators/mode_coverage.py). Differences: PacGAN trains 400 epochs of 100,000 points (400,000 steps)
 with N(0, 0.02) initial weights and updates G and D simultaneously; here train.num_steps is
 20,000 (the CPU budget; see docs/pacgan.md), Flax's default initialisers, and D then G updates.
+docs/precision_ab.md measures on grid25 what the initialisation and Adam's beta1 convention
+change (PacGAN's code: --config.model.init_std=0.02, and --config.optim.b1=0.2 if its Blocks took
+beta1 as 1 - momentum, as Blocks' Adam did until January 2017).
 """
 from gan_jax import configs
 
