@@ -56,7 +56,7 @@ def test_defaults_are_the_eval_section():
   d = evaluators.defaults()
   assert d.to_dict() == {'evaluators': ('auto',), 'features': 'auto', 'num_samples': None,
                          'batch_size': 500, 'reference_split': 'train',
-                         'inception_weights': None}
+                         'inception_weights': None, 'bn_stats': 'running'}
   assert load_experiment('dcgan_mnist').eval.evaluators == ('auto',)
 
 
