@@ -67,14 +67,11 @@ def train(workdir, variant, seed, steps):
 
 def run_config(variant, seed, steps):
   """The config `train` runs: experiments/grid25.py with the run's overrides."""
-  from gan_jax import configs
+  from gan_jax import configs, sweep
   config = configs.load_experiment(os.path.join(ROOT, 'experiments', 'grid25.py'))
   config.seed, config.train.num_steps = seed, steps
   config.train.ckpt_every = config.train.sample_every = steps
-  for field, value in VARIANTS[variant].items():
-    section, name = field.split('.')
-    config[section][name] = value
-  return config
+  return sweep.apply_overrides(config, VARIANTS[variant])
 
 
 def train_mode_bn_coverage(workdir, variant, seed, steps) -> dict:

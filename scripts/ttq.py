@@ -91,15 +91,8 @@ def save_results(path, results) -> None:
 
 def recipe_config(overrides: dict):
   """experiments/dcgan_mnist.py with a recipe's overrides ('a.b.c': value)."""
-  from gan_jax import configs
-  config = configs.load_experiment(CONFIG)
-  for field, value in overrides.items():
-    *path, name = field.split('.')
-    node = config
-    for p in path:
-      node = node[p]
-    node[name] = value
-  return config
+  from gan_jax import configs, sweep
+  return sweep.apply_overrides(configs.load_experiment(CONFIG), overrides)
 
 
 def _flag(value) -> str:

@@ -35,11 +35,9 @@ def tiny_config():
   the tests were written for (the default's before issue 16: minimax, no EMA, no DiffAugment,
   running batch-norm statistics; tests/golden_runs.py)."""
   from tests.golden_runs import DCGAN_MNIST_BEFORE_ISSUE_16
-  config = load_experiment('dcgan_mnist', 'runlocal')
-  for key, value in DCGAN_MNIST_BEFORE_ISSUE_16.items():
-    section, field = key.split('.')
-    config[section][field] = value
-  return config
+  from gan_jax import sweep
+  return sweep.apply_overrides(load_experiment('dcgan_mnist', 'runlocal'),
+                               DCGAN_MNIST_BEFORE_ISSUE_16)
 
 
 def train_records(path: str) -> list:

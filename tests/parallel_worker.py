@@ -54,13 +54,10 @@ def tiny_config():
   from gan_jax import configs
   if REPO not in sys.path:
     sys.path.insert(0, REPO)
+  from gan_jax import sweep
   from tests.golden_runs import DCGAN_MNIST_BEFORE_ISSUE_16
-  config = configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py'),
-                                   'runlocal')
-  for key, value in DCGAN_MNIST_BEFORE_ISSUE_16.items():
-    section, field = key.split('.')
-    config[section][field] = value
-  return config
+  return sweep.apply_overrides(configs.load_experiment(
+      os.path.join(REPO, 'experiments', 'dcgan_mnist.py'), 'runlocal'), DCGAN_MNIST_BEFORE_ISSUE_16)
 
 
 def bad_batch():

@@ -15,6 +15,8 @@
 import numpy as np
 from scipy import linalg
 
+from gan_jax.metrics.mode_coverage import kl_to_uniform
+
 
 def _as64(x) -> np.ndarray:
   x = np.asarray(x, np.float64)
@@ -106,14 +108,9 @@ def confident_labels(probs_NxC, threshold: float = CONFIDENCE,
     raise ValueError('confident_labels expects class probabilities (rows summing to 1).')
   sure = p.max(axis=1) >= threshold
   counts = np.bincount(p.argmax(axis=1)[sure], minlength=p.shape[1])
-  total = counts.sum()
-  kl = float('inf')
-  if total:
-    q = counts / total
-    nz = q > 0
-    kl = float(np.sum(q[nz] * np.log(q[nz] * p.shape[1])))
   return {'confident_fraction': float(sure.mean()),
-          'classes_present': int((counts >= min_share * len(p)).sum()), 'class_kl': kl}
+          'classes_present': int((counts >= min_share * len(p)).sum()),
+          'class_kl': kl_to_uniform(counts)}
 
 
 def _pairwise_distances(x, y, chunk: int = 2048) -> np.ndarray:
