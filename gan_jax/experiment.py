@@ -53,7 +53,8 @@ class Experiment:
     self.batchers = [data_lib.Batcher(d, config.data.batch_size, s,
                                       with_labels=self.num_classes > 0)
                      for d, s in zip(self.train_sets, self.seeds)]
-    self.generator = models.make_generator(config.model, self.dataset.element_shape,
+    self._check_model_takes_data()
+    self.generator = models.make_generator(config.model, self.sample_shape,
                                            num_classes=self.num_classes)
     self.discriminator = models.make_discriminator(config.model, num_classes=self.num_classes)
     self.g_tx, self.d_tx = optimizers.make_optimizers(config.optim)
@@ -62,9 +63,23 @@ class Experiment:
     self._check_shapes()
 
   @property
+  def kind(self) -> str:
+    """'image', 'points' (vectors: the 2-D mixtures) or 'tokens' (sequences of token ids)."""
+    if self.dataset.key == 'tokens':
+      return 'tokens'
+    return 'points' if len(self.dataset.element_shape) == 1 else 'image'
+
+  @property
   def is_points(self) -> bool:
-    """Whether the data are vectors (2-D points) rather than images."""
-    return len(self.dataset.element_shape) == 1
+    return self.kind == 'points'
+
+  @property
+  def sample_shape(self) -> tuple:
+    """The shape of one generated sample: the data's, or for token sequences of length L over
+    V tokens (L, V), a distribution over the vocabulary at each position."""
+    if self.kind == 'tokens':
+      return (*self.dataset.element_shape, self.source.vocab.size)
+    return tuple(self.dataset.element_shape)
 
   @property
   def uses_ema(self) -> bool:
@@ -79,6 +94,24 @@ class Experiment:
           f'model.conditional=True needs class labels; data.source='
           f'{self.config.data.source!r} has none. Set model.conditional=False.')
     return int(self.source.num_classes)
+
+  def samples_to_text(self, samples_NxLxV) -> str:
+    """Token-sequence runs: G's samples decoded (eval.text_decode) to text, a sample a line."""
+    from gan_jax.evaluators import text
+    tokens = text.decode(samples_NxLxV, self.config.eval.text_decode)
+    return ''.join(self.source.vocab.decode(row) + '\n' for row in tokens)
+
+  def _check_model_takes_data(self):
+    """A sequence model with image or point data, or the reverse, fails here with the fix."""
+    m = self.config.model
+    for kind, name in (('generator', m.generator), ('discriminator', m.discriminator)):
+      takes_tokens = models.takes_tokens(kind, name)
+      if takes_tokens != (self.kind == 'tokens'):
+        valid = models.names_for(kind, tokens=self.kind == 'tokens')
+        takes = 'token sequences' if takes_tokens else 'images or points'
+        raise configs.ConfigError(
+            f'model.{kind}={name!r} takes {takes}; data.source={self.config.data.source!r} is '
+            f'{self.kind}. Choose a {kind} for it: {valid}.')
 
   def _check_augment(self):
     if self.config.augment.policy and len(self.dataset.element_shape) != 3:
@@ -101,10 +134,10 @@ class Experiment:
           f'generator {m.generator!r} cannot make images of the data\'s shape '
           f'{self.dataset.element_shape}: {type(e).__name__}: {e}. Choose another '
           'model.generator, or resize the data with data.image_size.') from e
-    if tuple(fake.shape[1:]) != tuple(self.dataset.element_shape):
+    if tuple(fake.shape[1:]) != self.sample_shape:
       raise configs.ConfigError(
-          f'generator {m.generator!r} makes images of shape {tuple(fake.shape[1:])}, the data '
-          f'has {self.dataset.element_shape}. Set data.image_size to a size the generator '
+          f'generator {m.generator!r} makes samples of shape {tuple(fake.shape[1:])}, the data '
+          f'needs {self.sample_shape}. Set data.image_size to a size the generator '
           'supports (the DCGAN needs a multiple of 4).')
 
   def _init_seed_state(self, seed: int) -> state_lib.GANState:
@@ -129,11 +162,13 @@ class Experiment:
         discriminator=_with_bn_axis(self.discriminator, bn_axis),
         loss=losses.get_loss(lc.name), g_tx=self.g_tx, d_tx=self.d_tx,
         latent_dim=m.latent_dim, latent_dist=m.latent_dist, axis_name=axis_name,
+        data_key=self.dataset.key,
+        vocab_size=self.source.vocab.size if self.kind == 'tokens' else 0,
         sync_bn=m.sync_bn, pack=m.pack, num_classes=self.num_classes,
         compute_dtype=None if m.dtype == 'float32' else jnp.dtype(m.dtype),
         penalties=tuple((n, float(w)) for n, w in sorted(lc.penalties.items()) if w > 0),
         lazy_every=lc.lazy_every, weight_clip=float(lc.weight_clip),
-        ema_decay=float(o.ema_decay), ema_start=o.ema_start,
+        ema_decay=float(o.ema_decay), ema_start=o.ema_start, simultaneous=o.simultaneous,
         augment=(augment_lib.make_augment(a.policy, a.translation_ratio, a.cutout_ratio)
                  if a.policy else None),
         acgan_weight=float(lc.acgan_weight))

@@ -3,6 +3,8 @@
 --mode=eval evaluates the latest checkpoint of --workdir and writes workdir/eval.json.
 --mode=augment runs the data-augmentation protocol of an experiment that has one
 (experiments/augment_mnist.py; gan_jax/data_augmentation.py), --shard=i/n splitting its cells.
+--mode=lm trains and evaluates the likelihood baseline of the text application (an MLE language
+model sampled at temperatures; gan_jax/text_lm.py) of an experiment with an lm section.
 
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
@@ -20,10 +22,11 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
-flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'augment'],
+flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'augment', 'lm'],
                   'train: train (and evaluate every train.eval_every steps and at the end); '
                   'eval: evaluate the latest checkpoint of --workdir into workdir/eval.json; '
-                  'augment: the data-augmentation protocol (gan_jax/data_augmentation.py).')
+                  'augment: the data-augmentation protocol (gan_jax/data_augmentation.py); '
+                  'lm: the language-model baseline of the text application (gan_jax/text_lm.py).')
 flags.DEFINE_string('shard', '0/1', '--mode=augment: i/n runs only cells i, i+n, ... so n '
                     'processes sharing --workdir split the protocol.')
 flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
@@ -44,6 +47,10 @@ def main(argv):
     from gan_jax import sweep
     cli.report_user_errors(lambda: data_augmentation.run(FLAGS.config, FLAGS.workdir,
                                                          sweep.parse_shard(FLAGS.shard)))
+    return
+  if FLAGS.mode == 'lm':
+    from gan_jax import text_lm
+    cli.report_user_errors(text_lm.run, FLAGS.config, FLAGS.workdir)
     return
   run = evaluation.evaluate_checkpoint if FLAGS.mode == 'eval' else train.train_and_evaluate
   cli.report_user_errors(run, FLAGS.config, FLAGS.workdir)

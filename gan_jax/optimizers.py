@@ -2,7 +2,8 @@
 
 `make_optimizers(config.optim) -> (g_tx, d_tx)`: Adam for each (optim.g_lr / d_lr, b1, b2), with
 the learning rate of `optim.schedule` (`lr_schedule`). The section also holds n_critic (D updates
-per step) and G's EMA (ema_decay, ema_start), which the update step reads.
+per step), the update order (simultaneous) and G's EMA (ema_decay, ema_start), which the update
+step reads.
 """
 import ml_collections
 import optax
@@ -20,6 +21,9 @@ def defaults() -> ml_collections.ConfigDict:
   optim.b1 = 0.5
   optim.b2 = 0.999
   optim.n_critic = 1
+  # True: G's step reads D as it was before this step's D updates (simultaneous gradient descent,
+  # as code that updates both players from one graph does: ALI's and PacGAN's Blocks code).
+  optim.simultaneous = False
   optim.schedule = 'constant'  # constant | linear | cosine (to 0 at decay_steps).
   optim.warmup_steps = 0  # Linear warm-up from 0 over this many steps.
   optim.decay_steps = 0  # Steps over which linear / cosine decay to 0 (required for them).
@@ -38,6 +42,8 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
   checks += [
       (is_int(o.n_critic) and o.n_critic >= 1,
        f'optim.n_critic must be an integer >= 1, got {o.n_critic!r}.'),
+      (isinstance(o.simultaneous, bool),
+       f'optim.simultaneous must be True or False, got {o.simultaneous!r}.'),
       (o.schedule in SCHEDULES,
        f'Unknown optim.schedule {o.schedule!r}; valid: {list(SCHEDULES)}.'),
       (is_int(o.warmup_steps) and o.warmup_steps >= 0,

@@ -1,11 +1,12 @@
 """Samples of a run's generator in evaluation mode: the eval-mode sampler every caller shares,
-and the sample pictures a run writes (an image grid from fixed latents, or a scatter of 2-D points).
+and the sample pictures a run writes (an image grid from fixed latents, a scatter of 2-D points,
+or for token sequences the text of 64 decoded samples).
 
 Grids: an 8x8 grid of images, or for a conditional run one row per class (up to 10 evenly spaced
 classes) with the same latents in every row; 2-D points: a scatter of 1,000 samples. Latents are
 fixed per seed (state.STREAM_SAMPLE_Z), so the pictures of one run show the same z at every step.
 """
-from typing import Callable
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -19,6 +20,7 @@ from gan_jax import writers
 SAMPLE_GRID = (8, 8)  # Images: an 8x8 grid from fixed latents.
 MAX_CLASS_ROWS = 10  # Conditional: a row per class, for at most this many (evenly spaced) classes.
 SAMPLE_POINTS = 1000  # 2-D points: a scatter picture of this many, from fixed latents.
+SAMPLE_TEXTS = 64  # Token sequences: this many decoded samples, a line each.
 
 
 def make_eval_sampler(generator: nn.Module) -> Callable:
@@ -89,12 +91,15 @@ def grid_shape(num_classes: int) -> tuple:
 class SamplePictures:
   """Each seed's fixed latents and the picture of G's samples from them."""
 
-  def __init__(self, generator: nn.Module, model_config, num_classes: int, is_points: bool,
-               seeds: list):
-    self.is_points, self.seeds = is_points, list(seeds)
+  def __init__(self, generator: nn.Module, model_config, num_classes: int, kind: str,
+               seeds: list, to_text: Optional[Callable] = None):
+    """`kind`: 'image', 'points' or 'tokens' (then `to_text(samples) -> str` decodes them)."""
+    self.kind, self.seeds, self.to_text = kind, list(seeds), to_text
+    self.is_points = kind == 'points'
     self.grid_shape = grid_shape(num_classes)
     rows, cols = self.grid_shape
-    num = SAMPLE_POINTS if is_points else rows * cols
+    num = {'points': SAMPLE_POINTS, 'tokens': SAMPLE_TEXTS}.get(kind, rows * cols)
+    is_points = kind != 'image'  # Labels drawn at random, not a row per class.
     m = model_config
     self.labels = None
     if num_classes and is_points:
@@ -113,8 +118,11 @@ class SamplePictures:
                                           self.z[i], self.labels))
             for i in range(len(self.seeds))]
 
-  def picture(self, samples) -> np.ndarray:
-    """uint8 (H, W, C): the grid of sampled images, or a scatter of sampled points."""
+  def picture(self, samples):
+    """uint8 (H, W, C): the grid of sampled images, or a scatter of sampled points; for token
+    sequences the decoded samples, a line each (str)."""
+    if self.kind == 'tokens':
+      return self.to_text(samples)
     if self.is_points:
       return writers.scatter_image(samples)
     return writers.image_grid(samples, *self.grid_shape)

@@ -6,7 +6,8 @@ An `UpdateSpec`, frozen and built once from the config (experiment.py), says eve
 does: the models, the loss, the optimizers, penalties, weight clipping, the generator's EMA,
 DiffAugment, class conditioning, PacGAN packing, the compute dtype and the data-parallel axis.
 `update(spec, state, batch)`: N = optim.n_critic discriminator steps (`d_step`), step i on real
-batch i and a fresh fake batch, then one generator step (`g_step`) on a fresh fake batch. Random
+batch i and a fresh fake batch, then one generator step (`g_step`) on a fresh fake batch, against
+the updated D (or, `simultaneous`, the D the step started from). Random
 numbers of step t come from fold_in(state.rng, t), split by purpose with the fixed `Stream` tags,
 so the step has no hidden state and a resumed run draws what an uninterrupted one draws.
 
@@ -16,7 +17,8 @@ key and each device takes its slice, so the global fake batch is the one a singl
 draw; gradients, losses and batch-norm statistics are averaged over the axis with `pmean`; dropout
 and augmentation keys are folded with the device index. The state stays replicated.
 
-Models run in training mode throughout (batch norm uses batch statistics, dropout is on). G's
+Models run in training mode throughout (batch norm uses batch statistics, dropout is on; G gets
+its own noise stream, for a Gumbel-softmax output). G's
 collections (batch-norm running averages) are carried from each of its forward passes; D's are
 carried from its own updates only (the G update reads D but leaves D's state as it was).
 """
@@ -48,6 +50,8 @@ class Stream:
   AUG_FAKE = 8  # DiffAugment of fake data.
   Y_D = 9  # Fake class labels, D step.
   Y_G = 10  # Fake class labels, G step.
+  G_NOISE_D = 11  # G's own noise (a Gumbel-softmax output's), D step.
+  G_NOISE_G = 12  # G's own noise, G step.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,13 +61,15 @@ class UpdateSpec:
   penalties: ((name, weight), ...) of gan_jax.penalties with weight > 0, added to D's loss;
   lazy_every: lazy penalties (r1, r2) every k-th step only, with weight x k (StyleGAN2);
   weight_clip > 0: D's parameters clipped to [-c, c] after each update (WGAN);
+  simultaneous: the G step reads D's parameters and state from before the step's D updates;
   ema_decay > 0: g_ema_params follows G's parameters, p_ema <- d p_ema + (1 - d) p, from step
   ema_start on (a plain copy before); augment: DiffAugment (augment.make_augment) on D's inputs;
   acgan_weight: weight of an ACGAN D's classification losses (D: real and fake; G: fake);
   num_classes > 0: G and D are class-conditional (real batches carry labels, fake labels are drawn
   uniformly); pack > 1 (PacGAN): D sees packs of `pack` consecutive samples; compute_dtype (e.g.
   jnp.bfloat16): G and D compute in it from float32 parameters; axis_name: the data-parallel
-  mesh axis (None: one device); sync_bn: the models' batch norm already averages its statistics
+  mesh axis (None: one device); vocab_size > 0: the real data are token ids, which D reads one-hot
+  over this many tokens (G's outputs are distributions over them); sync_bn: the models' batch norm already averages its statistics
   over that axis (else only the running averages are averaged after each update).
   """
   generator: nn.Module
@@ -74,6 +80,7 @@ class UpdateSpec:
   latent_dim: int
   latent_dist: str
   data_key: str = 'image'
+  vocab_size: int = 0
   axis_name: Optional[str] = None
   sync_bn: bool = True
   pack: int = 1
@@ -84,6 +91,7 @@ class UpdateSpec:
   weight_clip: float = 0.0
   ema_decay: float = 0.0
   ema_start: int = 0
+  simultaneous: bool = False
   augment: Optional[Callable] = None
   acgan_weight: float = 1.0
 
@@ -208,7 +216,8 @@ def d_step(spec: UpdateSpec, state: GANState, real, real_labels, key):
   real_labels = real_labels if spec.num_classes else None
   z = _latents(spec, jax.random.fold_in(key, Stream.Z_D), real.shape[0])
   y_fake = _fake_labels(spec, jax.random.fold_in(key, Stream.Y_D), real.shape[0])
-  fake, g_vars = forward(spec, spec.generator, state.g_params, state.g_vars, z, None, y_fake)
+  fake, g_vars = forward(spec, spec.generator, state.g_params, state.g_vars, z,
+                         _stream(spec, key, Stream.G_NOISE_D), y_fake)
   fake = jax.lax.stop_gradient(fake)
   loss_fn = lambda p: _d_loss(spec, p, state, real, real_labels, fake, y_fake, key)
   (_, (d_vars, real_logits, fake_logits, d_loss, extra)), grads = jax.value_and_grad(
@@ -228,7 +237,8 @@ def d_step(spec: UpdateSpec, state: GANState, real, real_labels, key):
 
 
 def _g_loss(spec: UpdateSpec, g_params, state, z, y, real_logits, key):
-  fake, g_vars = forward(spec, spec.generator, g_params, state.g_vars, z, None, y)
+  fake, g_vars = forward(spec, spec.generator, g_params, state.g_vars, z,
+                         _stream(spec, key, Stream.G_NOISE_G), y)
   fake_out, _ = forward(spec, spec.discriminator, state.d_params, state.d_vars,
                         d_input(spec, fake, key, Stream.AUG_FAKE),
                         _stream(spec, key, Stream.DROPOUT_G), y)
@@ -270,14 +280,21 @@ def _ema(spec: UpdateSpec, state: GANState) -> GANState:
 def update(spec: UpdateSpec, state: GANState, batch: dict):
   """N D steps (N = the batch's leading axis, optim.n_critic), one G step, the EMA."""
   real_NxB, labels_NxB = batch[spec.data_key], batch['label']
+  if spec.vocab_size:  # Token ids: D reads real sequences one-hot, as G's distributions.
+    real_NxB = jax.nn.one_hot(real_NxB, spec.vocab_size, dtype=jnp.float32)
   key = jax.random.fold_in(state.rng, state.step)
+  d_before = (state.d_params, state.d_vars)
   d_metrics = []
   for i in range(real_NxB.shape[0]):  # n_critic, static and small: unrolled.
     state, m = d_step(spec, state, real_NxB[i], labels_NxB[i], jax.random.fold_in(key, 2 * i))
     d_metrics.append(m)
   metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
+  d_after = (state.d_params, state.d_vars)
+  if spec.simultaneous:
+    state = state.replace(d_params=d_before[0], d_vars=d_before[1])
   state, g_metrics = g_step(spec, state, real_NxB[-1], labels_NxB[-1],
                             jax.random.fold_in(key, 2 * real_NxB.shape[0] + 1))
+  state = state.replace(d_params=d_after[0], d_vars=d_after[1])
   metrics.update(g_metrics)
   state = state.replace(step=state.step + 1)
   if spec.ema_decay > 0:

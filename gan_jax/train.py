@@ -15,6 +15,7 @@ from absl import logging
 import jax
 import ml_collections
 
+from gan_jax import atomic_files
 from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import configs
 from gan_jax import evaluation
@@ -38,7 +39,7 @@ class _Outputs:
     self.writer = (writers.MetricWriter(workdir, resume_step=start) if self.is_writer
                    else writers.NullWriter())
     self.pictures = sampling.SamplePictures(exp.generator, exp.config.model, exp.num_classes,
-                                            exp.is_points, exp.seeds)
+                                            exp.kind, exp.seeds, exp.samples_to_text)
 
   def suffix(self, seed: int) -> str:
     name = workdir_lib.seed_name(seed, len(self.exp.seeds))
@@ -54,10 +55,15 @@ class _Outputs:
                                         self.exp.sampling_vars(state))
     if not self.is_writer:
       return
+    num_seeds = len(self.exp.seeds)
     for seed, samples in zip(self.exp.seeds, per_seed):
       picture = self.pictures.picture(samples)
-      writers.save_png(workdir_lib.sample_path(self.workdir, seed, len(self.exp.seeds), step),
-                       picture)
+      if self.exp.kind == 'tokens':  # Decoded text, a sample a line.
+        atomic_files.write_text(
+            workdir_lib.sample_path(self.workdir, seed, num_seeds, step, 'txt'), picture)
+        self.writer.write_text(step, 'samples' + self.suffix(seed), picture)
+        continue
+      writers.save_png(workdir_lib.sample_path(self.workdir, seed, num_seeds, step), picture)
       self.writer.write_image(step, 'samples' + self.suffix(seed), picture)
 
   def evaluate(self, step: int, state) -> dict:
@@ -167,6 +173,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   if jax.process_index() == 0:
     workdir_lib.WorkdirLock(workdir).ensure_free()  # Another run's: fail before building.
   exp = experiment_lib.Experiment(config)  # Validates config and data before anything compiles.
+  if exp.source.vocab is not None:
+    workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
   evaluator = evaluation.EvalRunner(  # Loads extractors now: a missing file fails early.
       config, exp.source, exp.dataset.element_shape, exp.num_classes, exp.generator, exp.seeds,
       cache=eval_cache)
@@ -182,6 +190,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
   lock = workdir_lib.claim(workdir, config, jax.process_index() == 0)
   try:
+    if lock is not None and exp.source.vocab is not None:
+      workdir_lib.write_vocab(workdir, exp.source.vocab.to_json())
     ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir),
                                        config.train.ckpt_keep or None)
     try:

@@ -103,6 +103,30 @@ def claim(workdir: str, config: ml_collections.ConfigDict, is_writer: bool):
   return lock
 
 
+VOCAB_NAME = 'vocab.json'  # Token-sequence runs: the vocabulary the run was trained on.
+
+
+def check_vocab(workdir: str, vocab_json: dict) -> None:
+  """Refuses a workdir whose vocab.json differs from this run's vocabulary (the data changed,
+  e.g. a text file edited since the run started: its token ids would mean other tokens)."""
+  path = os.path.join(workdir, VOCAB_NAME)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    old = json.load(f)
+  if old != vocab_json:
+    diff = sorted(set(map(str, old.get('tokens', []))) ^ set(map(str, vocab_json['tokens'])))
+    raise WorkdirError(
+        f'{path} records another vocabulary than the data now give ({len(old.get("tokens", []))}'
+        f' vs {len(vocab_json["tokens"])} tokens; tokens in one only: {diff[:10]}): the run '
+        'would resume with token ids that mean other tokens. Use a new --workdir, or restore '
+        'the data the run was started on.')
+
+
+def write_vocab(workdir: str, vocab_json: dict) -> None:
+  atomic_files.write_json(os.path.join(workdir, VOCAB_NAME), vocab_json, indent=1)
+
+
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, 'checkpoints')
 
@@ -118,8 +142,9 @@ def sample_dir(workdir: str, seed: int, num_seeds: int) -> str:
   return os.path.join(workdir, 'samples', seed_name(seed, num_seeds))
 
 
-def sample_path(workdir: str, seed: int, num_seeds: int, step: int) -> str:
-  return os.path.join(sample_dir(workdir, seed, num_seeds), f'step_{step:07d}.png')
+def sample_path(workdir: str, seed: int, num_seeds: int, step: int, ext: str = 'png') -> str:
+  """samples/[seed_<s>/]step_NNNNNNN.<ext>: a picture (png), or decoded text samples (txt)."""
+  return os.path.join(sample_dir(workdir, seed, num_seeds), f'step_{step:07d}.{ext}')
 
 
 # --- The workdir lock -----------------------------------------------------------------------

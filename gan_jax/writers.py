@@ -89,6 +89,9 @@ class MetricWriter:
   def write_image(self, step: int, tag: str, grid_HxWxC: np.ndarray) -> None:
     self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
 
+  def write_text(self, step: int, tag: str, text: str) -> None:
+    self._tb.add_text(tag, text, int(step))
+
   def close(self) -> None:
     """Closes the files; a failure here (a full disk) is logged, not raised, so the error that
     stopped the run is the one reported."""
@@ -106,6 +109,9 @@ class NullWriter:
     pass
 
   def write_image(self, step, tag, grid):
+    pass
+
+  def write_text(self, step, tag, text):
     pass
 
   def close(self):

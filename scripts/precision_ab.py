@@ -13,6 +13,10 @@ norm in training mode (statistics of the 2,500-sample batch itself), the other r
   adam_b1_0.2  optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
                versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
   both         normal_init and adam_b1_0.2
+  simultaneous optim.simultaneous=True: G's step reads D from before the step's D update, as
+               Blocks code that updates both players from one graph does (ALI's, PacGAN's)
+  normal_init_simultaneous  normal_init and simultaneous (PacGAN's code as read literally:
+               beta1 0.8 as momentum, as Blocks' development version took it from January 2017)
 Resumable (a finished run is read, not retrained); `--shard i/n` trains every n-th run (two
 single-core shells in parallel), and a run without --shard, or --table_only, writes
 docs/precision_ab.md and docs/precision_ab.json.
@@ -35,6 +39,8 @@ VARIANTS = {
     'normal_init': {'model.init_std': 0.02},
     'adam_b1_0.2': {'optim.b1': 0.2},
     'both': {'model.init_std': 0.02, 'optim.b1': 0.2},
+    'simultaneous': {'optim.simultaneous': True},
+    'normal_init_simultaneous': {'model.init_std': 0.02, 'optim.simultaneous': True},
 }
 METRICS = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
 NUM_SAMPLES = 2500

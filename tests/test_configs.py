@@ -99,8 +99,8 @@ def test_unknown_experiment_argument():
 
 
 BAD = [
-    ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
-    ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
+    ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
+    ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
     ('loss.name', 'hinge2', r"loss.name 'hinge2'; valid names: \['hinge', 'least_squares', 'minimax', 'non_saturating', 'relativistic_average', 'wasserstein'\]"),
     ('loss.lazy_every', 0, 'loss.lazy_every must be an integer >= 1, got 0'),
     ('loss.weight_clip', -0.01, r'loss.weight_clip must be >= 0 \(0: off\)'),
@@ -110,7 +110,7 @@ BAD = [
     ('eval.batch_size', 0, 'eval.batch_size must be a positive integer'),
     ('eval.num_samples', 1, 'eval.num_samples must be an integer >= 2 or None'),
     ('model.pack', 0, 'model.pack must be an integer >= 1'),
-    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['digits', 'grid25', 'mnist5k', 'ring8', 'stacked_mnist', 'tfds:<name>'\]"),
+    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['cfg', 'digits', 'grid25', 'mnist5k', 'oracle', 'ring8', 'stacked_mnist', 'words', 'tfds:<name>', 'text_file:<path>'\]"),
     ('data.batch_size', 0, 'data.batch_size must be a positive integer, got 0'),
     ('data.batch_size', -8, 'data.batch_size must be a positive integer, got -8'),
     ('optim.g_lr', 0.0, 'optim.g_lr must be a positive number, got 0.0'),

@@ -44,11 +44,11 @@ class MeanNorm(base.Evaluator):
 
 
 def test_registry_entries_declare_themselves():
-  assert list(evaluators.EVALUATORS) == ['mode_coverage', 'stacked_mnist', 'features']
+  assert list(evaluators.EVALUATORS) == ['mode_coverage', 'stacked_mnist', 'text', 'features']
   for name, cls in evaluators.EVALUATORS.items():
     assert cls.name == name and issubclass(cls, base.Evaluator) and cls.metric_names
   assert {n: c.default_num_samples for n, c in evaluators.EVALUATORS.items()} == {
-      'mode_coverage': 2500, 'stacked_mnist': 26000, 'features': 5000}
+      'mode_coverage': 2500, 'stacked_mnist': 26000, 'text': 1000, 'features': 5000}
   assert issubclass(evaluators.EvalError, errors.UserError)
 
 
@@ -56,7 +56,8 @@ def test_defaults_are_the_eval_section():
   d = evaluators.defaults()
   assert d.to_dict() == {'evaluators': ('auto',), 'features': 'auto', 'num_samples': None,
                          'batch_size': 500, 'reference_split': 'train',
-                         'inception_weights': None, 'bn_stats': 'running'}
+                         'inception_weights': None, 'bn_stats': 'running',
+                         'text_decode': 'argmax'}
   assert load_experiment('dcgan_mnist').eval.evaluators == ('auto',)
 
 
@@ -72,7 +73,7 @@ def test_problems_name_every_bad_field():
   assert 'eval.num_samples must be an integer >= 2' in p
   assert 'eval.batch_size must be a positive integer' in p
   assert "Unknown eval.evaluators ['fid']; valid: ['auto', 'mode_coverage', 'stacked_mnist', " \
-         "'features']" in p
+         "'text', 'features']" in p
   assert "lists ['features'] more than once" in p
 
 

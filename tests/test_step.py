@@ -67,7 +67,7 @@ def test_saturating_loss_gives_weaker_g_gradient_when_d_wins(tiny_config):
 
 def test_stream_tags_are_distinct_fixed_numbers():
   tags = {k: v for k, v in vars(step_lib.Stream).items() if not k.startswith('_')}
-  assert len(set(tags.values())) == len(tags) == 11
+  assert len(set(tags.values())) == len(tags) == 13
   assert tags['Z_D'] == 0 and tags['Y_G'] == 10  # Pinned as well by tests/test_golden.py.
 
 
@@ -93,3 +93,18 @@ def test_bfloat16_update_stays_close_to_float32(tiny_config):
   for k in ('d_grad_norm', 'g_grad_norm'):
     np.testing.assert_allclose(m16[k], m32[k], rtol=5e-2, err_msg=k)
   assert np.mean(s16 == s32) > 0.95
+
+
+def test_simultaneous_g_step_reads_d_from_before_the_step(tiny_config):
+  # Simultaneous: G's update cannot depend on how far D moved this step (its learning rate);
+  # alternating (the default): it does. D's own update is the same in both orders.
+  def one_step(simultaneous, d_lr):
+    tiny_config.optim.simultaneous, tiny_config.optim.d_lr = simultaneous, d_lr
+    _, update, state0, batch = _reference(tiny_config)
+    return update(state0, batch(0))[0]
+  sim_slow, sim_fast = one_step(True, 1e-4), one_step(True, 1e-1)
+  alt_slow, alt_fast = one_step(False, 1e-4), one_step(False, 1e-1)
+  assert _leaves_equal(sim_slow.g_params, sim_fast.g_params)
+  assert not _leaves_equal(alt_slow.g_params, alt_fast.g_params)
+  assert _leaves_equal(sim_fast.d_params, alt_fast.d_params)
+  assert not _leaves_equal(sim_fast.g_params, alt_fast.g_params)

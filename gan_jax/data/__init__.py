@@ -1,10 +1,12 @@
 """Data sources and the deterministic batch schedule.
 
 A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`,
-`stacked_mnist` (three mnist5k digits as the RGB channels), and the 2-D mixtures `ring8`,
-`grid25`) or `tfds:<name>` (any tensorflow-datasets image dataset, read
-through `tfds.data_source`). Image sources yield float32 in [-1, 1], shape (H, W, C); the
-mixtures yield their 2-D points as they are.
+`stacked_mnist` (three mnist5k digits as the RGB channels), the 2-D mixtures `ring8`,
+`grid25`, and the token sequences `words`, `cfg`, `oracle`), `tfds:<name>` (any
+tensorflow-datasets image dataset, read through `tfds.data_source`) or `text_file:<path>` (a
+local UTF-8 file as character sequences). Image sources yield float32 in [-1, 1], shape (H, W, C)
+under the batch key 'image'; the mixtures yield their 2-D points as they are; sequence sources
+yield int32 token ids (L,) under 'tokens', with their `Vocabulary` (text_sources.py).
 
 The batch schedule is a pure function of (seed, index): batch k of a run is taken from epoch
 k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
@@ -29,6 +31,7 @@ import numpy as np
 from gan_jax import errors
 from gan_jax.data import offline
 from gan_jax.data import synthetic
+from gan_jax.data import text_sources
 from gan_jax.validation import failed, is_int
 
 TFDS_PREFIX = 'tfds:'  # data.source='tfds:<name>': a tensorflow-datasets image dataset.
@@ -40,12 +43,14 @@ class DataError(errors.UserError, ValueError):
 
 @dataclasses.dataclass
 class Dataset:
-  """Random access to one split. `get(indices)` returns float32 images in [-1, 1]."""
+  """Random access to one split. `get(indices)` returns float32 images in [-1, 1] (or points,
+or int32 token ids); `key` names them in a batch ('image', or 'tokens' for sequences)."""
   size: int
   element_shape: tuple
   get: Callable[[np.ndarray], np.ndarray]
   labels: Optional[np.ndarray] = None
   get_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None  # When labels are not loaded.
+  key: str = 'image'
 
   @property
   def has_labels(self) -> bool:
@@ -62,6 +67,8 @@ class Source:
   name: str
   splits: dict  # split name -> Dataset
   num_classes: Optional[int] = None
+  vocab: Optional[text_sources.Vocabulary] = None  # Sequence sources: their tokens.
+  language: Optional[dict] = None  # Sequence sources: what scores samples (text_sources.py).
 
 
 def uint8_to_float(images: np.ndarray) -> np.ndarray:
@@ -91,6 +98,19 @@ def points_dataset(points_NxD: np.ndarray, labels: Optional[np.ndarray]) -> Data
   points = np.ascontiguousarray(points_NxD, np.float32)
   return Dataset(size=len(points), element_shape=tuple(points.shape[1:]),
                  get=lambda idx: points[idx], labels=labels)
+
+
+def tokens_dataset(rows_NxL: np.ndarray) -> Dataset:
+  rows = np.ascontiguousarray(rows_NxL, np.int32)
+  return Dataset(size=len(rows), element_shape=tuple(rows.shape[1:]), get=lambda idx: rows[idx],
+                 key='tokens')
+
+
+def _sequence_source(name, data_config) -> Source:
+  corpus = text_sources.CORPORA[text_sources.source_kind(name)](data_config)
+  return Source(name=name, splits={'train': tokens_dataset(corpus.train_NxL),
+                                   'test': tokens_dataset(corpus.test_NxL)},
+                vocab=corpus.vocab, language=corpus.language)
 
 
 def _image_source(loader) -> Callable:
@@ -139,11 +159,14 @@ SOURCES = {
     'digits': _image_source(offline.load_digits),
     'ring8': _mixture_source,
     'grid25': _mixture_source,
+    'words': _sequence_source,
+    'cfg': _sequence_source,
+    'oracle': _sequence_source,
 }
 
 
 def source_names() -> list[str]:
-  return sorted(SOURCES) + [TFDS_PREFIX + '<name>']
+  return sorted(SOURCES) + [TFDS_PREFIX + '<name>', text_sources.TEXT_FILE_PREFIX + '<path>']
 
 
 def tfds_name(source) -> Optional[str]:
@@ -167,14 +190,18 @@ def defaults() -> ml_collections.ConfigDict:
   # chosen by data.subset_seed (+ i for seed i of num_seeds); see class_subset.
   data.per_class = config_dict.placeholder(int)
   data.subset_seed = 0
+  data.text = text_sources.defaults()  # Sequence sources only (text_sources.py).
   return data
 
 
 def problems(config: ml_collections.ConfigDict) -> list[str]:
   """Every problem of the data section, each naming the field and its valid values."""
   d = config.data
-  return failed([
-      (isinstance(d.source, str) and (bool(tfds_name(d.source)) or d.source in SOURCES),
+  text = (text_sources.problems(d)
+          if 'text' in d and text_sources.source_kind(d.source) else [])
+  return text + failed([
+      (isinstance(d.source, str) and (bool(tfds_name(d.source)) or d.source in SOURCES or
+                                      text_sources.source_kind(d.source) == 'text_file'),
        f'Unknown data.source {d.source!r}; valid sources: {source_names()}.'),
       (is_int(d.batch_size) and d.batch_size > 0,
        f'data.batch_size must be a positive integer, got {d.batch_size!r}.'),
@@ -188,8 +215,11 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
 
 
 def runlocal(config: ml_collections.ConfigDict) -> None:
-  """The `:runlocal` data of a config: an offline source stays; a tfds source, which cannot be
-  downloaded here, becomes its offline stand-in (tfds_source.runlocal)."""
+  """The `:runlocal` data of a config: an offline source stays (a drawn sequence source draws
+  at most 1,000 sequences); a tfds source, which cannot be downloaded here, becomes its offline
+  stand-in (tfds_source.runlocal)."""
+  if text_sources.source_kind(config.data.source) in ('cfg', 'oracle'):
+    config.data.text.num_sequences = min(config.data.text.num_sequences, 1000)
   if tfds_name(config.data.source) is not None:
     from gan_jax.data import tfds_source
     tfds_source.runlocal(config)
@@ -201,6 +231,8 @@ def get_source(data_config) -> Source:
   if tfds_name(name) is not None:
     from gan_jax.data import tfds_source
     return tfds_source.load(tfds_name(name), data_config)
+  if text_sources.source_kind(name) == 'text_file':
+    return _sequence_source(name, data_config)
   return SOURCES[name](name, data_config)
 
 
@@ -276,8 +308,8 @@ class Batcher:
     return self.dataset.labels_of(idx)
 
   def step_batch(self, step: int, batches_per_step: int, part: slice = slice(None)) -> dict:
-    """The real data of one update step: {'image': (batches_per_step, B, H, W, C),
-    'label': (batches_per_step, B)}."""
+    """The real data of one update step: {'image': (batches_per_step, B, H, W, C) (or the
+    dataset's key and shape), 'label': (batches_per_step, B)}."""
     ks = range(step * batches_per_step, (step + 1) * batches_per_step)
-    return {'image': np.stack([self.batch(k, part) for k in ks]),
+    return {self.dataset.key: np.stack([self.batch(k, part) for k in ks]),
             'label': np.stack([self.labels(k, part) for k in ks])}

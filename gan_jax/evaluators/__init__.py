@@ -4,8 +4,9 @@ Each entry is one module here whose class declares the data it accepts, its defa
 count and its metric names (gan_jax/evaluators/base.py). `eval.evaluators` is a tuple of
 registry names; 'auto' stands for the first automatic entry, in registry order (specific before
 general), whose data this is: the 2-D mixtures get `mode_coverage`, stacked_mnist gets
-`stacked_mnist`, other images get `features`. `eval.features='none'` or an empty tuple turns
-evaluation off. A new evaluator is a module here plus one line in EVALUATORS.
+`stacked_mnist`, token sequences get `text`, other images get `features`. `eval.features='none'`
+or an empty tuple turns evaluation off. A new evaluator is a module here plus one line in
+EVALUATORS.
 """
 from typing import Optional
 
@@ -15,12 +16,14 @@ from ml_collections import config_dict
 from gan_jax.evaluators import features
 from gan_jax.evaluators import mode_coverage
 from gan_jax.evaluators import stacked_mnist
+from gan_jax.evaluators import text
 from gan_jax.evaluators.base import EVAL_FEATURES, EvalError, Evaluator
 from gan_jax.validation import failed, is_int
 
 EVALUATORS = {
     'mode_coverage': mode_coverage.ModeCoverage,
     'stacked_mnist': stacked_mnist.StackedMnist,
+    'text': text.Text,
     'features': features.Features,
 }
 AUTO = 'auto'
@@ -43,6 +46,10 @@ def defaults() -> ml_collections.ConfigDict:
   # of training; 'standing', the statistics of the sampling parameters (the EMA's, if kept)
   # measured on 1,024 latents in training mode (BigGAN's standing statistics; sampling.py).
   e.bn_stats = 'running'
+  # Token sequences (the `text` evaluator): G's per-position distributions become tokens by
+  # 'argmax' (Gulrajani et al.'s softmax G) or 'sample' (a seeded categorical draw per position:
+  # the Gumbel-max sample of a Gumbel-softmax G).
+  e.text_decode = 'argmax'
   return e
 
 
@@ -53,6 +60,8 @@ def problems(config) -> list:
   checks = [
       (e.get('bn_stats', 'running') in BN_STATS,
        f'Unknown eval.bn_stats {e.get("bn_stats")!r}; valid: {list(BN_STATS)}.'),
+      (e.get('text_decode', 'argmax') in text.DECODES,
+       f'Unknown eval.text_decode {e.get("text_decode")!r}; valid: {list(text.DECODES)}.'),
       (e.features in EVAL_FEATURES,
        f'Unknown eval.features {e.features!r}; valid: {list(EVAL_FEATURES)}.'),
       (e.num_samples is None or (is_int(e.num_samples) and e.num_samples >= 2),

@@ -1,8 +1,9 @@
 """Model registry: name -> Flax linen module class, for generators and discriminators; and the
 config's model section (`defaults()`, `problems(config)`, `runlocal(model_config)`).
 
-Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1];
-discriminators as `D(images_BxHxWxC, train) -> logits_B`. A config selects them by name
+Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1] (2-D
+points for the mixtures; for token sequences, models with TAKES_TOKENS, distributions over the V
+tokens at each of L positions, (B, L, V)); discriminators as `D(x, train) -> logits_B`. A config selects them by name
 (`model.generator`, `model.discriminator`); the fields of every registered module live in the
 config under its name (`model.g_kwargs.<name>.<field>`, `model.d_kwargs.<name>.<field>`), filled
 with the module's defaults, so each can be overridden from the command line. A module class
@@ -21,6 +22,7 @@ import ml_collections
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import D_CONDITIONINGS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.sequence import SequenceDiscriminator, SequenceGenerator
 from gan_jax.models.sngan import (ResNetDiscriminator, ResNetGenerator, SNGANDiscriminator,
                                   SNGANGenerator)
 from gan_jax.validation import failed, is_int
@@ -30,12 +32,14 @@ GENERATORS = {
     'mlp': MLPGenerator,
     'sngan_cnn32': SNGANGenerator,
     'resnet32': ResNetGenerator,
+    'conv1d_resnet': SequenceGenerator,  # Token sequences: (B, L, V) distributions.
 }
 DISCRIMINATORS = {
     'dcgan': DCGANDiscriminator,
     'mlp': MLPDiscriminator,
     'sngan_cnn32': SNGANDiscriminator,
     'resnet32': ResNetDiscriminator,
+    'conv1d_resnet': SequenceDiscriminator,  # Token sequences: one-hot (B, L, V).
 }
 # model.latent_dist: name -> (key, batch_size, latent_dim) -> latents (state.sample_latent).
 LATENT_DISTS = {
@@ -160,6 +164,19 @@ def runlocal(model_config: ml_collections.ConfigDict) -> None:
     for name, cls in registry.items():
       for field, value in getattr(cls, 'RUNLOCAL', {}).items():
         all_kwargs[name][field] = value
+
+
+def takes_tokens(kind: str, name: str) -> bool:
+  """Whether the registered `kind` ('generator' | 'discriminator') `name` is a sequence model
+  (its class sets TAKES_TOKENS: G makes distributions over tokens, D reads them)."""
+  registry = GENERATORS if kind == 'generator' else DISCRIMINATORS
+  return bool(getattr(registry[name], 'TAKES_TOKENS', False))
+
+
+def names_for(kind: str, tokens: bool) -> list[str]:
+  """The registered `kind` names for token sequences (tokens=True) or for images and points."""
+  registry = GENERATORS if kind == 'generator' else DISCRIMINATORS
+  return sorted(n for n in registry if takes_tokens(kind, n) == tokens)
 
 
 def _make(registry: dict, name: str, kwargs: dict, **fixed) -> nn.Module:

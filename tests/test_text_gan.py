@@ -1,0 +1,92 @@
+"""End to end: the text GAN experiments (experiments/text_gan.py:<benchmark>[,gumbel],runlocal)
+train, write text samples, vocab.json and the text evaluation; bad inputs fail before compiling."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from gan_jax import configs
+from gan_jax import experiment
+from gan_jax import train
+from gan_jax import workdir as workdir_lib
+from tests.conftest import load_experiment
+
+pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
+
+
+@pytest.fixture(scope='module')
+def cfg_run(tmp_path_factory):
+  """(config, workdir) of one text_gan:cfg,runlocal run (WGAN-GP, 10 critic steps)."""
+  config = load_experiment('text_gan', 'cfg,runlocal')
+  workdir = str(tmp_path_factory.mktemp('text') / 'cfg')
+  train.train_and_evaluate(config, workdir)
+  return config, workdir
+
+
+def test_cfg_run_writes_text_samples_vocab_and_evaluation(cfg_run):
+  config, workdir = cfg_run
+  exp = experiment.Experiment(config)
+  vocab = exp.source.vocab
+  with open(os.path.join(workdir, 'vocab.json')) as f:
+    assert json.load(f) == vocab.to_json()
+  lines = open(os.path.join(workdir, 'samples', 'step_0000004.txt')).read().splitlines()
+  assert len(lines) == 64
+  terminals = set(exp.source.language['grammar'].terminals)
+  assert all(set(line.split()) <= terminals for line in lines)
+  with open(os.path.join(workdir, 'eval.json')) as f:
+    e = json.load(f)
+  assert e['protocol']['kind'] == 'text' and e['protocol']['num_generated'] == 256
+  assert e['protocol']['real_train_vs_heldout']['accepted_percent'] == 100.0
+  metrics = e['seeds'][str(config.seed)]
+  assert 0 <= metrics['accepted_percent'] <= 100 and 0 < metrics['js_1'] <= np.log(2)
+
+
+def test_resume_with_another_vocabulary_is_refused(cfg_run, tmp_path):
+  config, workdir = cfg_run
+  path = os.path.join(workdir, 'vocab.json')
+  saved = open(path).read()
+  vocab = json.loads(saved)
+  vocab['tokens'][0] = 'changed'
+  with open(path, 'w') as f:
+    json.dump(vocab, f)
+  try:
+    with pytest.raises(workdir_lib.WorkdirError, match='another vocabulary'):
+      train.train_and_evaluate(config, workdir)
+  finally:
+    with open(path, 'w') as f:
+      f.write(saved)
+
+
+@pytest.mark.parametrize('arg, metric', [('words,gumbel,runlocal', 'dictionary_percent'),
+                                         ('oracle,runlocal', 'nll_oracle')])
+def test_other_benchmarks_train_and_evaluate(tmp_path, arg, metric):
+  config = load_experiment('text_gan', arg)
+  config.optim.n_critic = 1  # The runs above compiled the 10 critic steps; keep these short.
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  with open(os.path.join(workdir, 'eval.json')) as f:
+    e = json.load(f)
+  assert np.isfinite(e['mean'][metric]) and metric in e['protocol']['real_train_vs_heldout']
+
+
+def test_sequence_model_and_image_data_do_not_mix():
+  config = load_experiment('dcgan_mnist', 'runlocal')
+  config.model.generator = 'conv1d_resnet'
+  with pytest.raises(configs.ConfigError, match="model.generator='conv1d_resnet' takes token "
+                     r"sequences; data.source='mnist5k' is image.*\['dcgan', 'mlp'"):
+    experiment.Experiment(config)
+  config = load_experiment('text_gan', 'cfg,runlocal')
+  config.model.discriminator = 'dcgan'
+  with pytest.raises(configs.ConfigError, match="model.discriminator='dcgan' takes images or "
+                     r"points; data.source='cfg' is tokens.*\['conv1d_resnet'\]"):
+    experiment.Experiment(config)
+
+
+def test_text_gan_arguments():
+  config = load_experiment('text_gan', 'oracle,gumbel')
+  assert config.data.source == 'oracle' and config.eval.text_decode == 'sample'
+  assert config.model.g_kwargs.conv1d_resnet.output == 'gumbel'
+  assert load_experiment('text_gan').data.source == 'words'
+  with pytest.raises(configs.ConfigError, match='one benchmark'):
+    load_experiment('text_gan', 'cfg,words')

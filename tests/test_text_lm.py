@@ -1,0 +1,278 @@
+"""The language-model baseline (gan_jax/text_lm.py): its likelihood against a numpy recomputation,
+training, temperature sampling, resume, eval.json, and the configs it refuses."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import configs
+from gan_jax import data as data_lib
+from gan_jax import text_lm
+from gan_jax import workdir as workdir_lib
+from gan_jax import writers
+from tests.conftest import REPO
+
+
+def lm_config(**train):
+  """A tiny LM on a small 'cfg' source: 180 train and 20 held-out sentences, V = 13, L = 20."""
+  config = configs.base_config()
+  config.lm = text_lm.defaults()
+  config.data.source = 'cfg'
+  config.data.text.num_sequences = 200
+  config.data.batch_size = 32
+  config.lm.update(embed=8, hidden=24, lr=1e-2, temperatures=(0.5, 1.0))
+  config.train.update({'num_steps': 120, 'log_every': 40, 'ckpt_every': 60, **train})
+  config.eval.num_samples = 60
+  return config
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  """(config, workdir, eval.json's dict, the final state) of one run of lm_config()."""
+  config = lm_config()
+  workdir = str(tmp_path_factory.mktemp('lm') / 'run')
+  record = text_lm.run(config, workdir)
+  state = text_lm.train(config, workdir)  # Finished: restores the last checkpoint, trains nothing.
+  return config, workdir, record, state
+
+
+# --- The model's likelihood -------------------------------------------------------------------
+def _sigmoid(x):
+  return 1 / (1 + np.exp(-x))
+
+
+def _dense(p, name, x):
+  layer = p[name]
+  return x @ np.asarray(layer['kernel'], np.float64) + (
+      np.asarray(layer['bias'], np.float64) if 'bias' in layer else 0)
+
+
+def _lstm_step(p, carry, x):
+  c, h = carry
+  i = _sigmoid(_dense(p, 'ii', x) + _dense(p, 'hi', h))
+  f = _sigmoid(_dense(p, 'if', x) + _dense(p, 'hf', h))
+  g = np.tanh(_dense(p, 'ig', x) + _dense(p, 'hg', h))
+  o = _sigmoid(_dense(p, 'io', x) + _dense(p, 'ho', h))
+  c = f * c + i * g
+  h = o * np.tanh(c)
+  return (c, h), h
+
+
+def _gru_step(p, h, x):
+  r = _sigmoid(_dense(p, 'ir', x) + _dense(p, 'hr', h))
+  z = _sigmoid(_dense(p, 'iz', x) + _dense(p, 'hz', h))
+  n = np.tanh(_dense(p, 'in', x) + r * _dense(p, 'hn', h))
+  h = (1 - z) * n + z * h
+  return h, h
+
+
+def reference_nll(params, cell: str, vocab: int, hidden: int, tokens_NxL) -> np.ndarray:
+  """(N, L) NLL per token, step by step in float64 numpy from the parameters: start token id V,
+  each layer's cell on the layer below's output, a dense readout, log-softmax."""
+  layers = sorted((k for k in params if k.startswith('cells_')), key=lambda k: int(k[6:]))
+  step = _lstm_step if cell == 'lstm' else _gru_step
+  n, length = tokens_NxL.shape
+  zeros = np.zeros((n, hidden))
+  carry = [(zeros, zeros) if cell == 'lstm' else zeros for _ in layers]
+  table = np.asarray(params['embedding']['embedding'], np.float64)
+  prev, out = np.full(n, vocab), np.zeros((n, length))
+  for t in range(length):
+    x = table[prev]
+    for j, name in enumerate(layers):
+      carry[j], x = step(params[name], carry[j], x)
+    logits = _dense(params, 'readout', x)
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    out[:, t] = -logp[np.arange(n), tokens_NxL[:, t]]
+    prev = tokens_NxL[:, t]
+  return out
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru'])
+def test_teacher_forced_nll_equals_a_numpy_recomputation(cell):
+  model = text_lm.LanguageModel(3, cell=cell, embed=2, hidden=4, num_layers=2)
+  params = model.init(jax.random.PRNGKey(7), jnp.zeros((1, 6), jnp.int32))['params']
+  # Larger weights than the initialiser's, so every token's probability differs clearly.
+  params = jax.tree.map(lambda p: p * 3.0, params)
+  assert set(params) == {'embedding', 'cells_0', 'cells_1', 'readout'}
+  assert params['embedding']['embedding'].shape == (4, 2)  # 3 tokens + the start token.
+  assert params['readout']['kernel'].shape == (4, 3)  # The start token is never predicted.
+  tokens = np.random.default_rng(0).integers(0, 3, (5, 6)).astype(np.int32)
+  expected = reference_nll(params, cell, 3, 4, tokens)
+  got = np.asarray(text_lm.token_nll(model, params, jnp.asarray(tokens)), np.float64)
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+  assert np.ptp(expected) > 0.5  # A test that could tell positions apart.
+  assert text_lm.heldout_nll(model, params, tokens) == pytest.approx(expected.mean(), rel=1e-5)
+
+
+# --- Training, sampling, resume ---------------------------------------------------------------
+@pytest.mark.slow
+def test_training_lowers_the_heldout_nll(finished_run):
+  config, workdir, record, state = finished_run
+  setup = text_lm.build(config, with_evaluator=False)
+  initial = text_lm.init_state(config, setup.model, setup.length).params
+  before = text_lm.heldout_nll(setup.model, initial, setup.heldout_NxL)
+  uniform = np.log(setup.source.vocab.size)
+  logged = writers.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  assert [r['step'] for r in logged] == [40, 80, 120]
+  assert all(set(r) >= {'loss', 'heldout_nll'} for r in logged)
+  final = logged[-1]['heldout_nll']
+  assert final == pytest.approx(text_lm.heldout_nll(setup.model, state.params, setup.heldout_NxL))
+  assert final < 0.5 * uniform and final < 0.5 * before, (final, before, uniform)
+  assert record['heldout_nll'] < 0.5 * uniform and int(state.step) == 120
+
+
+def greedy_by_hand(model, params, length: int) -> list:
+  """The argmax continuation of the start token, one `step` at a time."""
+  step = jax.jit(lambda carry, token: model.apply({'params': params}, carry, token,
+                                                  method=model.step))
+  carry = text_lm.zero_carry(model.cell, model.num_layers, model.hidden, 1)
+  token, row = np.array([model.vocab_size], np.int32), []
+  for _ in range(length):
+    carry, logits = step(carry, token)
+    token = np.argmax(np.asarray(logits), axis=-1).astype(np.int32)
+    row.append(int(token[0]))
+  return row
+
+
+@pytest.mark.slow
+def test_low_temperature_is_greedy_and_high_temperature_diverse(finished_run):
+  config, _, _, state = finished_run
+  setup = text_lm.build(config, with_evaluator=False)
+  model, params, length = setup.model, state.params, setup.length
+  n = config.eval.num_samples  # The run's sample count: its compiled sampler again.
+  greedy = greedy_by_hand(model, params, length)
+  for temperature in (1e-4, 0.0):
+    rows = text_lm.sample(model, params, n, length, seed=3, temperature=temperature)
+    assert rows.shape == (n, length) and rows.dtype == np.int32
+    assert (rows == np.array(greedy)).all(), (temperature, rows[:2], greedy)
+  unique = {t: len({tuple(r) for r in text_lm.sample(model, params, n, length, 0, t)})
+            for t in (0.3, 1.5)}
+  assert unique[1.5] > unique[0.3] + 10, unique
+  # A pure function of (params, seed, temperature index, T); another index draws others.
+  a = text_lm.sample(model, params, n, length, 0, 1.0, index=1)
+  assert (a == text_lm.sample(model, params, n, length, 0, 1.0, index=1)).all()
+  assert (a != text_lm.sample(model, params, n, length, 0, 1.0, index=2)).any()
+
+
+class Stop(Exception):
+  pass
+
+
+@pytest.mark.slow
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch):
+  config = lm_config(num_steps=6, log_every=1, ckpt_every=2)
+  config.lm.dropout = 0.3  # Dropout keys must follow the step, too.
+  full = text_lm.train(config, str(tmp_path / 'full'))
+  step_batch, asked = data_lib.Batcher.step_batch, []
+
+  def stop_at_step_3(self, step, *args):
+    if step == 3:
+      raise Stop()
+    return step_batch(self, step, *args)
+  monkeypatch.setattr(data_lib.Batcher, 'step_batch', stop_at_step_3)
+  with pytest.raises(Stop):  # After the checkpoint at step 2 and the log of step 3.
+    text_lm.train(config, str(tmp_path / 'resumed'))
+  assert sorted(os.listdir(tmp_path / 'resumed' / 'checkpoints')) == ['2']
+
+  def counting(self, step, *args):
+    asked.append(step)
+    return step_batch(self, step, *args)
+  monkeypatch.setattr(data_lib.Batcher, 'step_batch', counting)
+  resumed = text_lm.train(config, str(tmp_path / 'resumed'))
+  assert asked == [2, 3, 4, 5]  # Resumed from step 2, not started over.
+  for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed), strict=True):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  logs = [[{k: v for k, v in r.items() if k != 'steps_per_s'}
+           for r in writers.read_jsonl(str(tmp_path / d / 'metrics.jsonl'))]
+          for d in ('full', 'resumed')]
+  # The stale line of step 3 (logged after the checkpoint) was dropped, then logged again.
+  assert logs[0] == logs[1] and [r['step'] for r in logs[0]] == [1, 2, 3, 4, 5, 6]
+
+
+# --- Outputs ----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_eval_json_has_every_temperature_and_the_samples(finished_run):
+  config, workdir, record, _ = finished_run
+  with open(os.path.join(workdir, 'eval.json')) as f:
+    saved = json.load(f)
+  assert saved == json.loads(json.dumps(record))
+  assert saved['kind'] == 'lm' and saved['step'] == 120 and saved['heldout_rows'] == 20
+  assert list(saved['temperatures']) == ['0.5', '1.0']
+  for metrics in saved['temperatures'].values():
+    assert {'js_1', 'bleu_2', 'self_bleu_2', 'unique_percent', 'accepted_percent'} <= set(metrics)
+    assert 0 <= metrics['accepted_percent'] <= 100
+  assert saved['protocol']['kind'] == 'text' and saved['protocol']['num_generated'] == 60
+  vocab = data_lib.get_source(config.data).vocab
+  for name in ('0.5', '1.0'):
+    with open(os.path.join(workdir, 'samples', f'temperature_{name}.txt')) as f:
+      lines = f.read().split('\n')
+    assert len(lines) == 61 and lines[-1] == ''  # 60 samples (fewer than 100), one a line.
+    assert all(set(line.split()) <= set(vocab.tokens) for line in lines)
+  with open(os.path.join(workdir, 'vocab.json')) as f:
+    assert json.load(f) == vocab.to_json()
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['lm']['temperatures'] == [0.5, 1.0]
+
+
+@pytest.mark.slow
+def test_another_vocabulary_is_refused(finished_run, tmp_path):
+  config, workdir, _, _ = finished_run
+  copy = str(tmp_path / 'copy')
+  shutil.copytree(workdir, copy)
+  with open(os.path.join(copy, 'vocab.json')) as f:
+    vocab = json.load(f)
+  vocab['tokens'][2] = 'zz'
+  with open(os.path.join(copy, 'vocab.json'), 'w') as f:
+    json.dump(vocab, f)
+  expected = r"vocab.json records another vocabulary.*'zz'.*new --workdir"
+  with pytest.raises(workdir_lib.WorkdirError, match=expected):
+    text_lm.run(config, copy)
+
+
+# --- Configs refused --------------------------------------------------------------------------
+@pytest.mark.parametrize('source, kind', [('ring8', '2-D points'), ('mnist5k', 'images')])
+def test_a_non_sequence_source_is_refused_before_anything_is_built(source, kind, tmp_path,
+                                                                    monkeypatch):
+  def no(*args, **kwargs):
+    raise AssertionError('built something')
+  monkeypatch.setattr(data_lib, 'get_source', no)
+  monkeypatch.setattr(text_lm, 'init_state', no)
+  monkeypatch.setattr(text_lm, 'make_update', no)
+  config = lm_config()
+  config.data.source = source
+  with pytest.raises(configs.ConfigError, match=f'the language model takes token sequences; '
+                     f'data.source={source!r} is {kind}'):
+    text_lm.run(config, str(tmp_path / 'w'))
+  assert not (tmp_path / 'w').exists()
+
+
+def test_problems_names_every_bad_field():
+  config = lm_config()
+  config.lm.update(cell='rnn', hidden=0, lr=-1.0, dropout=1.0, temperatures=(1.0, 1.0))
+  config.num_seeds = 2
+  found = '\n'.join(text_lm.problems(config))
+  for field in ("lm.cell 'rnn'", 'lm.hidden', 'lm.lr', 'lm.dropout', 'lm.temperatures',
+                'num_seeds'):
+    assert field in found, (field, found)
+  assert len(text_lm.problems(config)) == 6
+  assert text_lm.problems(lm_config()) == []
+  del config['lm']
+  assert 'no lm section' in text_lm.problems(config)[0]
+
+
+@pytest.mark.slow
+def test_mode_lm_of_a_gan_experiment_is_one_line(tmp_path):
+  r = subprocess.run([sys.executable, '-m', 'gan_jax.main', '--mode=lm',
+                      '--config=experiments/dcgan_mnist.py:runlocal',
+                      f'--workdir={tmp_path / "w"}'], cwd=REPO, capture_output=True, text=True,
+                     timeout=120, env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+  assert 'ConfigError: Invalid config:\n  - The config has no lm section' in r.stderr
+  assert not (tmp_path / 'w').exists()
