@@ -20,9 +20,10 @@ def get_config(arg=None):
   parts = [p for p in (arg or '').split(',') if p]
   benchmark = [p for p in parts if p in BENCHMARK_STEPS] or ['words']
   rest = [p for p in parts if p not in BENCHMARK_STEPS]
-  if len(benchmark) > 1 or len(rest) > 1:
+  if len(benchmark) > 1 or rest not in ([], ['runlocal']):
     raise configs.ConfigError(f'experiments/text_lm.py takes one benchmark '
-                              f'{list(BENCHMARK_STEPS)} and runlocal; got {arg!r}.')
+                              f'{list(BENCHMARK_STEPS)} and runlocal, comma-separated; got '
+                              f'{arg!r}.')
   gan = configs.load_experiment(os.path.join(os.path.dirname(__file__), 'text_gan.py'),
                                 benchmark[0])
   config = configs.base_config()

@@ -165,6 +165,8 @@ def evaluate_checkpoint(config, workdir: str) -> dict:
   if jax.process_index() == 0:
     workdir_lib.WorkdirLock(workdir).ensure_free()  # Not while a run trains there.
   exp = experiment_lib.Experiment(config)
+  if exp.source.vocab is not None:  # Token ids must mean the tokens the run trained on.
+    workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
   runner = EvalRunner(config, exp.source, exp.dataset.element_shape, exp.num_classes,
                       exp.generator, exp.seeds)
   if not runner.enabled:

@@ -59,7 +59,8 @@ def standing_stats(generator: nn.Module, g_params, g_vars, z_BxZ, labels_B=None)
     filled = jax.tree_util.tree_map_with_path(
         lambda path, x: jnp.full_like(x, fill) if is_stat(path) else x, stats)
     _, new = generator.apply({'params': g_params, **g_vars, 'batch_stats': filled}, z_BxZ,
-                             train=True, labels=labels_B, mutable=True)
+                             train=True, labels=labels_B, mutable=True,
+                             rngs={'dropout': jax.random.PRNGKey(0)})  # G's own noise, if any.
     return new['batch_stats']
   a, b = updated(0.0), updated(1.0)
   standing = jax.tree_util.tree_map_with_path(

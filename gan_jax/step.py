@@ -14,8 +14,9 @@ so the step has no hidden state and a resumed run draws what an uninterrupted on
 Data parallel (`spec.axis_name` set, inside `jax.shard_map`; see parallel.py): each device holds a
 shard of the real batch; the latents of a step are drawn for the global batch from the replicated
 key and each device takes its slice, so the global fake batch is the one a single device would
-draw; gradients, losses and batch-norm statistics are averaged over the axis with `pmean`; dropout
-and augmentation keys are folded with the device index. The state stays replicated.
+draw; gradients, losses and batch-norm statistics are averaged over the axis with `pmean`; dropout,
+augmentation and G's own noise (a Gumbel-softmax output's) keys are folded with the device index.
+The state stays replicated.
 
 Models run in training mode throughout (batch norm uses batch statistics, dropout is on; G gets
 its own noise stream, for a Gumbel-softmax output). G's
@@ -68,8 +69,8 @@ class UpdateSpec:
   num_classes > 0: G and D are class-conditional (real batches carry labels, fake labels are drawn
   uniformly); pack > 1 (PacGAN): D sees packs of `pack` consecutive samples; compute_dtype (e.g.
   jnp.bfloat16): G and D compute in it from float32 parameters; axis_name: the data-parallel
-  mesh axis (None: one device); vocab_size > 0: the real data are token ids, which D reads one-hot
-  over this many tokens (G's outputs are distributions over them); sync_bn: the models' batch norm already averages its statistics
+  mesh axis (None: one device); vocab_size > 0: the real data are token ids, which D reads
+  one-hot over this many tokens (G's outputs are distributions over them); sync_bn: the models' batch norm already averages its statistics
   over that axis (else only the running averages are averaged after each update).
   """
   generator: nn.Module

@@ -255,15 +255,16 @@ class LmState:
   opt_state: optax.OptState
 
 
-def optimizer(config) -> optax.GradientTransformation:
-  return optax.adam(config.lm.lr)
+def optimizer(lr: float) -> optax.GradientTransformation:
+  """Adam at lm.lr: the one optimizer that initialises and updates the state."""
+  return optax.adam(lr)
 
 
 def init_state(config, model: LanguageModel, length: int) -> LmState:
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), STREAM_INIT)
   params = model.init(key, jnp.zeros((1, length), jnp.int32))['params']
   return LmState(step=jnp.zeros((), jnp.int32), params=params,
-                 opt_state=optimizer(config).init(params))
+                 opt_state=optimizer(float(config.lm.lr)).init(params))
 
 
 def make_update(config, model: LanguageModel):
@@ -274,7 +275,7 @@ def make_update(config, model: LanguageModel):
 @functools.lru_cache(maxsize=8)
 def _update_fn(model: LanguageModel, lr: float, seed: int):
   """One jitted function per (model, lr, seed): a rerun in this process compiles nothing."""
-  tx = optax.adam(lr)
+  tx = optimizer(lr)
   base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAM_DROPOUT)
 
   def update(state: LmState, tokens_BxL):

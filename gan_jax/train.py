@@ -190,7 +190,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
   lock = workdir_lib.claim(workdir, config, jax.process_index() == 0)
   try:
-    if lock is not None and exp.source.vocab is not None:
+    if lock is not None and exp.source.vocab is not None:  # Again, under the lock.
+      workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
       workdir_lib.write_vocab(workdir, exp.source.vocab.to_json())
     ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir),
                                        config.train.ckpt_keep or None)

@@ -90,7 +90,9 @@ class MetricWriter:
     self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
 
   def write_text(self, step: int, tag: str, text: str) -> None:
-    self._tb.add_text(tag, text, int(step))
+    """Text as TensorBoard shows it verbatim: a fenced code block (its markdown would merge
+    the lines and read symbols such as '*' as emphasis)."""
+    self._tb.add_text(tag, '```\n' + text.rstrip('\n') + '\n```', int(step))
 
   def close(self) -> None:
     """Closes the files; a failure here (a full disk) is logged, not raised, so the error that

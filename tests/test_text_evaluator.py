@@ -68,7 +68,8 @@ SELF_BLEU = {2: math.sqrt(0.05), 3: (0.5 * 0.01) ** (1 / 3), 4: (0.5 * 0.001) **
 
 
 def _check_two_word_metrics(m):
-  assert set(m) == GENERAL
+  assert set(m) == GENERAL | {'copied_percent'}
+  assert m['copied_percent'] == 100.0  # The rows scored are the training rows 'aa', 'ab'.
   assert m['js_1'] == pytest.approx(JS_1, rel=1e-12)
   assert m['js_2'] == pytest.approx(JS_2, rel=1e-12)
   assert m['js_3'] is None and m['js_4'] is None  # No sample has 3 tokens.
@@ -152,9 +153,11 @@ def test_cfg_accepted_percent():
   tokens = pad(['x + x', '( x )', 'x +'])  # 'x +' is no sentence.
   tokens[2, 3:] = 0  # Tokens after the end symbol are ignored: 'x +' stays 'x +'.
   m = ev.metrics_of_tokens(tokens)
-  assert set(m) == GENERAL | {'accepted_percent'}
+  assert set(m) == GENERAL | {'accepted_percent', 'copied_percent'}
   assert m['accepted_percent'] == pytest.approx(200 / 3)
-  assert ev.describe()['real_train_vs_heldout']['accepted_percent'] == 100.0
+  assert m['copied_percent'] == pytest.approx(100 / 3)  # 'x + x' is a training sentence.
+  floor = ev.describe()['real_train_vs_heldout']
+  assert floor['accepted_percent'] == 100.0 and floor['copied_percent'] == 100.0
 
 
 def test_oracle_nll_per_token():
@@ -209,6 +212,14 @@ def test_sample_decoding_through_the_evaluator():
   ev = _evaluator(_config('text_file:x.txt', decode='sample'), source)
   _check_two_word_metrics(ev.metrics_of_samples(_one_hot(_rows(['aa', 'ab']), 3)))
   assert ev.describe()['decode'] == 'sample'
+  # Spread distributions: 'a' at 0.6, 'b' at 0.4 everywhere. argmax gives 'aa' every time;
+  # sampling gives the draws of decode_sample, so eval.text_decode is honoured.
+  probs = np.broadcast_to(np.array([0.6, 0.4, 0.0], np.float32), (64, 2, 3))
+  sampled = ev.metrics_of_samples(probs)
+  assert sampled == ev.metrics_of_tokens(text_lib.decode_sample(probs))
+  assert sampled['unique_percent'] == pytest.approx(100 * 4 / 64)  # aa, ab, ba, bb all drawn.
+  argmax = _evaluator(_config('text_file:x.txt', decode='argmax'), source)
+  assert argmax.metrics_of_samples(probs)['unique_percent'] == pytest.approx(100 / 64)
 
 
 def test_bad_tokens_and_shapes_are_errors():

@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 
+from gan_jax import checkpoint as checkpoint_lib
 from gan_jax import configs
+from gan_jax import sampling
 from gan_jax import experiment
 from gan_jax import train
 from gan_jax import workdir as workdir_lib
@@ -30,10 +32,20 @@ def test_cfg_run_writes_text_samples_vocab_and_evaluation(cfg_run):
   vocab = exp.source.vocab
   with open(os.path.join(workdir, 'vocab.json')) as f:
     assert json.load(f) == vocab.to_json()
-  lines = open(os.path.join(workdir, 'samples', 'step_0000004.txt')).read().splitlines()
-  assert len(lines) == 64
-  terminals = set(exp.source.language['grammar'].terminals)
-  assert all(set(line.split()) <= terminals for line in lines)
+  # The samples file holds the final G's 64 fixed-latent samples, decoded by argmax.
+  ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir))
+  try:
+    state = ckpt.restore(exp.place(exp.init_state()), 4)
+  finally:
+    ckpt.close()
+  pictures = sampling.SamplePictures(exp.generator, config.model, 0, 'tokens', exp.seeds)
+  probs = pictures.samples(exp.sampling_params(state), exp.sampling_vars(state))[0]
+  assert probs.shape == (64, 20, vocab.size)
+  expected = []
+  for row in probs.argmax(-1).tolist():
+    kept = row[:row.index(vocab.end_id)] if vocab.end_id in row else row
+    expected.append(' '.join(vocab.tokens[t] for t in kept))
+  assert open(os.path.join(workdir, 'samples', 'step_0000004.txt')).read().splitlines() == expected
   with open(os.path.join(workdir, 'eval.json')) as f:
     e = json.load(f)
   assert e['protocol']['kind'] == 'text' and e['protocol']['num_generated'] == 256
@@ -83,10 +95,24 @@ def test_sequence_model_and_image_data_do_not_mix():
     experiment.Experiment(config)
 
 
+def test_bad_text_config_values_fail_before_anything_compiles():
+  config = load_experiment('text_gan', 'cfg,gumbel,runlocal')
+  config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.0
+  with pytest.raises(configs.ConfigError, match='gumbel_temperature must be a number > 0'):
+    configs.validate(config)
+  config = load_experiment('text_gan', 'cfg,runlocal')
+  config.data.text.length = 1  # The random grammar's shortest sentence has 2 tokens.
+  from gan_jax import data as data_lib
+  with pytest.raises(data_lib.DataError, match='shortest sentence has 2 tokens. Raise '
+                     'data.text.length'):
+    experiment.Experiment(config)
+
+
 def test_text_gan_arguments():
   config = load_experiment('text_gan', 'oracle,gumbel')
   assert config.data.source == 'oracle' and config.eval.text_decode == 'sample'
   assert config.model.g_kwargs.conv1d_resnet.output == 'gumbel'
   assert load_experiment('text_gan').data.source == 'words'
-  with pytest.raises(configs.ConfigError, match='one benchmark'):
-    load_experiment('text_gan', 'cfg,words')
+  for bad in ('cfg,words', 'word'):
+    with pytest.raises(configs.ConfigError, match=r"one benchmark \['words', 'cfg', 'oracle'\]"):
+      load_experiment('text_gan', bad)

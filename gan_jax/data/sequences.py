@@ -103,6 +103,21 @@ def arithmetic_grammar() -> Grammar:
                  rules=_rules(text), start='S')
 
 
+def min_length(grammar: Grammar) -> int:
+  """The fewest tokens of any sentence of the grammar (a fixed point over its rules)."""
+  inf = float('inf')
+  shortest = dict.fromkeys(grammar.nonterminals, inf)
+  size = lambda sym: shortest[sym] if sym in shortest else 1  # A terminal is one token.
+  changed = True
+  while changed:
+    changed = False
+    for r in grammar.rules:
+      n = sum(size(sym) for sym in r.rhs)
+      if n < shortest[r.lhs]:
+        shortest[r.lhs], changed = n, True
+  return shortest[grammar.start]
+
+
 def encode(grammar: Grammar, text: str) -> tuple:
   """'x + x' -> token ids (0, 1, 0): whitespace-separated terminal names."""
   index = {t: i for i, t in enumerate(grammar.terminals)}

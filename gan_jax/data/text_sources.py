@@ -100,10 +100,13 @@ def _split(rows_NxL: np.ndarray, data_config) -> tuple:
   t = data_config.text
   train, test = sequences.split(rows_NxL, t.heldout_fraction, t.split_seed)
   if len(train) < 1 or len(test) < 1:
+    more = {'text_file': 'Give more text, or lower data.text.length (more pieces a line)',
+            'words': 'Raise data.text.length (longer words are kept)'}.get(
+                source_kind(data_config.source), 'Raise data.text.num_sequences')
     raise DataError(f'data.source={data_config.source}: {len(rows_NxL)} sequence(s) of '
                     f'{length(data_config)} tokens make {len(train)} train and {len(test)} '
                     f'held-out (data.text.heldout_fraction={t.heldout_fraction}); each split '
-                    'needs one at least. Give more text, or lower data.text.length.')
+                    f'needs one at least. {more}.')
   return train, test
 
 
@@ -134,6 +137,10 @@ def cfg_corpus(data_config) -> Corpus:
   t, size = data_config.text, length(data_config)
   grammar = (sequences.arithmetic_grammar() if t.grammar == 'arithmetic'
              else sequences.random_grammar(t.grammar_seed))
+  if sequences.min_length(grammar) > size:
+    from gan_jax.data import DataError
+    raise DataError(f'data.text.length={size}: the {t.grammar} grammar\'s shortest sentence has '
+                    f'{sequences.min_length(grammar)} tokens. Raise data.text.length.')
   sentences = sequences.sample_sentences(grammar, t.num_sequences, seed=t.split_seed + 1,
                                          max_len=size)
   vocab = Vocabulary(tuple(grammar.terminals) + (END,), end_id=len(grammar.terminals),

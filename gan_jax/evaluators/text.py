@@ -49,7 +49,8 @@ CHUNK_ELEMENTS = 1 << 22  # Decoding: (rows x L x V) elements converted at a tim
 GENERAL_METRICS = (tuple(f'js_{n}' for n in JS_ORDERS) + tuple(f'bleu_{n}' for n in BLEU_ORDERS)
                    + tuple(f'self_bleu_{n}' for n in BLEU_ORDERS) + ('unique_percent',))
 SOURCE_METRICS = {'words': ('dictionary_percent', 'heldout_percent', 'copied_percent'),
-                  'cfg': ('accepted_percent',), 'oracle': ('nll_oracle',), 'text_file': ()}
+                  'cfg': ('accepted_percent', 'copied_percent'), 'oracle': ('nll_oracle',),
+                  'text_file': ('copied_percent',)}
 
 
 def _chunks(num_rows: int, row_elements: int):
@@ -107,6 +108,7 @@ class Reference:
   num_heldout_total: int
   train_words: Optional[frozenset] = None
   heldout_words: Optional[frozenset] = None
+  train_rows: Optional[frozenset] = None  # cfg, text_file: the stripped training rows.
 
 
 def _has_ngrams(rows, n: int) -> bool:
@@ -134,14 +136,17 @@ def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
     stats = text_metrics.word_stats(words, ref.language['dictionary'], ref.train_words,
                                     ref.heldout_words)
     return {k: stats[k] for k in SOURCE_METRICS['words']}
+  out = {}
+  if ref.train_rows is not None:  # Samples that are training rows (memorised or common).
+    rows = [ref.vocab.strip(r) for r in tokens_NxL]
+    out['copied_percent'] = 100.0 * np.mean([r in ref.train_rows for r in rows])
   if ref.kind == 'cfg':
     pad = -1 if ref.vocab.end_id is None else ref.vocab.end_id
     rate = sequences.acceptance_rate(ref.language['grammar'], tokens_NxL, pad)
-    return {'accepted_percent': 100.0 * rate}
+    out['accepted_percent'] = 100.0 * rate
   if ref.kind == 'oracle':
-    return {'nll_oracle': sequences.oracle_nll_per_token(ref.language['oracle_params'],
-                                                         tokens_NxL)}
-  return {}
+    out['nll_oracle'] = sequences.oracle_nll_per_token(ref.language['oracle_params'], tokens_NxL)
+  return out
 
 
 def score(tokens_NxL, ref: Reference) -> dict:
@@ -181,6 +186,8 @@ def build_reference(kind: str, source) -> Reference:
   if kind == 'words':
     decode_all = lambda d: frozenset(source.vocab.decode(r) for r in d.get(np.arange(d.size)))
     words = {'train_words': decode_all(train), 'heldout_words': decode_all(test)}
+  if kind in ('cfg', 'text_file'):
+    words = {'train_rows': frozenset(source.vocab.strip(r) for r in train.get(np.arange(train.size)))}
   return Reference(kind, source.vocab, source.language,
                    tuple(source.vocab.strip(r) for r in heldout), test.size, **words)
 
@@ -202,7 +209,8 @@ class Text(base.Evaluator):
   """n-gram, BLEU and per-source metrics of generated token sequences against held-out text."""
   name = 'text'
   default_num_samples = 1000
-  metric_names = GENERAL_METRICS + tuple(m for ms in SOURCE_METRICS.values() for m in ms)
+  metric_names = GENERAL_METRICS + tuple(dict.fromkeys(  # Each once, in order.
+      m for ms in SOURCE_METRICS.values() for m in ms))
 
   @classmethod
   def rejects_data(cls, config, element_shape) -> Optional[str]:

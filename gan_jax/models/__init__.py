@@ -3,11 +3,12 @@ config's model section (`defaults()`, `problems(config)`, `runlocal(model_config
 
 Generators are called as `G(z_BxZ, train) -> images_BxHxWxC` with outputs in [-1, 1] (2-D
 points for the mixtures; for token sequences, models with TAKES_TOKENS, distributions over the V
-tokens at each of L positions, (B, L, V)); discriminators as `D(x, train) -> logits_B`. A config selects them by name
-(`model.generator`, `model.discriminator`); the fields of every registered module live in the
-config under its name (`model.g_kwargs.<name>.<field>`, `model.d_kwargs.<name>.<field>`), filled
-with the module's defaults, so each can be overridden from the command line. A module class
-declares the valid values of its fields (`CHOICES`, e.g. {'norm': G_NORMS}) and its small sizes
+tokens at each of L positions, (B, L, V)); discriminators as `D(x, train) -> logits_B`. A config
+selects them by name (`model.generator`, `model.discriminator`); the fields of every registered
+module live in the config under its name (`model.g_kwargs.<name>.<field>`,
+`model.d_kwargs.<name>.<field>`), filled with the module's defaults, so each can be overridden
+from the command line. A module class declares the valid values of its fields (`CHOICES`, e.g.
+{'norm': G_NORMS}), the fields that must be positive numbers (`POSITIVE`), its small sizes
 for an experiment's `:runlocal` (`RUNLOCAL`, e.g. {'base_features': 16}); a generator that
 conditions on the class through its normalisation says so (`CONDITIONS_THROUGH_NORM`). Each
 defaults to none (layers.Generator / Discriminator declare them for their subclasses).
@@ -25,7 +26,7 @@ from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 from gan_jax.models.sequence import SequenceDiscriminator, SequenceGenerator
 from gan_jax.models.sngan import (ResNetDiscriminator, ResNetGenerator, SNGANDiscriminator,
                                   SNGANGenerator)
-from gan_jax.validation import failed, is_int
+from gan_jax.validation import failed, is_int, is_real
 
 GENERATORS = {
     'dcgan': DCGANGenerator,
@@ -119,6 +120,9 @@ def _module_problems(m) -> list[str]:
       choices = getattr(cls, 'CHOICES', {})
       problems += [f'Unknown model.{field}.{arch}.{k} {kwargs[k]!r}; valid: {list(valid)}.'
                    for k, valid in choices.items() if k in kwargs and kwargs[k] not in valid]
+      problems += [f'model.{field}.{arch}.{k} must be a number > 0, got {kwargs[k]!r}.'
+                   for k in getattr(cls, 'POSITIVE', ()) if k in kwargs and not (
+                       is_real(kwargs[k]) and kwargs[k] > 0)]
       if (m.conditional is True and kind == 'generator' and arch == name and
           getattr(cls, 'CONDITIONS_THROUGH_NORM', False) and kwargs.get('norm') != 'batch'):
         problems.append(f'model.conditional=True conditions G through its batch norm; set '

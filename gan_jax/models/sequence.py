@@ -63,6 +63,7 @@ class SequenceGenerator(SpectralNormed, nn.Module):
   RUNLOCAL: ClassVar[dict] = {'dim': 16, 'num_blocks': 1}
   CONDITIONS_THROUGH_NORM: ClassVar[bool] = False  # One-hot class beside z; there is no norm.
   TAKES_TOKENS: ClassVar[bool] = True  # A sequence model (models.takes_tokens).
+  POSITIVE: ClassVar[tuple] = ('dim', 'num_blocks', 'gumbel_temperature')  # Checked by validate.
   output_shape: Sequence[int] = (32, 32)  # (L, V).
   dim: int = 512
   num_blocks: int = 5
@@ -115,6 +116,7 @@ class SequenceDiscriminator(Discriminator):
   normalised (layers.spectral)."""
   RUNLOCAL: ClassVar[dict] = {'dim': 16, 'num_blocks': 1}
   TAKES_TOKENS: ClassVar[bool] = True  # A sequence model (models.takes_tokens).
+  POSITIVE: ClassVar[tuple] = ('dim', 'num_blocks')  # Checked by configs.validate.
   dim: int = 512
   num_blocks: int = 5
   residual_scale: float = 0.3
