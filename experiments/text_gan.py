@@ -16,9 +16,13 @@ steps per G step, Adam 1e-4 (0.5, 0.9), batch 64. Samples decode by argmax. The 
 512 and it trains 200,000 steps on a GPU; here `model.*_kwargs.conv1d_resnet.dim` is 32 and
 train.num_steps 3,000, a CPU budget (docs/text.md: 3 benchmarks x 3 methods x 3 seeds in about
 an hour on 2 cores; at dim 128 one step of 10 critic updates takes about 2 s there).
-gumbel: G's softmax is replaced by a Gumbel-softmax at temperature 0.5 in training (RelGAN anneals
-it; a fixed temperature here), the relativistic average loss, one D step per G step, Adam 1e-4
-(0.9, 0.999) as RelGAN; samples are drawn from G's distribution (eval.text_decode=sample).
+gumbel: G's softmax is replaced by a Gumbel-softmax in training, its temperature annealed as
+RelGAN's exponential schedule from 1 to 0.01 (beta_max 100) over 3,000 steps; the relativistic
+average loss, one D step per G step, Adam 1e-4 (0.9, 0.999) as RelGAN; samples are drawn from
+G's distribution (eval.text_decode=sample). Unlike RelGAN, D has a gradient penalty (10): on words
+without it D separates G's near-one-hot rows from the one-hot data within 500 steps and G
+collapses onto one string (1,500 steps: 0.3% unique without it, 0.6% with spectral norm in D
+instead, 99.1% with the penalty).
 """
 from gan_jax import configs
 
@@ -60,8 +64,10 @@ def get_config(arg=None):
     config.optim.b1, config.optim.b2 = 0.5, 0.9
   else:
     config.model.g_kwargs.conv1d_resnet.output = 'gumbel'
-    config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.5
+    config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.01
+    config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = config.train.num_steps
     config.loss.name = 'relativistic_average'
+    config.loss.penalties.gradient_penalty = 10.0
     config.optim.b1, config.optim.b2 = 0.9, 0.999
     config.eval.text_decode = 'sample'
   config.optim.g_lr = config.optim.d_lr = 1e-4

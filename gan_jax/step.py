@@ -278,8 +278,18 @@ def _ema(spec: UpdateSpec, state: GANState) -> GANState:
       lambda e, p: decay * e + (1.0 - decay) * p, state.g_ema_params, state.g_params))
 
 
+def _schedule_step(state: GANState) -> GANState:
+  """A G with a 'schedule' collection (an annealed Gumbel-softmax temperature) reads the
+  training step there: every entry is set to it before G runs."""
+  if 'schedule' not in state.g_vars:
+    return state
+  schedule = jax.tree.map(lambda x: jnp.asarray(state.step, x.dtype), state.g_vars['schedule'])
+  return state.replace(g_vars={**state.g_vars, 'schedule': schedule})
+
+
 def update(spec: UpdateSpec, state: GANState, batch: dict):
   """N D steps (N = the batch's leading axis, optim.n_critic), one G step, the EMA."""
+  state = _schedule_step(state)
   real_NxB, labels_NxB = batch[spec.data_key], batch['label']
   if spec.vocab_size:  # Token ids: D reads real sequences one-hot, as G's distributions.
     real_NxB = jax.nn.one_hot(real_NxB, spec.vocab_size, dtype=jnp.float32)

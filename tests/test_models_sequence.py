@@ -180,7 +180,7 @@ def test_registry_builds_them_and_validation_names_the_outputs():
                  if n != 'conv1d_resnet')
   assert base_config().model.g_kwargs.conv1d_resnet.to_dict() == {
       'dim': 512, 'num_blocks': 5, 'output': 'softmax', 'gumbel_temperature': 1.0,
-      'residual_scale': 0.3, 'spectral_norm': False, 'sn_power_iterations': 1}
+      'gumbel_anneal_steps': 0, 'residual_scale': 0.3, 'spectral_norm': False, 'sn_power_iterations': 1}
   assert base_config().model.d_kwargs.conv1d_resnet.to_dict() == {
       'dim': 512, 'num_blocks': 5, 'residual_scale': 0.3, 'spectral_norm': False,
       'sn_power_iterations': 1}
@@ -251,3 +251,39 @@ def test_conditional_g_and_d():
       assert out[0].shape == (4,) and out[1].shape == (4, 3)
     else:
       assert out.shape == (4,)
+
+
+def test_annealed_gumbel_temperature_follows_relgan_s_exponential_schedule():
+  # y = softmax((l + g) / tau), so tau * (log y_i - log y_0) = (l_i + g_i) - (l_0 + g_0) is the
+  # same at every temperature for the same noise: it recovers tau_t = 0.25 ** (t / 100).
+  g = SequenceGenerator(output_shape=(3, 5), dim=8, num_blocks=1, output='gumbel',
+                        gumbel_temperature=0.25, gumbel_anneal_steps=100)
+  z = jax.random.normal(jax.random.PRNGKey(0), (2, 4))
+  variables = g.init(jax.random.PRNGKey(1), z, train=False)
+  assert variables['schedule']['step'] == 0.0
+
+  def logit_gaps(step):
+    v = {**variables, 'schedule': {'step': jnp.float32(step)}}
+    y = g.apply(v, z, train=True, rngs={'dropout': jax.random.PRNGKey(2)})
+    logy = np.log(np.asarray(y, np.float64))
+    return logy[..., 1:] - logy[..., :1]
+  at_start = logit_gaps(0)  # tau = 1.
+  for step, tau in ((50, 0.5), (100, 0.25), (400, 0.25)):
+    np.testing.assert_allclose(tau * logit_gaps(step), at_start, rtol=2e-3, atol=2e-3)
+  y_eval = g.apply(variables, z, train=False)  # Evaluation: the plain softmax, any step.
+  y_softmax = SequenceGenerator(output_shape=(3, 5), dim=8, num_blocks=1).apply(
+      {'params': variables['params']}, z, train=False)
+  np.testing.assert_allclose(y_eval, y_softmax, rtol=1e-6)
+
+
+def test_the_update_step_sets_the_schedule_to_the_training_step():
+  from gan_jax import state as state_lib
+  from gan_jax import step as step_lib
+  g = SequenceGenerator(output_shape=(3, 5), dim=8, num_blocks=1, output='gumbel',
+                        gumbel_temperature=0.01, gumbel_anneal_steps=100)
+  z = jnp.zeros((2, 4))
+  g_vars = {'schedule': g.init(jax.random.PRNGKey(1), z, train=False)['schedule']}
+  state = state_lib.GANState(step=jnp.int32(7), g_params={}, d_params={}, g_vars=g_vars,
+                             d_vars={}, g_opt_state=(), d_opt_state=(), g_ema_params={},
+                             rng=jax.random.PRNGKey(0))
+  assert float(step_lib._schedule_step(state).g_vars['schedule']['step']) == 7.0

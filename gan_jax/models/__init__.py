@@ -8,7 +8,8 @@ selects them by name (`model.generator`, `model.discriminator`); the fields of e
 module live in the config under its name (`model.g_kwargs.<name>.<field>`,
 `model.d_kwargs.<name>.<field>`), filled with the module's defaults, so each can be overridden
 from the command line. A module class declares the valid values of its fields (`CHOICES`, e.g.
-{'norm': G_NORMS}), the fields that must be positive numbers (`POSITIVE`), its small sizes
+{'norm': G_NORMS}), the fields that must be positive numbers (`POSITIVE`) or integers >= 0
+(`NON_NEGATIVE_INT`), its small sizes
 for an experiment's `:runlocal` (`RUNLOCAL`, e.g. {'base_features': 16}); a generator that
 conditions on the class through its normalisation says so (`CONDITIONS_THROUGH_NORM`). Each
 defaults to none (layers.Generator / Discriminator declare them for their subclasses).
@@ -123,6 +124,9 @@ def _module_problems(m) -> list[str]:
       problems += [f'model.{field}.{arch}.{k} must be a number > 0, got {kwargs[k]!r}.'
                    for k in getattr(cls, 'POSITIVE', ()) if k in kwargs and not (
                        is_real(kwargs[k]) and kwargs[k] > 0)]
+      problems += [f'model.{field}.{arch}.{k} must be an integer >= 0, got {kwargs[k]!r}.'
+                   for k in getattr(cls, 'NON_NEGATIVE_INT', ()) if k in kwargs and not (
+                       is_int(kwargs[k]) and kwargs[k] >= 0)]
       if (m.conditional is True and kind == 'generator' and arch == name and
           getattr(cls, 'CONDITIONS_THROUGH_NORM', False) and kwargs.get('norm') != 'batch'):
         problems.append(f'model.conditional=True conditions G through its batch norm; set '

@@ -22,7 +22,11 @@ softmax((logits + g) / gumbel_temperature) with g i.i.d. Gumbel(0, 1) noise draw
 'dropout' rng stream (the update step passes one to G); as the temperature falls each row tends
 to the one-hot of the Gumbel-max sample, a draw from softmax(logits). In evaluation
 (train=False) both give softmax(logits), so sampling a token from G's output distribution is
-exactly the Gumbel-max sample.
+exactly the Gumbel-max sample. `gumbel_anneal_steps` > 0 anneals the temperature as RelGAN does
+(its exponential schedule, inverse temperature beta_t = beta_max^(t/N)): tau_t =
+gumbel_temperature^min(t / gumbel_anneal_steps, 1), from 1 at step 0 down to gumbel_temperature.
+G then keeps a 'schedule' collection, {'step': t}, which the update step sets to the training
+step before G runs (step.py); 0 keeps the temperature fixed.
 
 A class-conditional G (num_classes > 0, set by the library) takes the one-hot class beside z.
 """
@@ -64,11 +68,13 @@ class SequenceGenerator(SpectralNormed, nn.Module):
   CONDITIONS_THROUGH_NORM: ClassVar[bool] = False  # One-hot class beside z; there is no norm.
   TAKES_TOKENS: ClassVar[bool] = True  # A sequence model (models.takes_tokens).
   POSITIVE: ClassVar[tuple] = ('dim', 'num_blocks', 'gumbel_temperature')  # Checked by validate.
+  NON_NEGATIVE_INT: ClassVar[tuple] = ('gumbel_anneal_steps',)
   output_shape: Sequence[int] = (32, 32)  # (L, V).
   dim: int = 512
   num_blocks: int = 5
   output: str = 'softmax'
   gumbel_temperature: float = 1.0
+  gumbel_anneal_steps: int = 0
   residual_scale: float = 0.3
   spectral_norm: bool = False
   sn_power_iterations: int = 1
@@ -104,10 +110,18 @@ class SequenceGenerator(SpectralNormed, nn.Module):
     # The distribution in float32 (Gumbel noise and softmax lose much in bfloat16), returned in
     # the computation dtype.
     logits32 = logits.astype(jnp.float32)
+    temperature = self.temperature()
     if self.output == 'gumbel' and train:
       noise = jax.random.gumbel(self.make_rng('dropout'), logits32.shape, jnp.float32)
-      logits32 = (logits32 + noise) / self.gumbel_temperature
+      logits32 = (logits32 + noise) / temperature
     return jax.nn.softmax(logits32, axis=-1).astype(logits.dtype)
+
+  def temperature(self):
+    """The Gumbel-softmax temperature of this training step (see the module docstring)."""
+    if self.output != 'gumbel' or not self.gumbel_anneal_steps:
+      return self.gumbel_temperature
+    step = self.variable('schedule', 'step', lambda: jnp.zeros((), jnp.float32)).value
+    return self.gumbel_temperature ** jnp.minimum(step / self.gumbel_anneal_steps, 1.0)
 
 
 class SequenceDiscriminator(Discriminator):
