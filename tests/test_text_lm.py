@@ -276,3 +276,18 @@ def test_mode_lm_of_a_gan_experiment_is_one_line(tmp_path):
   assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
   assert 'ConfigError: Invalid config:\n  - The config has no lm section' in r.stderr
   assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('benchmark, metric', [('words', 'heldout_percent'),
+                                               ('oracle', 'nll_oracle')])
+def test_the_experiment_s_runlocal_trains_and_evaluates(benchmark, metric, tmp_path):
+  from tests.conftest import load_experiment
+  config = load_experiment('text_lm', f'{benchmark},runlocal')
+  gan = load_experiment('text_gan', f'{benchmark},runlocal')
+  assert config.data.to_dict() == gan.data.to_dict()  # The GAN's data, split and all.
+  e = text_lm.run(config, str(tmp_path / 'run'))
+  assert sorted(e['temperatures']) == sorted(text_lm.temperature_name(t)
+                                             for t in config.lm.temperatures)
+  assert all(metric in m for m in e['temperatures'].values())
+  assert np.isfinite(e['heldout_nll'])
