@@ -10,7 +10,8 @@ Its class declares, before anything is built:
 - `rejects_data(config, element_shape)`: why the data is not for it (None: it is), which
   'auto' uses to pick an evaluator;
 - `rejects(config, element_shape)`: why it cannot evaluate this config (the data and its eval.*
-  options), with the fix; None: it can.
+  options), with the fix; None: it can. An evaluator that uses no feature extractor says what
+  its data are and how it evaluates them (`own_metrics`), and then takes eval.features=auto only.
 An instance is built once per run from explicit inputs, then gives `describe()` (its part of
 eval.json's protocol) and `metrics_of_samples(samples)` (its numbers for one seed's samples).
 """
@@ -32,6 +33,7 @@ class Evaluator:
   default_num_samples: int = 0
   metric_names: tuple = ()
   automatic: bool = True
+  own_metrics: str = ''  # E.g. '2-D points, evaluated by mode coverage': no eval.features.
 
   @classmethod
   def rejects_data(cls, config, element_shape) -> Optional[str]:
@@ -39,7 +41,11 @@ class Evaluator:
 
   @classmethod
   def rejects(cls, config, element_shape) -> Optional[str]:
-    return cls.rejects_data(config, element_shape)
+    reason = cls.rejects_data(config, element_shape)
+    if reason is None and cls.own_metrics and config.eval.features != 'auto':
+      reason = (f'{config.data.source!r} is {cls.own_metrics}; set eval.features to auto (or '
+                f'none), not {config.eval.features!r}.')
+    return reason
 
   def __init__(self, config, source, element_shape, num_classes: int, cache: dict):
     """`source`: the data source (gan_jax.data.Source); `num_classes`: a conditional G's class

@@ -17,6 +17,7 @@ class ModeCoverage(base.Evaluator):
   """Mode coverage of a 2-D mixture's modes by the generated points."""
   name = 'mode_coverage'
   default_num_samples = 2500
+  own_metrics = '2-D points, evaluated by mode coverage'
   metric_names = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
 
   @classmethod
@@ -25,14 +26,6 @@ class ModeCoverage(base.Evaluator):
       return (f'mode_coverage evaluates the 2-D mixtures {sorted(synthetic.MIXTURES)}, not '
               f'data.source={config.data.source!r}; remove it from eval.evaluators.')
     return None
-
-  @classmethod
-  def rejects(cls, config, element_shape) -> Optional[str]:
-    reason = cls.rejects_data(config, element_shape)
-    if reason is None and config.eval.features != 'auto':
-      reason = (f'{config.data.source!r} is 2-D points, evaluated by mode coverage; set '
-                f'eval.features to auto (or none), not {config.eval.features!r}.')
-    return reason
 
   def __init__(self, config, source, element_shape, num_classes, cache):
     super().__init__(config, source, element_shape, num_classes, cache)

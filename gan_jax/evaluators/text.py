@@ -209,6 +209,7 @@ class Text(base.Evaluator):
   """n-gram, BLEU and per-source metrics of generated token sequences against held-out text."""
   name = 'text'
   default_num_samples = 1000
+  own_metrics = 'token sequences, evaluated by the text metrics'
   metric_names = GENERAL_METRICS + tuple(dict.fromkeys(  # Each once, in order.
       m for ms in SOURCE_METRICS.values() for m in ms))
 
@@ -219,14 +220,6 @@ class Text(base.Evaluator):
               f'{text_sources.TEXT_FILE_PREFIX}<path>), not data.source='
               f'{config.data.source!r}; remove it from eval.evaluators.')
     return None
-
-  @classmethod
-  def rejects(cls, config, element_shape) -> Optional[str]:
-    reason = cls.rejects_data(config, element_shape)
-    if reason is None and config.eval.features != 'auto':
-      reason = (f'{config.data.source!r} is token sequences, evaluated by the text metrics; set '
-                f'eval.features to auto (or none), not {config.eval.features!r}.')
-    return reason
 
   def __init__(self, config, source, element_shape, num_classes, cache):
     super().__init__(config, source, element_shape, num_classes, cache)
