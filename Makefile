@@ -12,7 +12,7 @@ CHAOS_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile ttq sweep augment augment-docs clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast bench profile ttq sweep augment augment-docs text clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -58,6 +58,12 @@ AUGMENT_WORKDIR ?= runs/augment_mnist
 augment: install
 	$(BIN)/python -m gan_jax.data_augmentation --config=$(AUGMENT_CONFIG) \
 	  --workdir=$(AUGMENT_WORKDIR) $(if $(SHARD),--shard=$(SHARD))
+
+# The text application's results: GANs and the MLE baseline on words, cfg and oracle, 3 seeds,
+# docs/text.md / .json / .png (scripts/text_table.py; resumable; SHARD=i/n splits the runs over
+# processes, e.g. two single-core shards, and a run without SHARD writes the page).
+text: install
+	$(BIN)/python scripts/text_table.py $(if $(SHARD),--shard=$(SHARD)) $(TEXT_ARGS)
 
 # docs/augmentation.md from runs/augment_mnist and runs/augment_digits (scripts/augmentation_report.py).
 augment-docs: install

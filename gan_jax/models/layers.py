@@ -17,10 +17,15 @@ reading x[m + d] with offset d = (r + j - a) // s. So output phase r is an ordin
 correlation of the undilated x with a small kernel holding those taps at their offsets. All s*s
 phases (in 2D) stack as output channels of one convolution whose kernel spans the union of the
 offsets; depth-to-space interleaves them back to s*n outputs.
+
+`SpaceToDepthConv` is the converse for strided convolutions: flax.linen.Conv's function from the
+same parameters, as space-to-depth of the padded input followed by one stride-1 convolution
+(derivation in its docstring). Its backward pass has no lhs-dilated input gradient.
 """
 from typing import Any, Callable, ClassVar, Sequence
 
 import flax.linen as nn
+from flax.linen.linear import canonicalize_padding
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,6 +114,109 @@ class ConvTranspose(nn.Module):
       bias = self.param('bias', self.bias_init, (self.features,))
       y = y + bias.astype(dtype)
     return y
+
+
+def space_to_depth(x_BxHxWxC: jax.Array, sh: int, sw: int) -> jax.Array:
+  """(B, H, W, C) -> (B, H/sh, W/sw, sh*sw*C), channels ordered (row phase, column phase, C):
+  out[b, i, j, (rh*sw + rw)*C + c] = x[b, sh*i + rh, sw*j + rw, c]. The inverse of
+  `depth_to_space`; H and W must be multiples of sh and sw."""
+  b, h, w, c = x_BxHxWxC.shape
+  x = x_BxHxWxC.reshape(b, h // sh, sh, w // sw, sw, c)
+  x = jnp.transpose(x, (0, 1, 3, 2, 4, 5))
+  return x.reshape(b, h // sh, w // sw, sh * sw * c)
+
+
+def space_to_depth_kernel(kernel_HxWxIxO: jax.Array, strides: Sequence[int]) -> jax.Array:
+  """A strided conv's kernel (KH, KW, I, O) -> the stride-1 kernel of its space-to-depth form,
+  (ceil(KH/sh), ceil(KW/sw), sh*sw*I, O): K'[u, v, (rh*sw + rw)*I + c, o] = W[sh*u + rh,
+  sw*v + rw, c, o], zero where sh*u + rh >= KH or sw*v + rw >= KW. Input channels are ordered
+  as `space_to_depth` orders them."""
+  kh, kw, cin, cout = kernel_HxWxIxO.shape
+  sh, sw = strides
+  qh, qw = -(-kh // sh), -(-kw // sw)
+  k = jnp.pad(kernel_HxWxIxO, ((0, sh * qh - kh), (0, sw * qw - kw), (0, 0), (0, 0)))
+  k = jnp.transpose(k.reshape(qh, sh, qw, sw, cin, cout), (0, 2, 1, 3, 4, 5))
+  return k.reshape(qh, qw, sh * sw * cin, cout)
+
+
+def space_to_depth_padding(size: int, k: int, s: int, pad: Sequence[int]):
+  """One dimension of SpaceToDepthConv: ((low, high) padding of the input, output size).
+
+  The direct conv of a size-`size` input padded by `pad` = (lo, hi) has n = (P - k) // s + 1
+  outputs, P = size + lo + hi. Its space-to-depth form with q = ceil(k / s) taps needs the
+  padded length L = s * (n + q - 1) for exactly n outputs. Since P >= s*(n - 1) + k >
+  s*(n + q - 2), L is the next multiple of s at or above P when P <= L (at most s*q - k <= s - 1
+  extra zeros at the end); when P > L (that is, (P - k) % s > s*q - k) the high padding shrinks,
+  trimming rows that no output of the direct conv reads (it reads up to s*(n - 1) + k - 1 <=
+  L - 1). Either way output i < n reads rows s*i + a, a < s*q: those with a < k are the direct
+  conv's own, the extra zero rows (a >= k) meet only the zero taps of the padded kernel.
+  """
+  lo, hi = pad
+  n = (size + lo + hi - k) // s + 1
+  if n < 1:
+    raise ValueError(f'Convolution with kernel {k}, stride {s}, padding {tuple(pad)} of a '
+                     f'size-{size} input has no output.')
+  return (lo, s * (n + -(-k // s) - 1) - size - lo), n
+
+
+class SpaceToDepthConv(nn.Module):
+  """2-D strided convolution (flax.linen.Conv's function and parameters) in space-to-depth form.
+
+  Parameters are named, shaped and initialised as flax.linen.Conv's (kernel (KH, KW, I, O),
+  bias (O,)), so the two are interchangeable, spectral norm (`spectral`) included. `padding`
+  is 'SAME', 'VALID', an int or per-dimension (low, high) pairs / ints, as for nn.Conv.
+
+  Derivation (one spatial dimension, stride S, kernel size K, xpad the padded input):
+      y[i] = sum_{a < K} xpad[S*i + a] W[a].
+  Write a = S*u + r with r in [0, S) and u in [0, Q), Q = ceil(K/S), and let W[a] = 0 for
+  a >= K (the zero-padded kernel). Then
+      y[i] = sum_{u < Q} sum_{r < S} xpad[S*(i + u) + r] W[S*u + r]
+           = sum_{u < Q} X[i + u] . K'[u],   X[m] = (xpad[S*m + r])_r,  K'[u] = (W[S*u + r])_r,
+  a stride-1 VALID convolution of the space-to-depth input X (its S phases stacked on channels)
+  with the rearranged kernel K' (`space_to_depth_kernel`). In 2-D the phases (rh, rw) stack as
+  channels (rh*SW + rw)*I + c. The padded length is made S*(n + Q - 1) for n direct outputs
+  (`space_to_depth_padding`), so the result is exactly the direct conv's output, no crop needed.
+  With stride 1 it is the plain convolution.
+  """
+  features: int
+  kernel_size: Sequence[int]
+  strides: Sequence[int] = (1, 1)
+  padding: Any = 'SAME'
+  use_bias: bool = True
+  dtype: Any = None
+  param_dtype: Any = jnp.float32
+  kernel_init: Any = nn.initializers.lecun_normal()
+  bias_init: Any = nn.initializers.zeros_init()
+
+  def pads(self, hw: Sequence[int]) -> list:
+    """Per spatial dimension, the (low, high) padding of the space-to-depth form's input."""
+    pads = canonicalize_padding(self.padding, 2)
+    if isinstance(pads, str):
+      if pads not in ('SAME', 'VALID'):
+        raise ValueError(f'SpaceToDepthConv supports zero padding only, got {pads!r}.')
+      pads = jax.lax.padtype_to_pads(tuple(hw), tuple(self.kernel_size), tuple(self.strides), pads)
+    return [space_to_depth_padding(n, k, s, p)[0]
+            for n, k, s, p in zip(hw, self.kernel_size, self.strides, pads)]
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC: jax.Array) -> jax.Array:
+    kh, kw = self.kernel_size
+    sh, sw = self.strides
+    kernel = self.param('kernel', self.kernel_init, (kh, kw, x_BxHxWxC.shape[-1], self.features),
+                        self.param_dtype)
+    bias = (self.param('bias', self.bias_init, (self.features,), self.param_dtype)
+            if self.use_bias else None)
+    x, kernel, bias = nn.dtypes.promote_dtype(x_BxHxWxC, kernel, bias, dtype=self.dtype)
+    pads = self.pads(x.shape[1:3])
+    zero = jnp.zeros((), x.dtype)
+    x = jax.lax.pad(x, zero, [(0, 0, 0), (*pads[0], 0), (*pads[1], 0), (0, 0, 0)])
+    y = jax.lax.conv_general_dilated(
+        space_to_depth(x, sh, sw), space_to_depth_kernel(kernel, (sh, sw)), window_strides=(1, 1),
+        padding='VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    return y if bias is None else y + bias
+
+
+STRIDED_CONVS = {'direct': nn.Conv, 'space_to_depth': SpaceToDepthConv}  # name -> module class
 
 
 def spectral(enabled: bool, train: bool, power_iterations: int = 1) -> Callable:

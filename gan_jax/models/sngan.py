@@ -17,8 +17,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import (ConvTranspose, Discriminator, Generator, SpectralNormed,
-                                   normalization)
+from gan_jax.models.layers import (STRIDED_CONVS, ConvTranspose, Discriminator, Generator,
+                                   SpectralNormed, normalization)
 
 BN_MOMENTUM, BN_EPSILON = 0.9, 1e-5  # PyTorch's BatchNorm defaults, as the references use.
 
@@ -43,19 +43,28 @@ class SNGANGenerator(Generator):
 
 
 class SNGANDiscriminator(Discriminator):
+  """SN-GAN's standard CNN D. `strided_conv` computes its three 4x4 stride-2 convolutions
+  directly (nn.Conv) or in space-to-depth form (layers.SpaceToDepthConv): the same function of
+  the same parameters. The convolutions are named Conv_0 ... Conv_6 explicitly (what flax's
+  auto-naming gives nn.Conv), so the parameter tree and its initial values do not depend on the
+  choice and checkpoints are interchangeable."""
+  CHOICES: ClassVar[dict] = {**Discriminator.CHOICES, 'strided_conv': tuple(STRIDED_CONVS)}
   RUNLOCAL: ClassVar[dict] = {'base_features': 8}
   base_features: int = 64
   leaky_slope: float = 0.1
+  strided_conv: str = 'direct'  # direct | space_to_depth (the 4x4 stride-2 layers' form).
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     sn = self.sn(train)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
+    pad = ((1, 1), (1, 1))
+    strided = STRIDED_CONVS[self.strided_conv]
     f, x = self.base_features, x_BxHxWxC
-    for features in (f, 2 * f, 4 * f):
-      x = act(sn(nn.Conv(features, (3, 3), padding=((1, 1), (1, 1))))(x))
-      x = act(sn(nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1))))(x))
-    x = act(sn(nn.Conv(8 * f, (3, 3), padding=((1, 1), (1, 1))))(x))
+    for i, features in enumerate((f, 2 * f, 4 * f)):
+      x = act(sn(nn.Conv(features, (3, 3), padding=pad, name=f'Conv_{2 * i}'))(x))
+      x = act(sn(strided(features, (4, 4), (2, 2), padding=pad, name=f'Conv_{2 * i + 1}'))(x))
+    x = act(sn(nn.Conv(8 * f, (3, 3), padding=pad, name='Conv_6'))(x))
     return self.head(x.reshape(x.shape[0], -1), labels, train)
 
 
