@@ -4,7 +4,7 @@ Caccia et al. 2020 ("Language GANs falling short", ICLR) show that a language mo
 maximum likelihood, sampled at a range of softmax temperatures, traces a quality-diversity curve
 that text GANs must be compared against: a GAN's one operating point is not better than MLE unless
 it lies beyond that curve. This module is that baseline for gan_jax's token-sequence sources
-(data.source = words, cfg, oracle or text_file:<path>; gan_jax/data/text_sources.py):
+(data.source = words, cfg, oracle, text_file:<path> or tfds_text:<name>; text_sources.py):
 
   python -m gan_jax.main --mode=lm --config=<experiment with config.lm> --workdir=runs/lm
 
@@ -93,7 +93,7 @@ def _source_problem(source) -> list[str]:
   else:
     return []
   return [f'the language model takes token sequences; data.source={source!r} is {kind}. Use a '
-          'sequence source: words, cfg, oracle or text_file:<path>.']
+          'sequence source: words, cfg, oracle, text_file:<path> or tfds_text:<name>.']
 
 
 def _lm_problems(lm) -> list[str]:

@@ -106,3 +106,35 @@ def test_vocabulary_mismatch_on_resume_is_refused(tmp_path):
   with pytest.raises(workdir_lib.WorkdirError, match=r"\['b', 'c'\]"):
     workdir_lib.check_vocab(str(tmp_path), other.to_json())
   assert os.path.exists(tmp_path / 'vocab.json')  # Nothing written is lost.
+
+
+def test_tfds_text_reads_a_prepared_text_dataset_as_character_lines():
+  import tensorflow_datasets as tfds
+  with tfds.testing.mock_data(num_examples=6):
+    config = _config('tfds_text:tiny_shakespeare', length=8, num_sequences=4)
+    builder = tfds.builder('tiny_shakespeare')
+    ds = builder.as_data_source(split='train')
+    texts = [t.decode() if isinstance(t, bytes) else t for t in (ds[i]['text'] for i in range(4))]
+    source = data_lib.get_source(config.data)
+  lines = [ln for t in texts for ln in t.splitlines() if ln.strip()]
+  pieces = sorted(ln[i:i + 8] for ln in lines for i in range(0, len(ln), 8))
+  got = sorted(source.vocab.decode(r) for s in ('train', 'test') for r in _rows(source, s))
+  assert got == pieces  # The first 4 examples only (data.text.num_sequences).
+  assert set(source.vocab.tokens[:-1]) == {c for p in pieces for c in p}
+  with tfds.testing.mock_data(num_examples=2):
+    config = _config('tfds_text:tiny_shakespeare')
+    config.data.text.feature = 'txt'
+    with pytest.raises(data_lib.DataError, match=r"no feature 'txt'.*\['text'\]"):
+      data_lib.get_source(config.data)
+
+
+def test_tfds_text_unprepared_or_unknown_fails_fast(tmp_path):
+  import time
+  config = _config('tfds_text:tiny_shakespeare')
+  config.data.data_dir = str(tmp_path)
+  start = time.time()
+  with pytest.raises(data_lib.DataError, match='not prepared under data.data_dir'):
+    data_lib.get_source(config.data)
+  assert time.time() - start < 30
+  with pytest.raises(data_lib.DataError, match='has no dataset'):
+    data_lib.get_source(_config('tfds_text:no_such_text_dataset').data)

@@ -4,7 +4,8 @@ A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `d
 `stacked_mnist` (three mnist5k digits as the RGB channels), the 2-D mixtures `ring8`,
 `grid25`, and the token sequences `words`, `cfg`, `oracle`), `tfds:<name>` (any
 tensorflow-datasets image dataset, read through `tfds.data_source`) or `text_file:<path>` (a
-local UTF-8 file as character sequences). Image sources yield float32 in [-1, 1], shape (H, W, C)
+local UTF-8 file as character sequences) or `tfds_text:<name>` (a tensorflow-datasets text
+dataset, as characters). Image sources yield float32 in [-1, 1], shape (H, W, C)
 under the batch key 'image'; the mixtures yield their 2-D points as they are; sequence sources
 yield int32 token ids (L,) under 'tokens', with their `Vocabulary` (text_sources.py).
 
@@ -166,7 +167,8 @@ SOURCES = {
 
 
 def source_names() -> list[str]:
-  return sorted(SOURCES) + [TFDS_PREFIX + '<name>', text_sources.TEXT_FILE_PREFIX + '<path>']
+  return sorted(SOURCES) + [TFDS_PREFIX + '<name>', text_sources.TEXT_FILE_PREFIX + '<path>',
+                            text_sources.TFDS_TEXT_PREFIX + '<name>']
 
 
 def tfds_name(source) -> Optional[str]:
@@ -201,7 +203,7 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
           if 'text' in d and text_sources.source_kind(d.source) else [])
   return text + failed([
       (isinstance(d.source, str) and (bool(tfds_name(d.source)) or d.source in SOURCES or
-                                      text_sources.source_kind(d.source) == 'text_file'),
+                                      text_sources.source_kind(d.source) is not None),
        f'Unknown data.source {d.source!r}; valid sources: {source_names()}.'),
       (is_int(d.batch_size) and d.batch_size > 0,
        f'data.batch_size must be a positive integer, got {d.batch_size!r}.'),
@@ -231,7 +233,7 @@ def get_source(data_config) -> Source:
   if tfds_name(name) is not None:
     from gan_jax.data import tfds_source
     return tfds_source.load(tfds_name(name), data_config)
-  if text_sources.source_kind(name) == 'text_file':
+  if text_sources.source_kind(name) in ('text_file', 'tfds_text'):
     return _sequence_source(name, data_config)
   return SOURCES[name](name, data_config)
 

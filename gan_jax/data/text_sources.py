@@ -14,6 +14,10 @@ Every source has a `train` and a `test` split (the held-out data evaluators comp
   oracle_seed); no end symbol. `language` holds the oracle's parameters (its exact NLL).
 - `text_file:<path>`: a local UTF-8 file, each non-empty line cut into pieces of L characters,
   the last piece of a line padded with the end symbol; the vocabulary is the file's characters.
+- `tfds_text:<name>`: a tensorflow-datasets text dataset (tiny_shakespeare, lm1b: a 'text'
+  feature, data.text.feature), read through `tfds.data_source` when prepared (failing at once,
+  as the image path does, when not): the texts of the first data.text.num_sequences examples of
+  data.split, as lines of characters exactly as a text file's.
 The sequences are drawn once per config (data.text.num_sequences for cfg and oracle), then split.
 """
 import dataclasses
@@ -27,9 +31,10 @@ import numpy as np
 from gan_jax.data import sequences
 
 TEXT_FILE_PREFIX = 'text_file:'
+TFDS_TEXT_PREFIX = 'tfds_text:'
 END = '<end>'  # The end symbol's text (words, cfg, text_file): it ends a row; the rest pads it.
 GRAMMARS = ('random', 'arithmetic')  # data.text.grammar.
-DEFAULT_LENGTHS = {'words': 12, 'cfg': 20, 'oracle': 20, 'text_file': 32}
+DEFAULT_LENGTHS = {'words': 12, 'cfg': 20, 'oracle': 20, 'text_file': 32, 'tfds_text': 32}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +78,8 @@ def defaults() -> ml_collections.ConfigDict:
   t.length = 0  # Tokens a row (L); 0: the source's default (DEFAULT_LENGTHS).
   t.heldout_fraction = 0.1  # Of the sequences, held out as the test split.
   t.split_seed = 0
-  t.num_sequences = 10000  # cfg and oracle: sequences drawn (SeqGAN's 10,000).
+  t.num_sequences = 10000  # cfg, oracle: sequences drawn (SeqGAN's 10,000); tfds_text: examples.
+  t.feature = 'text'  # tfds_text: the dataset's text feature.
   t.grammar = 'random'  # cfg: 'random' (seeded PCFG) or 'arithmetic' (Texygen's).
   t.grammar_seed = 0
   t.oracle_vocab = 5000  # oracle: V (SeqGAN: 5,000).
@@ -83,9 +89,12 @@ def defaults() -> ml_collections.ConfigDict:
 
 
 def source_kind(source) -> Optional[str]:
-  """'words' | 'cfg' | 'oracle' | 'text_file' for a sequence source name, else None."""
+  """'words' | 'cfg' | 'oracle' | 'text_file' | 'tfds_text' for a sequence source name, else
+  None."""
   if isinstance(source, str) and source.startswith(TEXT_FILE_PREFIX):
     return 'text_file'
+  if isinstance(source, str) and source.startswith(TFDS_TEXT_PREFIX):
+    return 'tfds_text'
   return source if source in ('words', 'cfg', 'oracle') else None
 
 
@@ -176,10 +185,32 @@ def read_text_file(path: str) -> str:
 
 
 def text_file_corpus(data_config) -> Corpus:
+  return character_corpus(read_text_file(data_config.source[len(TEXT_FILE_PREFIX):]),
+                          data_config)
+
+
+def tfds_text_corpus(data_config) -> Corpus:
+  """The texts of the first data.text.num_sequences examples of a prepared tfds dataset."""
   from gan_jax.data import DataError
-  path = data_config.source[len(TEXT_FILE_PREFIX):]
+  from gan_jax.data import tfds_source
+  name, feature = data_config.source[len(TFDS_TEXT_PREFIX):], data_config.text.feature
+  builder = tfds_source.builder_of(name, data_config)
+  if feature not in builder.info.features:
+    raise DataError(f'{data_config.source} has no feature {feature!r} (data.text.feature); its '
+                    f'features: {sorted(builder.info.features.keys())}.')
+  ds = tfds_source.data_source(name, builder, data_config.get('split', 'train'), data_config)
+  texts = [ds[i][feature] for i in range(min(len(ds), data_config.text.num_sequences))]
+  text = '\n'.join(t.decode('utf-8') if isinstance(t, bytes) else str(t) for t in texts)
+  if not text.strip():
+    raise DataError(f'{data_config.source}: its {feature!r} texts are empty.')
+  return character_corpus(text, data_config)
+
+
+def character_corpus(text: str, data_config) -> Corpus:
+  """Each non-empty line of `text` cut into pieces of L characters; its characters are the
+  vocabulary, plus the end symbol."""
   size = length(data_config)
-  lines = [ln for ln in read_text_file(path).splitlines() if ln.strip()]
+  lines = [ln for ln in text.splitlines() if ln.strip()]
   pieces = [ln[i:i + size] for ln in lines for i in range(0, len(ln), size)]
   chars = tuple(sorted({c for p in pieces for c in p}))
   vocab = Vocabulary(chars + (END,), end_id=len(chars), separator='')
@@ -190,7 +221,7 @@ def text_file_corpus(data_config) -> Corpus:
 
 
 CORPORA = {'words': words_corpus, 'cfg': cfg_corpus, 'oracle': oracle_corpus,
-           'text_file': text_file_corpus}
+           'text_file': text_file_corpus, 'tfds_text': tfds_text_corpus}
 
 
 def problems(data_config) -> list:

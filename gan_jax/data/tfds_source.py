@@ -46,24 +46,23 @@ def check_network(timeout_s: float = 5.0) -> None:
         f'data.download=True but the network is unreachable ({_PROBE_HOST[0]}: {e}).') from e
 
 
-def load(name: str, data_config) -> 'data_lib.Source':
+def builder_of(name: str, data_config):
+  """tfds's builder of `name` under data.data_dir; a clear error when tfds has no such dataset."""
   import tensorflow_datasets as tfds
-  data_dir = data_config.get('data_dir') or None
-  split = data_config.get('split', 'train')
-  image_key = data_config.get('image_key', 'image')
   try:
-    builder = tfds.builder(name, data_dir=data_dir)
+    return tfds.builder(name, data_dir=data_config.get('data_dir') or None)
   except tfds.core.registered.DatasetNotFoundError as e:
     raise data_lib.DataError(
-        f'data.source=tfds:{name}: tensorflow-datasets has no dataset {name!r} '
+        f'data.source={data_config.source}: tensorflow-datasets has no dataset {name!r} '
         f'(see `tfds.list_builders()`). {_OFFLINE_HINT}') from e
-  features = builder.info.features
-  if image_key not in features:
-    raise data_lib.DataError(
-        f'tfds:{name} has no feature {image_key!r} (data.image_key); its features: '
-        f'{sorted(features.keys())}.')
+
+
+def data_source(name: str, builder, split: str, data_config):
+  """Random access to a prepared split; an unprepared dataset fails at once (or, with
+  data.download, is prepared where the network is reachable; fails within seconds where not)."""
+  data_dir = data_config.get('data_dir') or None
   try:
-    ds = builder.as_data_source(split=split)
+    return builder.as_data_source(split=split)
   except Exception as first_error:  # Not prepared, or prepared in a non random-access format.
     if builder.is_prepared():
       raise data_lib.DataError(
@@ -78,7 +77,19 @@ def load(name: str, data_config) -> 'data_lib.Source':
       ) from first_error
     check_network()
     builder.download_and_prepare(file_format='array_record')
-    ds = builder.as_data_source(split=split)
+    return builder.as_data_source(split=split)
+
+
+def load(name: str, data_config) -> 'data_lib.Source':
+  split = data_config.get('split', 'train')
+  image_key = data_config.get('image_key', 'image')
+  builder = builder_of(name, data_config)
+  features = builder.info.features
+  if image_key not in features:
+    raise data_lib.DataError(
+        f'tfds:{name} has no feature {image_key!r} (data.image_key); its features: '
+        f'{sorted(features.keys())}.')
+  ds = data_source(name, builder, split, data_config)
 
   size = len(ds)
   if size == 0:

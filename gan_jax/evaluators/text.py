@@ -1,4 +1,5 @@
-"""`text`: generated token sequences against held-out text (words, cfg, oracle, text_file).
+"""`text`: generated token sequences against held-out text (words, cfg, oracle, text_file,
+tfds_text).
 
 Samples. G's evaluation-mode output is a distribution over the V tokens at each position,
 float (N, L, V). `eval.text_decode` turns it into tokens: 'argmax' (the most likely token at each
@@ -50,7 +51,7 @@ GENERAL_METRICS = (tuple(f'js_{n}' for n in JS_ORDERS) + tuple(f'bleu_{n}' for n
                    + tuple(f'self_bleu_{n}' for n in BLEU_ORDERS) + ('unique_percent',))
 SOURCE_METRICS = {'words': ('dictionary_percent', 'heldout_percent', 'copied_percent'),
                   'cfg': ('accepted_percent', 'copied_percent'), 'oracle': ('nll_oracle',),
-                  'text_file': ('copied_percent',)}
+                  'text_file': ('copied_percent',), 'tfds_text': ('copied_percent',)}
 
 
 def _chunks(num_rows: int, row_elements: int):
@@ -108,7 +109,7 @@ class Reference:
   num_heldout_total: int
   train_words: Optional[frozenset] = None
   heldout_words: Optional[frozenset] = None
-  train_rows: Optional[frozenset] = None  # cfg, text_file: the stripped training rows.
+  train_rows: Optional[frozenset] = None  # cfg, text_file, tfds_text: stripped training rows.
 
 
 def _has_ngrams(rows, n: int) -> bool:
@@ -130,7 +131,8 @@ def ngram_metrics(rows: list, heldout: tuple) -> dict:
 
 
 def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
-  """The metrics of one kind of source: words, cfg or oracle (none for text_file)."""
+  """The metrics of one kind of source: copied_percent (words, cfg, text_file, tfds_text), and
+  words, cfg or oracle's own numbers."""
   if ref.kind == 'words':
     words = [ref.vocab.decode(row) for row in tokens_NxL]
     stats = text_metrics.word_stats(words, ref.language['dictionary'], ref.train_words,
@@ -186,7 +188,7 @@ def build_reference(kind: str, source) -> Reference:
   if kind == 'words':
     decode_all = lambda d: frozenset(source.vocab.decode(r) for r in d.get(np.arange(d.size)))
     words = {'train_words': decode_all(train), 'heldout_words': decode_all(test)}
-  if kind in ('cfg', 'text_file'):
+  if kind in ('cfg', 'text_file', 'tfds_text'):
     words = {'train_rows': frozenset(source.vocab.strip(r) for r in train.get(np.arange(train.size)))}
   return Reference(kind, source.vocab, source.language,
                    tuple(source.vocab.strip(r) for r in heldout), test.size, **words)
@@ -217,7 +219,8 @@ class Text(base.Evaluator):
   def rejects_data(cls, config, element_shape) -> Optional[str]:
     if text_sources.source_kind(config.data.source) is None:
       return (f'text evaluates token sequences (data.source words, cfg, oracle or '
-              f'{text_sources.TEXT_FILE_PREFIX}<path>), not data.source='
+              f'{text_sources.TEXT_FILE_PREFIX}<path>, {text_sources.TFDS_TEXT_PREFIX}<name>), '
+              f'not data.source='
               f'{config.data.source!r}; remove it from eval.evaluators.')
     return None
 
