@@ -166,13 +166,13 @@ def test_discriminator_choices_compute_the_same_function(d_inits, spectral_norm)
 
 def test_strided_conv_is_a_validated_config_field():
   config = base_config()
-  assert config.model.d_kwargs.sngan_cnn32.strided_conv == 'direct'
+  assert config.model.d_kwargs.sngan_cnn32.strided_conv == 'space_to_depth'  # Measured faster.
   config.model.d_kwargs.sngan_cnn32.strided_conv = 'bogus'
   with pytest.raises(configs.ConfigError) as e:
     configs.validate(config)
   assert ("Unknown model.d_kwargs.sngan_cnn32.strided_conv 'bogus'; valid: "
           "['direct', 'space_to_depth'].") in str(e.value)
-  config.model.d_kwargs.sngan_cnn32.strided_conv = 'space_to_depth'
+  config.model.d_kwargs.sngan_cnn32.strided_conv = 'direct'
   configs.validate(config)
   config.model.discriminator = 'sngan_cnn32'
-  assert models.make_discriminator(config.model).strided_conv == 'space_to_depth'
+  assert models.make_discriminator(config.model).strided_conv == 'direct'

@@ -52,7 +52,9 @@ class SNGANDiscriminator(Discriminator):
   RUNLOCAL: ClassVar[dict] = {'base_features': 8}
   base_features: int = 64
   leaky_slope: float = 0.1
-  strided_conv: str = 'direct'  # direct | space_to_depth (the 4x4 stride-2 layers' form).
+  # direct | space_to_depth (the 4x4 stride-2 layers' form); space_to_depth made the whole update
+  # 1.117x faster on a 2-core AMD EPYC (docs/space_to_depth.md).
+  strided_conv: str = 'space_to_depth'
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
