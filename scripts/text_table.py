@@ -89,6 +89,8 @@ def command(benchmark, method, seed, args):
   steps = args.lm_steps if method == 'lm' else args.gan_steps
   if steps:
     cmd.append(f'--config.train.num_steps={steps}')
+  if steps and method == 'gumbel':  # The temperature schedule spans the run, as the default's.
+    cmd.append(f'--config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps={steps}')
   return cmd + shlex.split(args.extra)
 
 

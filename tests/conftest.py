@@ -72,6 +72,8 @@ SLOW_TESTS = (
     'test_step.py::test_bfloat16_update_stays_close_to_float32',
     'test_step.py::test_saturating_loss_gives_weaker_g_gradient_when_d_wins',
     'test_checkpoint.py::',
+    'test_space_to_depth.py::test_discriminator_choices_',
+    'test_models_sequence.py::test_cold_gumbel_rows_are_one_hot_samples_of_the_softmax',
 )
 
 

@@ -180,7 +180,8 @@ def test_registry_builds_them_and_validation_names_the_outputs():
                  if n != 'conv1d_resnet')
   assert base_config().model.g_kwargs.conv1d_resnet.to_dict() == {
       'dim': 512, 'num_blocks': 5, 'output': 'softmax', 'gumbel_temperature': 1.0,
-      'gumbel_anneal_steps': 0, 'residual_scale': 0.3, 'spectral_norm': False, 'sn_power_iterations': 1}
+      'gumbel_anneal_steps': 0, 'residual_scale': 0.3, 'spectral_norm': False,
+      'sn_power_iterations': 1}
   assert base_config().model.d_kwargs.conv1d_resnet.to_dict() == {
       'dim': 512, 'num_blocks': 5, 'residual_scale': 0.3, 'spectral_norm': False,
       'sn_power_iterations': 1}

@@ -93,6 +93,9 @@ def test_bad_text_fields_fail_validation():
   config.data.source = 'text_file'  # Without a path: not a source.
   with pytest.raises(configs.ConfigError, match='text_file:<path>'):
     configs.validate(config)
+  config.data.source = 'tfds_text:'
+  with pytest.raises(configs.ConfigError, match="names no dataset; use tfds_text:<name>"):
+    configs.validate(config)
 
 
 def test_vocabulary_mismatch_on_resume_is_refused(tmp_path):

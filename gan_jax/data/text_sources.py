@@ -17,7 +17,8 @@ Every source has a `train` and a `test` split (the held-out data evaluators comp
 - `tfds_text:<name>`: a tensorflow-datasets text dataset (tiny_shakespeare, lm1b: a 'text'
   feature, data.text.feature), read through `tfds.data_source` when prepared (failing at once,
   as the image path does, when not): the texts of the first data.text.num_sequences examples of
-  data.split, as lines of characters exactly as a text file's.
+  its 'train' split, as lines of characters exactly as a text file's (then split as every
+  sequence source is: data.split picks this source's own 'train' or 'test').
 The sequences are drawn once per config (data.text.num_sequences for cfg and oracle), then split.
 """
 import dataclasses
@@ -198,7 +199,7 @@ def tfds_text_corpus(data_config) -> Corpus:
   if feature not in builder.info.features:
     raise DataError(f'{data_config.source} has no feature {feature!r} (data.text.feature); its '
                     f'features: {sorted(builder.info.features.keys())}.')
-  ds = tfds_source.data_source(name, builder, data_config.get('split', 'train'), data_config)
+  ds = tfds_source.data_source(name, builder, 'train', data_config)
   texts = [ds[i][feature] for i in range(min(len(ds), data_config.text.num_sequences))]
   text = '\n'.join(t.decode('utf-8') if isinstance(t, bytes) else str(t) for t in texts)
   if not text.strip():
@@ -241,6 +242,10 @@ def problems(data_config) -> list:
        f'data.text.oracle_vocab must be an integer >= 2, got {t.oracle_vocab!r}.'),
       (is_int(t.oracle_hidden) and t.oracle_hidden >= 1,
        f'data.text.oracle_hidden must be a positive integer, got {t.oracle_hidden!r}.'),
+      (source_kind(data_config.source) != 'tfds_text' or
+       bool(data_config.source[len(TFDS_TEXT_PREFIX):]),
+       f'data.source={data_config.source!r} names no dataset; use tfds_text:<name>, e.g. '
+       'tfds_text:tiny_shakespeare.'),
       (data_config.get('image_size') is None,
        f'data.image_size applies to images; {data_config.source!r} is token sequences. Unset '
        'it.')])

@@ -1,4 +1,5 @@
-"""`tfds:<name>`: a tensorflow-datasets image dataset, read through `tfds.data_source`.
+"""`tfds:<name>`: a tensorflow-datasets image dataset, read through `tfds.data_source` (whose
+builder and prepared-or-fail steps, `builder_of` and `data_source`, `tfds_text:<name>` shares).
 
 Random access through ArrayRecord files, without TensorFlow. Config fields: `data.data_dir`
 (where prepared datasets live; None means tfds's default, ~/tensorflow_datasets), `data.split`
@@ -16,6 +17,13 @@ from gan_jax import data as data_lib
 _PROBE_HOST = ('storage.googleapis.com', 443)
 _OFFLINE_HINT = ('The offline sources need no download: data.source=mnist5k (5000 real MNIST '
                  'digits) or data.source=digits.')
+_OFFLINE_TEXT_HINT = ('The offline sequence sources need no download: data.source=words, cfg, '
+                      'oracle or text_file:<path>.')
+
+
+def _hint(data_config) -> str:
+  from gan_jax.data import text_sources
+  return _OFFLINE_TEXT_HINT if text_sources.source_kind(data_config.source) else _OFFLINE_HINT
 
 
 # `:runlocal` of any tfds image source: an offline 3-channel stand-in (stacked_mnist), resized to
@@ -54,7 +62,7 @@ def builder_of(name: str, data_config):
   except tfds.core.registered.DatasetNotFoundError as e:
     raise data_lib.DataError(
         f'data.source={data_config.source}: tensorflow-datasets has no dataset {name!r} '
-        f'(see `tfds.list_builders()`). {_OFFLINE_HINT}') from e
+        f'(see `tfds.list_builders()`). {_hint(data_config)}') from e
 
 
 def data_source(name: str, builder, split: str, data_config):
@@ -66,14 +74,14 @@ def data_source(name: str, builder, split: str, data_config):
   except Exception as first_error:  # Not prepared, or prepared in a non random-access format.
     if builder.is_prepared():
       raise data_lib.DataError(
-          f'tfds:{name} is prepared in {builder.data_dir} but cannot be read with random access '
-          f'({first_error}). Rebuild it with --file_format=array_record. {_OFFLINE_HINT}'
-      ) from first_error
+          f'{data_config.source} is prepared in {builder.data_dir} but cannot be read with '
+          f'random access ({first_error}). Rebuild it with --file_format=array_record. '
+          f'{_hint(data_config)}') from first_error
     if not data_config.get('download', False):
       raise data_lib.DataError(
-          f'tfds:{name} is not prepared under data.data_dir={data_dir!r} '
+          f'{data_config.source} is not prepared under data.data_dir={data_dir!r} '
           f'(looked in {builder.data_dir}). {_prepare_hint(name, data_dir)} Or set '
-          f'data.download=True on a machine with network access. {_OFFLINE_HINT}'
+          f'data.download=True on a machine with network access. {_hint(data_config)}'
       ) from first_error
     check_network()
     builder.download_and_prepare(file_format='array_record')
