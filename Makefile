@@ -8,6 +8,7 @@ CONFIG ?= experiments/dcgan_mnist.py
 WORKDIR ?= runs/dcgan_mnist
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
+TEXT_ARGS ?=
 
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
