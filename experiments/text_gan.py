@@ -14,15 +14,13 @@ residual blocks of 1-D convolutions (kernel 5) to a softmax over the vocabulary 
 D reads the softmax (real data one-hot) through the same blocks; WGAN-GP (penalty 10), 10 critic
 steps per G step, Adam 1e-4 (0.5, 0.9), batch 64. Samples decode by argmax. The paper's width is
 512 and it trains 200,000 steps on a GPU; here `model.*_kwargs.conv1d_resnet.dim` is 32 and
-train.num_steps 3,000, a CPU budget (docs/text.md: 3 benchmarks x 3 methods x 3 seeds in about
-an hour on 2 cores; at dim 128 one step of 10 critic updates takes about 2 s there).
+train.num_steps 3,000, a CPU budget (docs/text.md gives each run's wall time on 2 cores).
 gumbel: G's softmax is replaced by a Gumbel-softmax in training, its temperature annealed as
 RelGAN's exponential schedule from 1 to 0.01 (beta_max 100) over 3,000 steps; the relativistic
 average loss, one D step per G step, Adam 1e-4 (0.9, 0.999) as RelGAN; samples are drawn from
-G's distribution (eval.text_decode=sample). Unlike RelGAN, D has a gradient penalty (10): on words
-without it D separates G's near-one-hot rows from the one-hot data within 500 steps and G
-collapses onto one string (1,500 steps: 0.3% unique without it, 0.6% with spectral norm in D
-instead, 99.1% with the penalty).
+G's distribution (eval.text_decode=sample). Unlike RelGAN, D has a gradient penalty (10), which
+D needs here: without it D can tell G's near-one-hot rows from the one-hot data by their soft
+values alone (`--config.loss.penalties.gradient_penalty=0` gives RelGAN's own setting).
 """
 from gan_jax import configs
 
@@ -65,7 +63,8 @@ def get_config(arg=None):
   else:
     config.model.g_kwargs.conv1d_resnet.output = 'gumbel'
     config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.01
-    config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = config.train.num_steps
+    # Follows a command-line train.num_steps (a reference, resolved when the config is read).
+    config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = config.train.get_ref('num_steps')
     config.loss.name = 'relativistic_average'
     config.loss.penalties.gradient_penalty = 10.0
     config.optim.b1, config.optim.b2 = 0.9, 0.999

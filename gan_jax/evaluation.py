@@ -70,7 +70,7 @@ def generator_text(config) -> str:
   """eval.json's description of the generator that made the samples."""
   o = config.optim
   stats = ('standing batch-norm statistics of the sampling parameters (eval.bn_stats)'
-           if config.eval.get('bn_stats', 'running') == 'standing'
+           if config.eval.bn_stats == 'standing'
            else 'running batch-norm statistics')
   if o.ema_decay > 0:
     return (f'EMA of G\'s parameters (optim.ema_decay={o.ema_decay}, ema_start='

@@ -209,7 +209,7 @@ class Experiment:
     """G's other variables for sampling, stacked over seeds: the running batch-norm statistics
     of training, or with eval.bn_stats='standing' each seed's standing statistics of its
     sampling parameters (sampling.standing_stats)."""
-    if self.config.eval.get('bn_stats', 'running') != 'standing':
+    if self.config.eval.bn_stats != 'standing':
       return state.g_vars
     if self._standing is None:
       self._standing = sampling.make_standing_sampler_vars(self.generator, self.config.model,

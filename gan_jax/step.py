@@ -301,11 +301,12 @@ def update(spec: UpdateSpec, state: GANState, batch: dict):
     d_metrics.append(m)
   metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
   d_after = (state.d_params, state.d_vars)
-  if spec.simultaneous:
+  if spec.simultaneous:  # G's step reads the D of before; the step ends with the updated D.
     state = state.replace(d_params=d_before[0], d_vars=d_before[1])
   state, g_metrics = g_step(spec, state, real_NxB[-1], labels_NxB[-1],
                             jax.random.fold_in(key, 2 * real_NxB.shape[0] + 1))
-  state = state.replace(d_params=d_after[0], d_vars=d_after[1])
+  if spec.simultaneous:
+    state = state.replace(d_params=d_after[0], d_vars=d_after[1])
   metrics.update(g_metrics)
   state = state.replace(step=state.step + 1)
   if spec.ema_decay > 0:

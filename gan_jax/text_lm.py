@@ -51,6 +51,7 @@ from gan_jax import data as data_lib
 from gan_jax import logbook
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
+from gan_jax.data import sequences
 from gan_jax.data import synthetic
 from gan_jax.data import text_sources
 from gan_jax.evaluators import text as text_eval
@@ -212,13 +213,8 @@ def _row_nll(model, params, tokens_NxL):
 def heldout_nll(model: LanguageModel, params, rows_NxL: np.ndarray) -> float:
   """The mean NLL per token (nats) of the rows, in chunks of NLL_CHUNK (one compiled shape)."""
   rows = np.asarray(rows_NxL, np.int32)
-  chunk = min(NLL_CHUNK, len(rows))
-  total = 0.0
-  for begin in range(0, len(rows), chunk):
-    part = rows[begin:begin + chunk]
-    padded = np.concatenate([part, np.zeros((chunk - len(part), rows.shape[1]), np.int32)])
-    total += float(np.asarray(_row_nll(model, params, padded), np.float64)[:len(part)].sum())
-  return total / rows.size
+  nll_N = sequences.rows_in_chunks(functools.partial(_row_nll, model, params), rows, NLL_CHUNK)
+  return float(nll_N.sum() / rows.size)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))

@@ -20,6 +20,8 @@ The page compares each GAN with the MLE curve at matched diversity (Caccia et al
 LM's quality number interpolated linearly along its temperature curve at the GAN's self-BLEU-4.
 """
 import argparse
+import contextlib
+import fcntl
 import functools
 import glob
 import json
@@ -141,21 +143,45 @@ def all_runs(args):
 
 
 def train_all(args):
-  """Trains this shard's runs that are not finished; prints progress. Returns how many trained."""
+  """Trains the unfinished runs, this shard's first, then any other shard's not yet started: each
+  run trains under an exclusive lock on <run dir>.lock (released when its process ends, even
+  killed), so a shard that finishes early takes over the others' remaining runs. Prints progress;
+  returns how many runs this process trained."""
   index, count = map(int, (args.shard or '0/1').split('/'))
-  mine = all_runs(args)[index::count]
+  runs = all_runs(args)
+  mine = runs[index::count]
+  queue = mine + [r for r in runs if r not in mine]
   trained = 0
-  for i, (b, m, s) in enumerate(mine):
-    label = f'[{i + 1}/{len(mine)}] {b} {m} seed {s}'
+  for i, (b, m, s) in enumerate(queue):
+    label = f'[{i + 1}/{len(queue)}] {b} {m} seed {s}'
     if finished(b, m, s, args):
-      print(f'{label}: finished, read', flush=True)
       continue
-    print(f'{label}: training', flush=True)
-    train(b, m, s, args)
-    trained += 1
-  print(f'{trained} runs trained, {len(mine) - trained} already finished, of {len(mine)} '
-        f'(shard {index}/{count}).', flush=True)
+    with run_lock(run_dir(args.workdir, b, m, s)) as held:
+      if not held:
+        print(f'{label}: training in another process, skipped', flush=True)
+      elif not finished(b, m, s, args):  # Another process may have finished it meanwhile.
+        print(f'{label}: training', flush=True)
+        train(b, m, s, args)
+        trained += 1
+  print(f'{trained} runs trained by this process (shard {index}/{count}); '
+        f'{sum(bool(finished(*r, args)) for r in runs)} of {len(runs)} finished.', flush=True)
   return trained
+
+
+@contextlib.contextmanager
+def run_lock(directory):
+  """Yields whether this process holds the exclusive lock of a run directory (non-blocking)."""
+  os.makedirs(os.path.dirname(directory) or '.', exist_ok=True)
+  with open(directory.rstrip('/') + '.lock', 'w') as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      yield False
+      return
+    try:
+      yield True
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # --- Collecting ------------------------------------------------------------------------------
@@ -196,6 +222,15 @@ def stats(records, keys):
   return out
 
 
+def median_range(values):
+  """{'median', 'min', 'max', 'count'} of the numbers among values (None for none): wall times
+  are read by their median, which one run slowed by other work on its core does not move."""
+  v = [x for x in values if x is not None]
+  if not v:
+    return None
+  return {'median': float(np.median(v)), 'min': min(v), 'max': max(v), 'count': len(v)}
+
+
 def metric_keys(benchmark):
   return [k for k, _, _ in QUALITY[benchmark]] + [k for k, _, _ in COMMON]
 
@@ -205,8 +240,8 @@ def aggregate(benchmark, collected):
   'wall_minutes'}."""
   runs, keys = collected['runs'], metric_keys(benchmark)
   table = {'real': collected['floor'], 'seeds': {m: len(runs[m]) for m in METHODS},
-           'wall_minutes': {m: stats([{'w': r['wall_minutes']} for r in runs[m].values()],
-                                     ['w'])['w'] for m in METHODS}}
+           'wall_minutes': {m: median_range([r['wall_minutes'] for r in runs[m].values()])
+                            for m in METHODS}}
   for m in GAN_NAMES:
     table[m] = stats([r['metrics'] for r in runs[m].values()], keys)
   temps = sorted({t for r in runs['lm'].values() for t in r['temperatures']}, key=float)
@@ -336,6 +371,12 @@ def cell(s, key):
   return f'{s["mean"]:.{d}f} ± {s["std"]:.{d}f}'
 
 
+def minutes_cell(w):
+  if not w:
+    return '—'
+  return f'{w["median"]:.1f}' + (f' ({w["min"]:.1f}–{w["max"]:.1f})' if w['count'] > 1 else '')
+
+
 def columns(benchmark):
   """(metric, header) of a benchmark's table after 'seeds'."""
   return [(k, label + ('' if higher else ' (lower better)')) for k, label, higher in
@@ -345,7 +386,7 @@ def columns(benchmark):
 def table_lines(benchmark, table):
   """The markdown table of one benchmark: real data, the GANs, MLE at each temperature."""
   cols = columns(benchmark)
-  wall = lambda m: cell(table['wall_minutes'][m], 'minutes')
+  wall = lambda m: minutes_cell(table['wall_minutes'][m])
   lines = ['| method | seeds | ' + ' | '.join(h for _, h in cols) + ' | minutes a run |',
            '|---|' + '---|' * (len(cols) + 2)]
   real = table['real'] or {}
@@ -411,8 +452,10 @@ def header_lines(args):
       'accepted by the grammar; oracle: NLL of the samples under the oracle LSTM, lower is '
       'better). Real data: training rows scored as samples (the evaluator\'s '
       '`real_train_vs_heldout`), the floor a model is read against. Cells: mean ± sample std '
-      'over seeds; minutes: wall time of a run\'s `gan_jax.main` process on the machine that '
-      'ran it, compilation and evaluation included (one MLE run samples every temperature).', '',
+      'over seeds; minutes a run: the median (range) over seeds of the wall time of a run\'s '
+      '`gan_jax.main` process on the machine that ran it, compilation and evaluation included '
+      '(one MLE run samples every temperature); a run that shared its core with other work '
+      '(the test suite) shows in the range, not the median.', '',
       'Figure: [text.png](text.png), quality against self-BLEU-4 per benchmark: the MLE curve '
       'through its temperatures, each GAN with its seed std as error bars, real data.', '']
 

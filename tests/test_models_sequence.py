@@ -275,16 +275,3 @@ def test_annealed_gumbel_temperature_follows_relgan_s_exponential_schedule():
   y_softmax = SequenceGenerator(output_shape=(3, 5), dim=8, num_blocks=1).apply(
       {'params': variables['params']}, z, train=False)
   np.testing.assert_allclose(y_eval, y_softmax, rtol=1e-6)
-
-
-def test_the_update_step_sets_the_schedule_to_the_training_step():
-  from gan_jax import state as state_lib
-  from gan_jax import step as step_lib
-  g = SequenceGenerator(output_shape=(3, 5), dim=8, num_blocks=1, output='gumbel',
-                        gumbel_temperature=0.01, gumbel_anneal_steps=100)
-  z = jnp.zeros((2, 4))
-  g_vars = {'schedule': g.init(jax.random.PRNGKey(1), z, train=False)['schedule']}
-  state = state_lib.GANState(step=jnp.int32(7), g_params={}, d_params={}, g_vars=g_vars,
-                             d_vars={}, g_opt_state=(), d_opt_state=(), g_ema_params={},
-                             rng=jax.random.PRNGKey(0))
-  assert float(step_lib._schedule_step(state).g_vars['schedule']['step']) == 7.0

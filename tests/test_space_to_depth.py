@@ -80,6 +80,17 @@ def test_equals_flax_conv_outputs_and_gradients(hw, k, s, pad):
     np.testing.assert_allclose(a, b, **GRAD_TOL)
 
 
+def test_an_int_stride_is_both_like_flax_and_an_int_kernel_is_refused():
+  x = _normal(0, (2, 9, 9, 3))
+  ref, mine = nn.Conv(4, (3, 3), 2, padding='SAME'), SpaceToDepthConv(4, (3, 3), 2, padding='SAME')
+  params = _redraw(jax.eval_shape(lambda: ref.init(jax.random.PRNGKey(1), x)))
+  np.testing.assert_allclose(mine.apply(params, x), ref.apply(params, x), **TOL)
+  with pytest.raises(ValueError, match=r'kernel_size as a pair \(KH, KW\), got 3'):
+    SpaceToDepthConv(4, 3, 2).init(jax.random.PRNGKey(1), x)
+  with pytest.raises(ValueError, match='strides must be a positive int or a pair'):
+    SpaceToDepthConv(4, (3, 3), (2, 2, 2)).init(jax.random.PRNGKey(1), x)
+
+
 def test_without_bias_and_in_bfloat16_like_flax():
   x = _normal(0, (2, 16, 16, 4))
   ref = nn.Conv(6, (4, 4), (2, 2), padding=1, use_bias=False, dtype=jnp.bfloat16)

@@ -112,7 +112,23 @@ def test_text_gan_arguments():
   config = load_experiment('text_gan', 'oracle,gumbel')
   assert config.data.source == 'oracle' and config.eval.text_decode == 'sample'
   assert config.model.g_kwargs.conv1d_resnet.output == 'gumbel'
+  config.train.num_steps = 123  # As --config.train.num_steps=123 sets it.
+  assert config.model.g_kwargs.to_dict()['conv1d_resnet']['gumbel_anneal_steps'] == 123
   assert load_experiment('text_gan').data.source == 'words'
   for bad in ('cfg,words', 'word'):
     with pytest.raises(configs.ConfigError, match=r"one benchmark \['words', 'cfg', 'oracle'\]"):
       load_experiment('text_gan', bad)
+
+
+def test_the_update_sets_gumbel_schedule_to_the_training_step():
+  """The Gumbel G reads its temperature's step from the 'schedule' collection: one real update
+  from step 7 must set it to 7 (it starts at 0), whatever step the state was initialised at."""
+  from gan_jax import step as step_lib
+  exp = experiment.Experiment(load_experiment('text_gan', 'cfg,gumbel,runlocal'))
+  state = exp._init_seed_state(0)
+  assert float(state.g_vars['schedule']['step']) == 0.0
+  length, batch = exp.dataset.element_shape[0], exp.config.data.batch_size
+  tokens = np.zeros((1, batch, length), np.int32)
+  state, _ = step_lib.update(exp.update_spec(None), state.replace(step=np.int32(7)),
+                             {'tokens': tokens, 'label': np.zeros((1, batch), np.int32)})
+  assert float(state.g_vars['schedule']['step']) == 7.0 and int(state.step) == 8

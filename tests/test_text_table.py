@@ -42,8 +42,8 @@ def page(tmp_path_factory):
 
 def test_runs_train_once_and_record_wall_time(page):
   workdir, _, first, second = page
-  assert '3 runs trained, 0 already finished, of 3' in first
-  assert '0 runs trained, 3 already finished, of 3' in second
+  assert '3 runs trained by this process (shard 0/1); 3 of 3 finished.' in first
+  assert '0 runs trained by this process (shard 0/1); 3 of 3 finished.' in second
   for m in text_table.METHODS:
     d = text_table.run_dir(workdir, 'cfg', m, 0)
     with open(os.path.join(d, 'wall.json')) as f:
@@ -71,6 +71,24 @@ def test_page_has_the_cfg_table_reading_samples_and_figure(page):
     payload = json.load(f)
   assert set(payload['runs']['cfg']) == set(text_table.METHODS)
   assert payload['table']['cfg']['real']['accepted_percent'] == 100.0
+
+
+def test_a_run_held_by_another_process_is_not_taken(tmp_path):
+  run = str(tmp_path / 'cfg_softmax' / 'seed0')
+  with text_table.run_lock(run) as held:
+    assert held
+    with text_table.run_lock(run) as again:  # A second open file: as another process would.
+      assert not again
+  with text_table.run_lock(run) as held:
+    assert held  # Released on exit.
+
+
+def test_wall_time_is_read_by_its_median_and_range():
+  w = text_table.median_range([3.0, None, 40.0, 5.0])
+  assert w == {'median': 5.0, 'min': 3.0, 'max': 40.0, 'count': 3}
+  assert text_table.minutes_cell(w) == '5.0 (3.0–40.0)'
+  assert text_table.minutes_cell(text_table.median_range([2.0])) == '2.0'
+  assert text_table.minutes_cell(text_table.median_range([None])) == '—'
 
 
 CURVE = [('0.5', 0.8, 90.0), ('1.0', 0.4, 50.0), ('1.2', 0.2, 30.0)]

@@ -453,13 +453,20 @@ def oracle_nll(params, tokens_NxT, batch_size: int = 256) -> np.ndarray:
   vocab = params['embedding']['embedding'].shape[0]
   if tokens.ndim != 2 or tokens.min(initial=0) < 0 or tokens.max(initial=0) >= vocab:
     raise ValueError(f'tokens must be (N, T) ids in [0, {vocab}), got shape {tokens.shape}')
-  chunk = max(1, min(batch_size, len(tokens)))
+  return rows_in_chunks(functools.partial(_nll_rows, params), tokens, batch_size)
+
+
+def rows_in_chunks(fn, rows_NxT: np.ndarray, chunk: int) -> np.ndarray:
+  """float64 (N,): fn (int32 rows -> one number a row) over the rows in chunks of one size, the
+  last zero-padded, so that a jitted fn compiles once."""
+  rows = np.asarray(rows_NxT, np.int32)
+  chunk = max(1, min(chunk, len(rows)))
   out = []
-  for begin in range(0, len(tokens), chunk):
-    part = tokens[begin:begin + chunk]
-    padded = np.concatenate([part, np.zeros((chunk - len(part), part.shape[1]), np.int32)])
-    out.append(np.asarray(_nll_rows(params, padded))[:len(part)])
-  return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+  for begin in range(0, len(rows), chunk):
+    part = rows[begin:begin + chunk]
+    padded = np.concatenate([part, np.zeros((chunk - len(part), rows.shape[1]), np.int32)])
+    out.append(np.asarray(fn(padded), np.float64)[:len(part)])
+  return np.concatenate(out) if out else np.zeros(0)
 
 
 def oracle_nll_per_token(params, tokens_NxT, batch_size: int = 256) -> float:

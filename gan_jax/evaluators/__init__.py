@@ -58,10 +58,10 @@ def problems(config) -> list:
   e = config.eval
   names, valid = e.get('evaluators'), [AUTO, *EVALUATORS]
   checks = [
-      (e.get('bn_stats', 'running') in BN_STATS,
-       f'Unknown eval.bn_stats {e.get("bn_stats")!r}; valid: {list(BN_STATS)}.'),
-      (e.get('text_decode', 'argmax') in text.DECODES,
-       f'Unknown eval.text_decode {e.get("text_decode")!r}; valid: {list(text.DECODES)}.'),
+      (e.bn_stats in BN_STATS,
+       f'Unknown eval.bn_stats {e.bn_stats!r}; valid: {list(BN_STATS)}.'),
+      (e.text_decode in text.DECODES,
+       f'Unknown eval.text_decode {e.text_decode!r}; valid: {list(text.DECODES)}.'),
       (e.features in EVAL_FEATURES,
        f'Unknown eval.features {e.features!r}; valid: {list(EVAL_FEATURES)}.'),
       (e.num_samples is None or (is_int(e.num_samples) and e.num_samples >= 2),

@@ -227,7 +227,7 @@ class Text(base.Evaluator):
   def __init__(self, config, source, element_shape, num_classes, cache):
     super().__init__(config, source, element_shape, num_classes, cache)
     self.kind = text_sources.source_kind(config.data.source)
-    self.text_decode = config.eval.get('text_decode', 'argmax')
+    self.text_decode = config.eval.text_decode
     self.reference, self.floor, self.num_floor_rows = reference_and_floor(
         self.kind, source, self.num_samples, cache)
 

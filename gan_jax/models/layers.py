@@ -22,7 +22,7 @@ offsets; depth-to-space interleaves them back to s*n outputs.
 same parameters, as space-to-depth of the padded input followed by one stride-1 convolution
 (derivation in its docstring). Its backward pass has no lhs-dilated input gradient.
 """
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence, Union
 
 import flax.linen as nn
 from flax.linen.linear import canonicalize_padding
@@ -179,8 +179,8 @@ class SpaceToDepthConv(nn.Module):
   With stride 1 it is the plain convolution.
   """
   features: int
-  kernel_size: Sequence[int]
-  strides: Sequence[int] = (1, 1)
+  kernel_size: Sequence[int]  # (KH, KW): nn.Conv would read an int as a 1-D kernel.
+  strides: Union[int, Sequence[int]] = (1, 1)  # An int: the same in both, as nn.Conv.
   padding: Any = 'SAME'
   use_bias: bool = True
   dtype: Any = None
@@ -194,14 +194,23 @@ class SpaceToDepthConv(nn.Module):
     if isinstance(pads, str):
       if pads not in ('SAME', 'VALID'):
         raise ValueError(f'SpaceToDepthConv supports zero padding only, got {pads!r}.')
-      pads = jax.lax.padtype_to_pads(tuple(hw), tuple(self.kernel_size), tuple(self.strides), pads)
+      pads = jax.lax.padtype_to_pads(tuple(hw), self.window(), self.steps(), pads)
     return [space_to_depth_padding(n, k, s, p)[0]
-            for n, k, s, p in zip(hw, self.kernel_size, self.strides, pads)]
+            for n, k, s, p in zip(hw, self.window(), self.steps(), pads)]
+
+  def window(self) -> tuple:
+    if isinstance(self.kernel_size, int):
+      raise ValueError(f'SpaceToDepthConv needs kernel_size as a pair (KH, KW), got '
+                       f'{self.kernel_size!r} (nn.Conv would read an int as a 1-D kernel).')
+    return _pair(self.kernel_size, 'kernel_size')
+
+  def steps(self) -> tuple:
+    return _pair(self.strides, 'strides')
 
   @nn.compact
   def __call__(self, x_BxHxWxC: jax.Array) -> jax.Array:
-    kh, kw = self.kernel_size
-    sh, sw = self.strides
+    kh, kw = self.window()
+    sh, sw = self.steps()
     kernel = self.param('kernel', self.kernel_init, (kh, kw, x_BxHxWxC.shape[-1], self.features),
                         self.param_dtype)
     bias = (self.param('bias', self.bias_init, (self.features,), self.param_dtype)
@@ -214,6 +223,15 @@ class SpaceToDepthConv(nn.Module):
         space_to_depth(x, sh, sw), space_to_depth_kernel(kernel, (sh, sw)), window_strides=(1, 1),
         padding='VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     return y if bias is None else y + bias
+
+
+def _pair(v, name: str) -> tuple:
+  """An int n as (n, n); a pair as a tuple of ints (ValueError naming the field otherwise)."""
+  pair = (v, v) if isinstance(v, int) else tuple(v)
+  if len(pair) != 2 or not all(isinstance(n, int) and n > 0 for n in pair):
+    raise ValueError(f'SpaceToDepthConv {name} must be a positive int or a pair of them, got '
+                     f'{v!r}.')
+  return pair
 
 
 STRIDED_CONVS = {'direct': nn.Conv, 'space_to_depth': SpaceToDepthConv}  # name -> module class
