@@ -13,15 +13,14 @@ For each benchmark B and seed s (seed-major, so a stopped table is balanced) thr
 Resumable: a run whose eval.json is at its final step is read, not retrained; a stopped one
 resumes from its checkpoints. Each run's wall time (the subprocess, summed over the invocations
 that trained it) is kept in its wall.json, written when the run finishes. `--shard i/n` trains
-every n-th run from the i-th and writes no docs; without --shard, or with --table_only, every
-finished run is collected into <docs_dir>/text.md, text.json and text.png.
+every n-th run from the i-th, then any other not yet taken (scripts/shards.py), and writes no
+docs; without --shard, or with --table_only, every finished run is collected into
+<docs_dir>/text.md, text.json and text.png.
 
 The page compares each GAN with the MLE curve at matched diversity (Caccia et al. 2020): the
 LM's quality number interpolated linearly along its temperature curve at the GAN's self-BLEU-4.
 """
 import argparse
-import contextlib
-import fcntl
 import functools
 import glob
 import json
@@ -36,6 +35,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
+from scripts import shards  # noqa: E402
 from gan_jax.evaluation import mean_std  # noqa: E402
 
 BENCHMARKS = ('words', 'cfg', 'oracle')
@@ -143,45 +143,11 @@ def all_runs(args):
 
 
 def train_all(args):
-  """Trains the unfinished runs, this shard's first, then any other shard's not yet started: each
-  run trains under an exclusive lock on <run dir>.lock (released when its process ends, even
-  killed), so a shard that finishes early takes over the others' remaining runs. Prints progress;
-  returns how many runs this process trained."""
-  index, count = map(int, (args.shard or '0/1').split('/'))
-  runs = all_runs(args)
-  mine = runs[index::count]
-  queue = mine + [r for r in runs if r not in mine]
-  trained = 0
-  for i, (b, m, s) in enumerate(queue):
-    label = f'[{i + 1}/{len(queue)}] {b} {m} seed {s}'
-    if finished(b, m, s, args):
-      continue
-    with run_lock(run_dir(args.workdir, b, m, s)) as held:
-      if not held:
-        print(f'{label}: training in another process, skipped', flush=True)
-      elif not finished(b, m, s, args):  # Another process may have finished it meanwhile.
-        print(f'{label}: training', flush=True)
-        train(b, m, s, args)
-        trained += 1
-  print(f'{trained} runs trained by this process (shard {index}/{count}); '
-        f'{sum(bool(finished(*r, args)) for r in runs)} of {len(runs)} finished.', flush=True)
-  return trained
-
-
-@contextlib.contextmanager
-def run_lock(directory):
-  """Yields whether this process holds the exclusive lock of a run directory (non-blocking)."""
-  os.makedirs(os.path.dirname(directory) or '.', exist_ok=True)
-  with open(directory.rstrip('/') + '.lock', 'w') as f:
-    try:
-      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      yield False
-      return
-    try:
-      yield True
-    finally:
-      fcntl.flock(f, fcntl.LOCK_UN)
+  """Trains the unfinished runs (scripts/shards.py: this shard's first, then any other not held
+  by another process); prints progress; returns how many runs this process trained."""
+  return shards.work(all_runs(args), args.shard, lambda r: finished(*r, args),
+                     lambda r: train(*r, args), lambda r: run_dir(args.workdir, *r),
+                     label=lambda r: f'{r[0]} {r[1]} seed {r[2]}')
 
 
 # --- Collecting ------------------------------------------------------------------------------
@@ -603,7 +569,7 @@ def parse_args(argv=None):
   parser.add_argument('--benchmarks', default=','.join(BENCHMARKS))
   parser.add_argument('--seeds', type=int, default=3)
   parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'text'))
-  parser.add_argument('--shard', default=None, help='i/n: train every n-th run from the i-th.')
+  parser.add_argument('--shard', default=None, help='i/n: train every n-th run from the i-th first (scripts/shards.py).')
   parser.add_argument('--table_only', action='store_true', help='Only collect finished runs.')
   parser.add_argument('--gan_steps', type=int, default=None, help='GAN train.num_steps.')
   parser.add_argument('--lm_steps', type=int, default=None, help='LM train.num_steps.')
@@ -615,6 +581,10 @@ def parse_args(argv=None):
   unknown = [b for b in args.benchmarks if b not in BENCHMARKS]
   if unknown:
     parser.error(f'unknown benchmarks {unknown}; valid: {list(BENCHMARKS)}')
+  try:
+    shards.parse(args.shard)
+  except ValueError as e:
+    parser.error(str(e))
   args.workdir = os.path.abspath(args.workdir)
   return args
 

@@ -73,16 +73,6 @@ def test_page_has_the_cfg_table_reading_samples_and_figure(page):
   assert payload['table']['cfg']['real']['accepted_percent'] == 100.0
 
 
-def test_a_run_held_by_another_process_is_not_taken(tmp_path):
-  run = str(tmp_path / 'cfg_softmax' / 'seed0')
-  with text_table.run_lock(run) as held:
-    assert held
-    with text_table.run_lock(run) as again:  # A second open file: as another process would.
-      assert not again
-  with text_table.run_lock(run) as held:
-    assert held  # Released on exit.
-
-
 def test_wall_time_is_read_by_its_median_and_range():
   w = text_table.median_range([3.0, None, 40.0, 5.0])
   assert w == {'median': 5.0, 'min': 3.0, 'max': 40.0, 'count': 3}
