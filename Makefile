@@ -13,7 +13,7 @@ TEXT_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile ttq sweep augment augment-docs text clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast bench profile ttq ttq-screen sweep augment augment-docs text clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -83,6 +83,12 @@ bench: install torch-venv
 TTQ_ARGS ?=
 ttq: install torch-venv
 	$(BIN)/python scripts/ttq.py $(TTQ_ARGS)
+
+# Screening candidate recipes by quality against steps, before ttq times them (scripts/ttq_screen.py;
+# docs/ttq_screen.md; resumable; SHARD=i/n, e.g. two single-core shards, and a run without SHARD
+# writes the page).
+ttq-screen: install
+	$(BIN)/python scripts/ttq_screen.py $(if $(SHARD),--shard=$(SHARD))
 
 # Where the CPU time of the update goes, beside torch's, and the speed changes tried
 # (docs/profile.md, docs/perf_experiments.md; about 12 minutes on 2 cores).

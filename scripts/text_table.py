@@ -569,7 +569,8 @@ def parse_args(argv=None):
   parser.add_argument('--benchmarks', default=','.join(BENCHMARKS))
   parser.add_argument('--seeds', type=int, default=3)
   parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'text'))
-  parser.add_argument('--shard', default=None, help='i/n: train every n-th run from the i-th first (scripts/shards.py).')
+  parser.add_argument('--shard', default=None,
+                      help='i/n: train every n-th run from the i-th first (scripts/shards.py).')
   parser.add_argument('--table_only', action='store_true', help='Only collect finished runs.')
   parser.add_argument('--gan_steps', type=int, default=None, help='GAN train.num_steps.')
   parser.add_argument('--lm_steps', type=int, default=None, help='LM train.num_steps.')

@@ -95,7 +95,7 @@ def recipe_config(overrides: dict):
   return sweep.apply_overrides(configs.load_experiment(CONFIG), overrides)
 
 
-def _flag(value) -> str:
+def flag(value) -> str:
   return ','.join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
@@ -103,7 +103,7 @@ def train_jax(overrides: dict, workdir: str, budgets: list) -> dict:
   """Runs the recipe, timing each checkpoint as it appears; {step: seconds since launch}."""
   shutil.rmtree(workdir, ignore_errors=True)
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={CONFIG}', f'--workdir={workdir}',
-         *(f'--config.{k}={_flag(v)}' for k, v in overrides.items()),
+         *(f'--config.{k}={flag(v)}' for k, v in overrides.items()),
          f'--config.train.ckpt_every={CKPT_EVERY}', '--config.train.ckpt_keep=0',
          '--config.eval.features=none']
   print(' '.join(cmd), flush=True)
@@ -134,6 +134,19 @@ def snapshot_at(seen: dict, seconds: float):
 
 def score_jax(overrides: dict, workdir: str, seen: dict, budgets: list, cache: dict) -> dict:
   """{budget: metrics, step, seconds} of the recipe's snapshot at each budget."""
+  steps = {b: snapshot_at(seen, 60 * b) for b in budgets}
+  scores = score_checkpoints(overrides, workdir, sorted({s for s in steps.values() if s}), cache)
+  out = {}
+  for b, step in steps.items():
+    out[f'{b:g}'] = ({'step': None} if step is None else
+                     {**scores[step], 'step': step, 'seconds': round(seen[step], 1)})
+    if step is not None:
+      print(f'  {b:g} min: step {step}: ' + fmt_metrics(scores[step]), flush=True)
+  return out
+
+
+def score_checkpoints(overrides: dict, workdir: str, steps: list, cache: dict) -> dict:
+  """{step: metrics} of the recipe's checkpoints at `steps`, by the feature protocol."""
   from gan_jax import checkpoint as checkpoint_lib
   from gan_jax import evaluation
   from gan_jax.experiment import Experiment
@@ -144,15 +157,9 @@ def score_jax(overrides: dict, workdir: str, seen: dict, budgets: list, cache: d
   ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'), None)
   out = {}
   try:
-    for b in budgets:
-      step = snapshot_at(seen, 60 * b)
-      if step is None:
-        out[f'{b:g}'] = {'step': None}
-        continue
+    for step in steps:
       state = ckpt.restore(exp.place(exp.init_state()), step)
-      metrics, = runner.evaluate(exp.sampling_params(state), exp.sampling_vars(state)).values()
-      out[f'{b:g}'] = {**metrics, 'step': step, 'seconds': round(seen[step], 1)}
-      print(f'  {b:g} min: step {step}: ' + fmt_metrics(metrics), flush=True)
+      out[step], = runner.evaluate(exp.sampling_params(state), exp.sampling_vars(state)).values()
   finally:
     ckpt.close()
   return out
@@ -309,7 +316,7 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   lines += ['', 'Recipes (overrides of experiments/dcgan_mnist.py):', '']
   for name, r in results.items():
     over = RECIPES[name][0] if name in RECIPES else r.get('overrides')  # As defined now.
-    shown = '—' if not over else ' '.join(f'`{k}={_flag(v)}`' for k, v in over.items())
+    shown = '—' if not over else ' '.join(f'`{k}={flag(v)}`' for k, v in over.items())
     twin = ''
     if r.get('trained_by'):
       other = results.get(r['trained_by'], {}).get('config', {})

@@ -1,0 +1,209 @@
+"""Screening candidate recipes for the default experiment by quality against training steps.
+
+  .venv/bin/python scripts/ttq_screen.py [--candidates a,b] [--steps 1000,2000,4000,6000]
+      [--workdir runs/ttq_screen] [--shard i/n] [--table_only] [--docs_dir docs]
+  make ttq-screen [SHARD=i/n]
+
+The time-to-quality benchmark (scripts/ttq.py) times each recipe alone on the whole machine, ten
+minutes a recipe: too dear to try many. This screen asks the cheaper question first: what quality
+does each candidate (CANDIDATES: overrides of experiments/dcgan_mnist.py) reach after the same
+number of steps? Quality against steps does not depend on the cores a run gets, so candidates
+train side by side as single-core shards (`--shard i/n`, scripts/shards.py):
+
+  XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c i \\
+      .venv/bin/python scripts/ttq_screen.py --shard i/2
+
+Each candidate trains once (seed 0) to the largest of --steps as a `gan_jax.main` subprocess in
+<workdir>/<name> (resumable: a stopped run resumes from its checkpoints), keeping a checkpoint at
+every step of --steps; each is scored by gan_jax's feature protocol (scripts/ttq.py's, 5,000
+samples against the 4,500 mnist5k training digits in the mnist_classifier's space) and written to
+<name>/screen.json. Its cost is the median steps/s of its training log on the one core it had,
+beside the default's on a neighbouring core: a ratio, not a time. A candidate that wins here goes
+to scripts/ttq.py, which alone decides the default. Without --shard, or with --table_only, the
+finished candidates are written to docs/ttq_screen.md and .json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from scripts import doc_files  # noqa: E402
+from scripts import shards  # noqa: E402
+from scripts import ttq  # noqa: E402
+
+# name -> (overrides of experiments/dcgan_mnist.py, what it tries), as fixed before any result.
+CANDIDATES = {
+    'default': ({}, 'experiments/dcgan_mnist.py as it is'),
+    'd64': ({'model.d_kwargs.dcgan.base_features': 64}, 'a D twice as wide (64, 128)'),
+    'ttur': ({'optim.g_lr': 1e-4, 'optim.d_lr': 4e-4},
+             'two time-scale learning rates (Heusel et al. 2017): G 1e-4, D 4e-4'),
+    'hinge_sn': ({'loss.name': 'hinge', 'model.d_kwargs.dcgan.spectral_norm': True},
+                 'hinge loss, spectral norm in D (Miyato et al. 2018)'),
+    'r1': ({'loss.penalties.r1': 1.0, 'loss.lazy_every': 16},
+           'R1 on real data, weight 1 (gamma 2), lazy every 16 steps (Mescheder et al. 2018, '
+           'Karras et al. 2020)'),
+    'batch64': ({'data.batch_size': 64}, 'batches of 64'),
+    'cutout': ({'augment.policy': 'translation,cutout'}, 'DiffAugment translation and cutout'),
+    'g64': ({'model.g_kwargs.dcgan.base_features': 64}, 'a G half as wide: cheaper steps'),
+    'conditional': ({'model.conditional': True},
+                    'class-conditional G (conditional batch norm) and projection D on the '
+                    'digits\' labels'),
+}
+STEPS = (1000, 2000, 4000, 6000)
+SHOWN = ('fid', 'confident_percent', 'classes_present', 'precision', 'recall', 'density',
+         'coverage')
+
+
+def run_dir(workdir: str, name: str) -> str:
+  return os.path.join(workdir, name)
+
+
+def read_json(path):
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def finished(name: str, args):
+  """The candidate's screen.json when it holds every step of --steps under today's overrides."""
+  r = read_json(os.path.join(run_dir(args.workdir, name), 'screen.json'))
+  ok = (r is not None and r['overrides'] == CANDIDATES[name][0] and
+        all(str(s) in r['scores'] for s in args.steps))
+  return r if ok else None
+
+
+def median_rate(workdir: str) -> float:
+  """The median steps/s of a run's training log (metrics.jsonl), or None without one."""
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    rates = [json.loads(line).get('steps_per_s') for line in f if line.strip()]
+  rates = [r for r in rates if r]
+  return float(np.median(rates)) if rates else None
+
+
+def train_and_score(name: str, args, cache: dict) -> dict:
+  """Trains one candidate to the last of --steps (resuming), scores its checkpoints there."""
+  overrides, d = CANDIDATES[name][0], run_dir(args.workdir, name)
+  last = max(args.steps)
+  cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={ttq.CONFIG}', f'--workdir={d}',
+         *(f'--config.{k}={ttq.flag(v)}' for k, v in overrides.items()),
+         f'--config.train.num_steps={last}', f'--config.train.ckpt_every={min(args.steps)}',
+         '--config.train.ckpt_keep=0', '--config.eval.features=none']
+  print(' '.join(cmd[1:]), flush=True)
+  start = time.time()
+  subprocess.run(cmd, cwd=ROOT, check=True)
+  seconds = time.time() - start
+  scores = ttq.score_checkpoints({**overrides, 'train.num_steps': last}, d, list(args.steps),
+                                 cache)
+  for step, m in scores.items():
+    print(f'  {name} step {step}: {ttq.fmt_metrics(m)}', flush=True)
+  result = {'overrides': overrides, 'scores': {str(s): m for s, m in scores.items()},
+            'steps_per_s': median_rate(d), 'last_invocation_seconds': round(seconds, 1)}
+  with open(os.path.join(d, 'screen.json'), 'w') as f:
+    json.dump(result, f, indent=2)
+  return result
+
+
+def table_lines(results: dict, steps: list) -> list:
+  last = str(max(steps))
+  head = (['candidate', 'steps/s (1 core)'] + [f'FID @{s}' for s in steps] +
+          [f'{k} @{last}' for k in SHOWN[1:]])
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for name, r in results.items():
+    rate = '—' if r['steps_per_s'] is None else f'{r["steps_per_s"]:.2f}'
+    cells = [ttq._cell(r['scores'][str(s)], 'fid') for s in steps]
+    cells += [ttq._cell(r['scores'][last], k) for k in SHOWN[1:]]
+    lines.append(f'| {name} | {rate} | ' + ' | '.join(cells) + ' |')
+  return lines
+
+
+def reading(results: dict, steps: list) -> list:
+  """Generated: each candidate's FID and cost at the last step against the default's."""
+  if 'default' not in results:
+    return []
+  last, base = str(max(steps)), results['default']
+  fid0, rate0 = base['scores'][last]['fid'], base['steps_per_s']
+  out = [f'Reading (generated from the table), at step {last} against the default\'s FID '
+         f'{fid0:.1f}:', '']
+  for name, r in sorted(results.items(), key=lambda kv: kv[1]['scores'][last]['fid']):
+    if name == 'default':
+      continue
+    m = r['scores'][last]
+    cost = ('' if not (rate0 and r['steps_per_s']) else
+            f'; a step costs {rate0 / r["steps_per_s"]:.2f}x the default\'s')
+    out.append(f'- {name}: FID {m["fid"]:.1f} ({m["fid"] / fid0:.2f}x), '
+               f'{m["confident_percent"]:.1f}% confident{cost}.')
+  return out
+
+
+def write_docs(args) -> None:
+  results = {n: r for n in args.candidates if (r := finished(n, args))}
+  steps = list(args.steps)
+  lines = [
+      '# Screening recipes for the default: quality against training steps', '',
+      'Generated by `.venv/bin/python scripts/ttq_screen.py` (its docstring is the protocol); do '
+      'not edit by hand. Each candidate trained once (seed 0) as a single-core shard beside '
+      'another; scores: the feature protocol of docs/ttq.md (5,000 samples against the 4,500 '
+      'mnist5k training digits, mnist_classifier features) at each step. steps/s: the median of '
+      'the run\'s training log on its one core, comparable between rows, not a wall time; '
+      'docs/ttq.md times the recipes that go on, alone on the machine.', '',
+      *table_lines(results, steps), '', *reading(results, steps), '',
+      'Candidates (overrides of experiments/dcgan_mnist.py):', '']
+  for name in results:
+    over, what = CANDIDATES[name]
+    shown = ' '.join(f'`{k}={ttq.flag(v)}`' for k, v in over.items()) or '—'
+    lines.append(f'- **{name}**: {what}. {shown}')
+  os.makedirs(args.docs_dir, exist_ok=True)
+  doc_files.DOCS = args.docs_dir  # doc_files writes to its DOCS folder.
+  doc_files.write('ttq_screen', lines + [''], {'steps': steps, 'results': results})
+
+
+def parse_args(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--candidates', default=','.join(CANDIDATES))
+  parser.add_argument('--steps', default=','.join(map(str, STEPS)))
+  parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'ttq_screen'))
+  parser.add_argument('--shard', default=None, help='i/n (scripts/shards.py).')
+  parser.add_argument('--table_only', action='store_true')
+  parser.add_argument('--docs_dir', default=doc_files.DOCS)
+  args = parser.parse_args(argv)
+  args.candidates = [c for c in args.candidates.split(',') if c]
+  unknown = sorted(set(args.candidates) - set(CANDIDATES))
+  if unknown:
+    parser.error(f'unknown candidates {unknown}; valid: {list(CANDIDATES)}')
+  try:
+    shards.parse(args.shard)
+  except ValueError as e:
+    parser.error(str(e))
+  try:
+    args.steps = tuple(sorted(int(s) for s in args.steps.split(',')))
+  except ValueError:
+    args.steps = ()
+  if not args.steps or args.steps[0] <= 0 or any(s % args.steps[0] for s in args.steps):
+    parser.error(f'--steps takes positive integers, each a multiple of the smallest (a '
+                 f'checkpoint is kept every smallest step), got {args.steps!r}.')
+  args.workdir = os.path.abspath(args.workdir)
+  return args
+
+
+def main():
+  args = parse_args()
+  cache = {}
+  if not args.table_only:
+    shards.work(args.candidates, args.shard, lambda n: finished(n, args),
+                lambda n: train_and_score(n, args, cache), lambda n: run_dir(args.workdir, n))
+  if args.shard is None or args.table_only:
+    write_docs(args)
+
+
+if __name__ == '__main__':
+  main()
