@@ -41,6 +41,7 @@ from scripts import ttq  # noqa: E402
 CANDIDATES = {
     'default': ({}, 'experiments/dcgan_mnist.py as it is'),
     'd64': ({'model.d_kwargs.dcgan.base_features': 64}, 'a D twice as wide (64, 128)'),
+    'lr5e-4': ({'optim.g_lr': 5e-4, 'optim.d_lr': 5e-4}, 'learning rates 5e-4 for both'),
     'ttur': ({'optim.g_lr': 1e-4, 'optim.d_lr': 4e-4},
              'two time-scale learning rates (Heusel et al. 2017): G 1e-4, D 4e-4'),
     'hinge_sn': ({'loss.name': 'hinge', 'model.d_kwargs.dcgan.spectral_norm': True},
