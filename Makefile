@@ -85,10 +85,13 @@ ttq: install torch-venv
 	$(BIN)/python scripts/ttq.py $(TTQ_ARGS)
 
 # Screening candidate recipes by quality against steps, before ttq times them (scripts/ttq_screen.py;
-# docs/ttq_screen.md; resumable; SHARD=i/n, e.g. two single-core shards, and a run without SHARD
-# writes the page).
+# docs/ttq_screen.md; resumable). SHARD=i/n runs shard i on core i alone (its steps/s column is a
+# one-core rate): `make ttq-screen SHARD=0/2 & make ttq-screen SHARD=1/2`, then `make ttq-screen`
+# writes the page. TTQ_SCREEN_ARGS='--candidates default,d64'.
+TTQ_SCREEN_ARGS ?=
 ttq-screen: install
-	$(BIN)/python scripts/ttq_screen.py $(if $(SHARD),--shard=$(SHARD))
+	$(if $(SHARD),XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c $(firstword $(subst /, ,$(SHARD)))) \
+	  $(BIN)/python scripts/ttq_screen.py $(if $(SHARD),--shard=$(SHARD)) $(TTQ_SCREEN_ARGS)
 
 # Where the CPU time of the update goes, beside torch's, and the speed changes tried
 # (docs/profile.md, docs/perf_experiments.md; about 12 minutes on 2 cores).

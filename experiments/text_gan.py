@@ -16,7 +16,7 @@ steps per G step, Adam 1e-4 (0.5, 0.9), batch 64. Samples decode by argmax. The 
 512 and it trains 200,000 steps on a GPU; here `model.*_kwargs.conv1d_resnet.dim` is 32 and
 train.num_steps 3,000, a CPU budget (docs/text.md gives each run's wall time on 2 cores).
 gumbel: G's softmax is replaced by a Gumbel-softmax in training, its temperature annealed as
-RelGAN's exponential schedule from 1 to 0.01 (beta_max 100) over 3,000 steps; the relativistic
+RelGAN's exponential schedule from 1 to 0.01 (beta_max 100) over train.num_steps; the relativistic
 average loss, one D step per G step, Adam 1e-4 (0.9, 0.999) as RelGAN; samples are drawn from
 G's distribution (eval.text_decode=sample). Unlike RelGAN, D has a gradient penalty (10), which
 D needs here: without it D can tell G's near-one-hot rows from the one-hot data by their soft
@@ -63,8 +63,9 @@ def get_config(arg=None):
   else:
     config.model.g_kwargs.conv1d_resnet.output = 'gumbel'
     config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.01
-    # Follows a command-line train.num_steps (a reference, resolved when the config is read).
-    config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = config.train.get_ref('num_steps')
+    # Follows a command-line train.num_steps: a derived reference (+ 0), so that setting the
+    # anneal steps themselves unlinks them and leaves train.num_steps alone.
+    config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = config.train.get_ref('num_steps') + 0
     config.loss.name = 'relativistic_average'
     config.loss.penalties.gradient_penalty = 10.0
     config.optim.b1, config.optim.b2 = 0.9, 0.999

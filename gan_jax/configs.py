@@ -177,6 +177,14 @@ def changed(saved: dict, current: dict, kept=lambda key: False) -> list[str]:
           != b.get(k, '<absent>')]
 
 
+def keep_flags(saved: dict, current: dict) -> list[str]:
+  """`--config.<field>=<the workdir's value>` for each differing non-resumable field whose saved
+  value is a plain number, string or bool: the flags that resume a workdir's run as it was."""
+  a, b = flatten(saved), flatten(current)
+  return [f'--config.{k}={a[k]}' for k in sorted(a) if k in b and not _resumable(k)
+          and a[k] != b[k] and isinstance(a[k], (bool, int, float, str))]
+
+
 def differences(saved: dict, current: dict) -> list[str]:
   """Fields (dotted) whose values differ between two config dicts, resumable fields excepted."""
   return changed(saved, current, _resumable)

@@ -55,11 +55,14 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> str:
         saved = json.load(f)
     except (OSError, ValueError) as e:
       raise WorkdirError(f'{config_path} is unreadable ({e}); use a fresh --workdir.') from e
-    diffs = configs.differences(saved, json.loads(config.to_json()))
+    current = json.loads(config.to_json())
+    diffs = configs.differences(saved, current)
     if diffs:
+      keep = configs.keep_flags(saved, current)
       raise WorkdirError(
           f'--workdir={workdir} holds a run of a different config; resuming would mix two runs. '
-          'Use a new --workdir, or the same config. Differences:\n  - ' + '\n  - '.join(diffs))
+          'Use a new --workdir, or the same config. Differences:\n  - ' + '\n  - '.join(diffs)
+          + (f'\nTo resume the workdir\'s run as it was, add: {" ".join(keep)}' if keep else ''))
   elif os.path.isdir(workdir) and _has_run_outputs(workdir):
     raise WorkdirError(f'--workdir={workdir} holds run outputs (checkpoints or logged metrics) but '
                        'no config.json, so it cannot be checked against this config; use a new '

@@ -12,14 +12,15 @@ from typing import Callable, Optional, Sequence
 
 
 def parse(shard: Optional[str]) -> tuple:
-  """'i/n' -> (i, n); None -> (0, 1). ValueError naming the form for anything else."""
+  """'i/n' -> (i, n) with 0 <= i < n (gan_jax.sweep's rule); None -> (0, 1). ValueError naming
+  the form otherwise."""
+  from gan_jax import sweep
+  if shard is None:
+    return 0, 1
   try:
-    index, count = map(int, (shard or '0/1').split('/'))
-  except ValueError:
-    raise ValueError(f'--shard takes i/n (for example 0/2), got {shard!r}.') from None
-  if not 0 <= index < count:
-    raise ValueError(f'--shard i/n needs 0 <= i < n, got {shard!r}.')
-  return index, count
+    return sweep.parse_shard(shard)
+  except Exception as e:  # noqa: BLE001 -- ConfigError; a script reports it as a usage error.
+    raise ValueError(str(e)) from None
 
 
 @contextlib.contextmanager
@@ -29,23 +30,26 @@ def run_lock(directory: str):
   with open(directory.rstrip('/') + '.lock', 'w') as f:
     try:
       fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      held = True
     except BlockingIOError:
-      yield False
-      return
+      held = False
     try:
-      yield True
+      yield held
     finally:
-      fcntl.flock(f, fcntl.LOCK_UN)
+      if held:
+        fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def work(runs: Sequence, shard: Optional[str], is_finished: Callable, train: Callable,
          directory: Callable, label: Callable = str) -> int:
   """Trains the unfinished runs, this shard's share first; prints progress; returns how many
-  runs this process trained. is_finished(run), train(run), directory(run) -> its run dir."""
+  runs this process trained. is_finished(run), train(run), directory(run) -> its run dir. A run
+  that fails is reported and left for a later invocation; the others go on, and the process
+  then exits with status 1 naming the failed runs."""
   index, count = parse(shard)
   mine = list(runs[index::count])
   queue = mine + [r for r in runs if r not in mine]
-  trained = 0
+  trained, failed = 0, []
   for i, run in enumerate(queue):
     if is_finished(run):
       continue
@@ -55,9 +59,17 @@ def work(runs: Sequence, shard: Optional[str], is_finished: Callable, train: Cal
               flush=True)
       elif not is_finished(run):  # Another process may have finished it meanwhile.
         print(f'[{i + 1}/{len(queue)}] {label(run)}: training', flush=True)
-        train(run)
-        trained += 1
+        try:
+          train(run)
+          trained += 1
+        except Exception as e:  # noqa: BLE001 -- reported; the other runs go on.
+          print(f'[{i + 1}/{len(queue)}] {label(run)}: failed: {type(e).__name__}: {e}',
+                flush=True)
+          failed.append(label(run))
   done = sum(bool(is_finished(r)) for r in runs)
   print(f'{trained} runs trained by this process (shard {index}/{count}); {done} of {len(runs)} '
         'finished.', flush=True)
+  if failed:
+    raise SystemExit(f'{len(failed)} runs failed: {", ".join(failed)} (their errors are above; '
+                     'a later invocation retries them).')
   return trained

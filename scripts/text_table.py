@@ -91,8 +91,6 @@ def command(benchmark, method, seed, args):
   steps = args.lm_steps if method == 'lm' else args.gan_steps
   if steps:
     cmd.append(f'--config.train.num_steps={steps}')
-  if steps and method == 'gumbel':  # The temperature schedule spans the run, as the default's.
-    cmd.append(f'--config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps={steps}')
   return cmd + shlex.split(args.extra)
 
 
@@ -190,7 +188,8 @@ def stats(records, keys):
 
 def median_range(values):
   """{'median', 'min', 'max', 'count'} of the numbers among values (None for none): wall times
-  are read by their median, which one run slowed by other work on its core does not move."""
+  are read by their median, which with 3 or more seeds one run slowed by other work on its core
+  does not move."""
   v = [x for x in values if x is not None]
   if not v:
     return None
@@ -327,7 +326,7 @@ def reading(benchmark, table):
 
 # --- The page --------------------------------------------------------------------------------
 def _digits(key):
-  return 1 if key.endswith('percent') or key == 'minutes' else 3
+  return 1 if key.endswith('percent') else 3
 
 
 def cell(s, key):
@@ -420,8 +419,8 @@ def header_lines(args):
       '`real_train_vs_heldout`), the floor a model is read against. Cells: mean ± sample std '
       'over seeds; minutes a run: the median (range) over seeds of the wall time of a run\'s '
       '`gan_jax.main` process on the machine that ran it, compilation and evaluation included '
-      '(one MLE run samples every temperature); a run that shared its core with other work '
-      '(the test suite) shows in the range, not the median.', '',
+      '(one MLE run samples every temperature); with 3 seeds, one run that shared its core with '
+      'other work (the test suite) shows in the range, not the median.', '',
       'Figure: [text.png](text.png), quality against self-BLEU-4 per benchmark: the MLE curve '
       'through its temperatures, each GAN with its seed std as error bars, real data.', '']
 

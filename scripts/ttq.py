@@ -259,7 +259,7 @@ def plot_png(path, results: dict, budgets: list) -> None:
   img.save(path)
 
 
-def _cell(m: dict, key: str) -> str:
+def cell(m: dict, key: str) -> str:
   v = m.get(key)
   if v is None:
     return '—'
@@ -309,7 +309,7 @@ def write_docs(results: dict, budgets: list, machine: str, real: dict) -> None:
   for name, r in results.items():
     for b in budgets:
       m = r.get(f'{b:g}', {})
-      lines.append(f'| {name} | {b:g} | ' + ' | '.join(_cell(m, k) for k in (
+      lines.append(f'| {name} | {b:g} | ' + ' | '.join(cell(m, k) for k in (
           'step', 'fid', 'confident_percent', 'classes_present', 'precision', 'recall',
           'density', 'coverage')) + ' |')
   lines += ['', *reading(results, budgets)]

@@ -33,6 +33,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from gan_jax import atomic_files  # noqa: E402
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
 from scripts import ttq  # noqa: E402
@@ -75,7 +76,8 @@ def read_json(path):
 def finished(name: str, args):
   """The candidate's screen.json when it holds every step of --steps under today's overrides."""
   r = read_json(os.path.join(run_dir(args.workdir, name), 'screen.json'))
-  ok = (r is not None and r['overrides'] == CANDIDATES[name][0] and
+  today = json.loads(json.dumps(CANDIDATES[name][0]))  # As read back (tuples become lists).
+  ok = (r is not None and r['overrides'] == today and
         all(str(s) in r['scores'] for s in args.steps))
   return r if ok else None
 
@@ -94,6 +96,7 @@ def median_rate(workdir: str) -> float:
 def train_and_score(name: str, args, cache: dict) -> dict:
   """Trains one candidate to the last of --steps (resuming), scores its checkpoints there."""
   overrides, d = CANDIDATES[name][0], run_dir(args.workdir, name)
+  check_checkpoint_spacing(d, args.steps)
   last = max(args.steps)
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={ttq.CONFIG}', f'--workdir={d}',
          *(f'--config.{k}={ttq.flag(v)}' for k, v in overrides.items()),
@@ -109,9 +112,18 @@ def train_and_score(name: str, args, cache: dict) -> dict:
     print(f'  {name} step {step}: {ttq.fmt_metrics(m)}', flush=True)
   result = {'overrides': overrides, 'scores': {str(s): m for s, m in scores.items()},
             'steps_per_s': median_rate(d), 'last_invocation_seconds': round(seconds, 1)}
-  with open(os.path.join(d, 'screen.json'), 'w') as f:
-    json.dump(result, f, indent=2)
+  atomic_files.write_json(os.path.join(d, 'screen.json'), result, indent=2)  # Others read it.
   return result
+
+
+def check_checkpoint_spacing(d: str, steps: tuple) -> None:
+  """Refuses a run dir whose run keeps checkpoints at other steps than --steps needs."""
+  saved = read_json(os.path.join(d, 'config.json'))
+  every = saved and saved['train']['ckpt_every']
+  if every and any(s % every for s in steps):
+    raise SystemExit(f'{d} keeps a checkpoint every {every} steps, and --steps '
+                     f'{",".join(map(str, steps))} needs others: use multiples of {every}, or a '
+                     'new --workdir.')
 
 
 def table_lines(results: dict, steps: list) -> list:
@@ -121,8 +133,8 @@ def table_lines(results: dict, steps: list) -> list:
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   for name, r in results.items():
     rate = '—' if r['steps_per_s'] is None else f'{r["steps_per_s"]:.2f}'
-    cells = [ttq._cell(r['scores'][str(s)], 'fid') for s in steps]
-    cells += [ttq._cell(r['scores'][last], k) for k in SHOWN[1:]]
+    cells = [ttq.cell(r['scores'][str(s)], 'fid') for s in steps]
+    cells += [ttq.cell(r['scores'][last], k) for k in SHOWN[1:]]
     lines.append(f'| {name} | {rate} | ' + ' | '.join(cells) + ' |')
   return lines
 
@@ -185,13 +197,14 @@ def parse_args(argv=None):
     shards.parse(args.shard)
   except ValueError as e:
     parser.error(str(e))
+  raw = args.steps
   try:
-    args.steps = tuple(sorted(int(s) for s in args.steps.split(',')))
+    args.steps = tuple(sorted(int(s) for s in raw.split(',')))
   except ValueError:
     args.steps = ()
   if not args.steps or args.steps[0] <= 0 or any(s % args.steps[0] for s in args.steps):
     parser.error(f'--steps takes positive integers, each a multiple of the smallest (a '
-                 f'checkpoint is kept every smallest step), got {args.steps!r}.')
+                 f'checkpoint is kept every smallest step), got {raw!r}.')
   args.workdir = os.path.abspath(args.workdir)
   return args
 

@@ -30,7 +30,24 @@ def test_a_shard_trains_its_share_then_the_rest_skipping_held_and_finished(tmp_p
   assert '3 runs trained by this process (shard 1/2); 4 of 5 finished.' in out
 
 
+def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path, capsys):
+  done = set()
+
+  def train(r):
+    if r == 'b':
+      raise RuntimeError('exit status 1')
+    done.add(r)
+
+  with pytest.raises(SystemExit, match=r'1 runs failed: b \(their errors are above'):
+    shards.work(list('abc'), None, done.__contains__, train, lambda r: str(tmp_path / r))
+  assert done == {'a', 'c'}
+  assert 'b: failed: RuntimeError: exit status 1' in capsys.readouterr().out
+  with shards.run_lock(str(tmp_path / 'b')) as held:
+    assert held  # Released after the failure.
+
+
 @pytest.mark.parametrize('bad', ['2/2', 'x', '1/0', '-1/2'])
 def test_bad_shard_is_named(bad):
   with pytest.raises(ValueError, match='--shard'):
     shards.parse(bad)
+  assert shards.parse(None) == (0, 1) and shards.parse('1/2') == (1, 2)

@@ -114,6 +114,10 @@ def test_text_gan_arguments():
   assert config.model.g_kwargs.conv1d_resnet.output == 'gumbel'
   config.train.num_steps = 123  # As --config.train.num_steps=123 sets it.
   assert config.model.g_kwargs.to_dict()['conv1d_resnet']['gumbel_anneal_steps'] == 123
+  config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps = 50  # Its own value: unlinked ...
+  assert config.train.num_steps == 123  # ... and the training length stays.
+  config.train.num_steps = 200
+  assert config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps == 50
   assert load_experiment('text_gan').data.source == 'words'
   for bad in ('cfg,words', 'word'):
     with pytest.raises(configs.ConfigError, match=r"one benchmark \['words', 'cfg', 'oracle'\]"):
@@ -121,14 +125,22 @@ def test_text_gan_arguments():
 
 
 def test_the_update_sets_gumbel_schedule_to_the_training_step():
-  """The Gumbel G reads its temperature's step from the 'schedule' collection: one real update
-  from step 7 must set it to 7 (it starts at 0), whatever step the state was initialised at."""
+  """The Gumbel G reads its temperature's step from the 'schedule' collection, which the update
+  sets to the state's step before G runs: from step 7, a state whose schedule still says 0 and
+  one already at 7 give the same G loss, and both come out at 7."""
+  import functools
+  import jax
   from gan_jax import step as step_lib
   exp = experiment.Experiment(load_experiment('text_gan', 'cfg,gumbel,runlocal'))
-  state = exp._init_seed_state(0)
+  state = exp._init_seed_state(0).replace(step=np.int32(7))
   assert float(state.g_vars['schedule']['step']) == 0.0
   length, batch = exp.dataset.element_shape[0], exp.config.data.batch_size
-  tokens = np.zeros((1, batch, length), np.int32)
-  state, _ = step_lib.update(exp.update_spec(None), state.replace(step=np.int32(7)),
-                             {'tokens': tokens, 'label': np.zeros((1, batch), np.int32)})
-  assert float(state.g_vars['schedule']['step']) == 7.0 and int(state.step) == 8
+  data = {'tokens': np.zeros((1, batch, length), np.int32),
+          'label': np.zeros((1, batch), np.int32)}
+  update = jax.jit(functools.partial(step_lib.update, exp.update_spec(None)))
+  at_seven = state.replace(g_vars={**state.g_vars, 'schedule': jax.tree.map(
+      lambda x: x + 7, state.g_vars['schedule'])})
+  (new_0, m_0), (new_7, m_7) = update(state, data), update(at_seven, data)
+  assert float(m_0['g_loss']) == float(m_7['g_loss'])
+  for new in (new_0, new_7):
+    assert float(new.g_vars['schedule']['step']) == 7.0 and int(new.step) == 8

@@ -36,7 +36,7 @@ def test_reading_ranks_candidates_against_the_default_with_cost_ratios():
     (['--steps=3,5'], 'each a multiple of the smallest'),
     (['--steps=x'], 'takes positive integers'),
     (['--candidates=default,wide'], "unknown candidates \\['wide'\\]"),
-    (['--shard=2/2'], 'needs 0 <= i < n'),
+    (['--shard=2/2'], 'with 0 <= i < n'),
 ])
 def test_bad_arguments_are_named(flags, message, capsys):
   with pytest.raises(SystemExit):

@@ -60,3 +60,16 @@ def test_disk_full_message_names_step_and_checkpoint():
   e = workdir_lib.disk_full('/w', 12, 'a checkpoint', 8)
   assert 'No space left on device in /w at step 12' in str(e) and 'step 8' in str(e)
   assert 'starts over' in str(workdir_lib.disk_full('/w', 4, 'metrics', None))
+
+
+def test_another_config_is_refused_naming_the_flags_that_resume_it(tiny_config, tmp_path):
+  saved = json.loads(tiny_config.to_json())
+  saved['optim']['d_lr'], saved['model']['latent_dim'] = 0.5, 7
+  saved['train']['num_steps'] = 99  # Resumable: neither a difference nor a flag.
+  (tmp_path / 'config.json').write_text(json.dumps(saved))
+  with pytest.raises(workdir_lib.WorkdirError) as e:
+    workdir_lib.check_workdir(tiny_config, str(tmp_path))
+  message = str(e.value)
+  assert f'optim.d_lr: 0.5 in the workdir, {tiny_config.optim.d_lr!r} now' in message
+  assert message.endswith("To resume the workdir's run as it was, add: "
+                          '--config.model.latent_dim=7 --config.optim.d_lr=0.5')
