@@ -51,6 +51,10 @@ CANDIDATES = {
            'R1 on real data, weight 1 (gamma 2), lazy every 16 steps (Mescheder et al. 2018, '
            'Karras et al. 2020)'),
     'batch64': ({'data.batch_size': 64}, 'batches of 64'),
+    'batch16': ({'data.batch_size': 16}, 'batches of 16: cheaper steps'),
+    'no_augment': ({'augment.policy': ''}, 'the default without DiffAugment'),
+    'no_ema': ({'optim.ema_decay': 0.0, 'optim.ema_start': 0, 'eval.bn_stats': 'running'},
+               'the default sampled from the live G (no EMA), running batch-norm statistics'),
     'cutout': ({'augment.policy': 'translation,cutout'}, 'DiffAugment translation and cutout'),
     'g64': ({'model.g_kwargs.dcgan.base_features': 64}, 'a G half as wide: cheaper steps'),
     'conditional': ({'model.conditional': True},
