@@ -542,12 +542,23 @@ def plot_png(path, tables):
   img.save(path)
 
 
+def cost_lines(tables: dict) -> list:
+  """Generated: the page's training cost, each method's median minutes a run times its runs."""
+  minutes = sum(w['median'] * w['count'] for t in tables.values()
+                for w in t['wall_minutes'].values() if w)
+  if not minutes:
+    return []
+  return [f'Cost of the page: about {minutes / 60:.1f} single-core hours of runs (each method\'s '
+          f'median minutes a run times its runs), about {minutes / 120:.1f} hours as two '
+          'single-core shards on a 2-core CPU.', '']
+
+
 # --- Main ------------------------------------------------------------------------------------
 def write_docs(args):
   """Collects every finished run; writes text.md, text.json and text.png in args.docs_dir."""
   collected = collect(args)
   tables = {b: aggregate(b, collected[b]) for b in args.benchmarks}
-  lines, readings = header_lines(args), {}
+  lines, readings = header_lines(args) + cost_lines(tables), {}
   for b in args.benchmarks:
     text, readings[b] = reading(b, tables[b])
     lines += [f'## {b}', '', *table_lines(b, tables[b]), '', *text,

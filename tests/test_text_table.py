@@ -73,6 +73,15 @@ def test_page_has_the_cfg_table_reading_samples_and_figure(page):
   assert payload['table']['cfg']['real']['accepted_percent'] == 100.0
 
 
+def test_cost_is_median_minutes_times_runs():
+  tables = {'cfg': {'wall_minutes': {'softmax': text_table.median_range([30.0, 90.0, 31.0]),
+                                     'gumbel': None, 'lm': text_table.median_range([6.0])}},
+            'words': {'wall_minutes': {'softmax': text_table.median_range([18.0, 20.0])}}}
+  assert text_table.cost_lines(tables)[0] == (  # 31 * 3 + 6 + 19 * 2 = 137 minutes.
+      "Cost of the page: about 2.3 single-core hours of runs (each method's median minutes a run "
+      'times its runs), about 1.1 hours as two single-core shards on a 2-core CPU.')
+
+
 def test_wall_time_is_read_by_its_median_and_range():
   w = text_table.median_range([3.0, None, 40.0, 5.0])
   assert w == {'median': 5.0, 'min': 3.0, 'max': 40.0, 'count': 3}
