@@ -18,13 +18,14 @@ it lies beyond that curve. This module is that baseline for gan_jax's token-sequ
   resumed run gives the same parameters as an uninterrupted one. Every train.log_every steps: a
   log line and a metrics.jsonl record {"step", "seed", "loss", "heldout_nll", "steps_per_s"}
   (loss: the mean over the steps since the last record, or since the checkpoint resumed from;
-  heldout_nll: NLL per token of a fixed seeded subset of up to HELDOUT_ROWS test rows). Orbax
+  heldout_nll: NLL per token of a fixed seeded subset of up to HELDOUT_ROWS test rows, counting
+  each row's tokens up to and including its first end symbol: `counted_tokens`). Orbax
   checkpoints every train.ckpt_every steps (gan_jax/checkpoint.py); config.json (workdir.py) and
   vocab.json are kept in the workdir and checked on resume.
 - Evaluation (`run`, at the end): for each temperature T of lm.temperatures, the evaluator's
   num_samples rows sampled ancestrally from softmax(logits / T) (T = 0: the argmax, greedy) are
   scored by gan_jax/evaluators/text.py (the same Text protocol that scores the GANs), beside the
-  NLL per token of the whole test split; workdir/eval.json holds
+  NLL per counted token of the whole test split; workdir/eval.json holds
   {"step", "kind": "lm", "heldout_nll", "heldout_rows", "temperatures": {"<T>": {metric: value}},
   "protocol"}, and samples/temperature_<T>.txt the first NUM_WRITTEN_SAMPLES decoded rows.
   Samples at the i-th temperature use the key fold_in(fold_in(PRNGKey(seed), STREAM_SAMPLES), i):
@@ -34,6 +35,7 @@ import dataclasses
 import functools
 import os
 import time
+from typing import Optional
 
 from absl import logging
 import flax
@@ -205,16 +207,29 @@ def token_nll(model: LanguageModel, params, tokens_NxL, dropout_key=None):
   return -jnp.take_along_axis(logp_NxLxV, tokens_NxL[..., None], axis=-1)[..., 0]
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _row_nll(model, params, tokens_NxL):
-  return token_nll(model, params, tokens_NxL).sum(axis=1)
+def counted_tokens(tokens_NxL, end_id: Optional[int]):
+  """(N, L) bool: the tokens a row's NLL counts, every one up to and including its first end
+  symbol (the padding after it, which a model predicts for free, is left out); all of them when
+  the vocabulary has no end symbol (end_id None: fixed-length rows)."""
+  if end_id is None:
+    return jnp.ones(tokens_NxL.shape, bool)
+  is_end = tokens_NxL == end_id
+  return jnp.cumsum(is_end, axis=1) - is_end == 0
 
 
-def heldout_nll(model: LanguageModel, params, rows_NxL: np.ndarray) -> float:
-  """The mean NLL per token (nats) of the rows, in chunks of NLL_CHUNK (one compiled shape)."""
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _row_nll(model, params, tokens_NxL, end_id):
+  return jnp.sum(token_nll(model, params, tokens_NxL) * counted_tokens(tokens_NxL, end_id), 1)
+
+
+def heldout_nll(model: LanguageModel, params, rows_NxL: np.ndarray,
+                end_id: Optional[int] = None) -> float:
+  """The mean NLL per counted token (nats; `counted_tokens`) of the rows, in chunks of NLL_CHUNK
+  (one compiled shape)."""
   rows = np.asarray(rows_NxL, np.int32)
-  nll_N = sequences.rows_in_chunks(functools.partial(_row_nll, model, params), rows, NLL_CHUNK)
-  return float(nll_N.sum() / rows.size)
+  nll_N = sequences.rows_in_chunks(functools.partial(_row_nll, model, params, end_id=end_id),
+                                   rows, NLL_CHUNK)
+  return float(nll_N.sum() / np.asarray(counted_tokens(rows, end_id)).sum())
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
@@ -326,7 +341,7 @@ def _checked(losses: list, first_step: int, last_ckpt) -> list:
 
 
 def _log(setup: Setup, writer, step: int, loss: float, params, rate: float) -> None:
-  nll = heldout_nll(setup.model, params, setup.heldout_NxL)
+  nll = heldout_nll(setup.model, params, setup.heldout_NxL, setup.source.vocab.end_id)
   writer.write_scalars(step, {'loss': loss, 'heldout_nll': nll, 'steps_per_s': rate},
                        setup.config.seed)
   num_steps = setup.config.train.num_steps
@@ -424,7 +439,7 @@ def evaluate(setup: Setup, params, step: int, workdir: str) -> dict:
   whole test split; writes eval.json and samples/temperature_<T>.txt. Returns eval.json's dict."""
   config, start = setup.config, time.time()
   test = data_lib.get_split(setup.source, 'test')
-  nll = heldout_nll(setup.model, params, test.get(np.arange(test.size)))
+  nll = heldout_nll(setup.model, params, test.get(np.arange(test.size)), setup.source.vocab.end_id)
   per_temperature = {}
   for i, temperature in enumerate(config.lm.temperatures):
     rows = sample(setup.model, params, setup.evaluator.num_samples, setup.length, config.seed,

@@ -109,6 +109,11 @@ def test_teacher_forced_nll_equals_a_numpy_recomputation(cell):
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
   assert np.ptp(expected) > 0.5  # A test that could tell positions apart.
   assert text_lm.heldout_nll(model, params, tokens) == pytest.approx(expected.mean(), rel=1e-5)
+  # With token 2 as the end symbol, each row counts up to and including its first 2.
+  counted = np.array([[j <= (list(r).index(2) if 2 in r else 5) for j in range(6)] for r in tokens])
+  assert counted.sum() < tokens.size  # Some padding is left out.
+  assert text_lm.heldout_nll(model, params, tokens, end_id=2) == pytest.approx(
+      expected[counted].mean(), rel=1e-5)
 
 
 # --- Training, sampling, resume ---------------------------------------------------------------
