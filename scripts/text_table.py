@@ -155,7 +155,7 @@ def temperatures_of(e):
 
 def collect(args):
   """{benchmark: {'runs': {method: {seed: record}}, 'floor': metrics or None}} of finished runs.
-  A record holds 'metrics' (GAN) or 'temperatures' and 'heldout_nll' (LM), and 'wall_minutes'."""
+  A record holds 'metrics' (GAN) or 'temperatures' (LM), and 'wall_minutes'."""
   out = {}
   for b in args.benchmarks:
     runs, floor = {m: {} for m in METHODS}, None
@@ -167,8 +167,7 @@ def collect(args):
         wall = read_json(os.path.join(run_dir(args.workdir, b, m, s), 'wall.json'))
         record = {'step': e['step'], 'wall_minutes': wall and wall['seconds'] / 60}
         if m == 'lm':
-          record.update(temperatures={t: e['temperatures'][t] for t in temperatures_of(e)},
-                        heldout_nll=e.get('heldout_nll'))
+          record['temperatures'] = {t: e['temperatures'][t] for t in temperatures_of(e)}
         else:
           record['metrics'] = e.get('seeds', {}).get(str(s), e.get('mean'))
         runs[m][s] = record
