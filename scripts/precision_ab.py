@@ -228,10 +228,7 @@ def main():
                       help='i/n: train every n-th run from the i-th first (scripts/shards.py).')
   parser.add_argument('--table_only', action='store_true', help='Only collect finished runs.')
   args = parser.parse_args()
-  try:
-    shards.parse(args.shard)
-  except ValueError as e:
-    parser.error(str(e))
+  shards.check(parser, args.shard)
   start, workdir = time.time(), os.path.abspath(args.workdir)
   runs = [(v, s) for s in range(args.seeds) for v in VARIANTS]  # Seed-major: balanced if stopped.
   if not args.table_only:

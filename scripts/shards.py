@@ -23,6 +23,14 @@ def parse(shard: Optional[str]) -> tuple:
     raise ValueError(str(e)) from None
 
 
+def check(parser, shard: Optional[str]) -> None:
+  """An argparse usage error (exit status 2) naming a bad --shard, before anything trains."""
+  try:
+    parse(shard)
+  except ValueError as e:
+    parser.error(str(e))
+
+
 @contextlib.contextmanager
 def run_lock(directory: str):
   """Yields whether this process now holds the exclusive lock of a run directory (no waiting)."""

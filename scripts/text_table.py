@@ -591,10 +591,7 @@ def parse_args(argv=None):
   unknown = [b for b in args.benchmarks if b not in BENCHMARKS]
   if unknown:
     parser.error(f'unknown benchmarks {unknown}; valid: {list(BENCHMARKS)}')
-  try:
-    shards.parse(args.shard)
-  except ValueError as e:
-    parser.error(str(e))
+  shards.check(parser, args.shard)
   args.workdir = os.path.abspath(args.workdir)
   return args
 

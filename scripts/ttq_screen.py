@@ -197,10 +197,7 @@ def parse_args(argv=None):
   unknown = sorted(set(args.candidates) - set(CANDIDATES))
   if unknown:
     parser.error(f'unknown candidates {unknown}; valid: {list(CANDIDATES)}')
-  try:
-    shards.parse(args.shard)
-  except ValueError as e:
-    parser.error(str(e))
+  shards.check(parser, args.shard)
   raw = args.steps
   try:
     args.steps = tuple(sorted(int(s) for s in raw.split(',')))
