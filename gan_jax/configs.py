@@ -164,25 +164,30 @@ def flatten(d: dict, prefix: str = '') -> dict:
   return out
 
 
+def _changed_keys(a: dict, b: dict, kept) -> list[str]:
+  """Sorted dotted fields whose values differ between two flattened config dicts, fields where
+  `kept(key)` is true excepted."""
+  # A field that a newer gan_jax added is absent from an older workdir's config; at its default
+  # it changes nothing.
+  added = {k: v for k, v in flatten(base_config().to_dict()).items() if k not in a}
+  return [k for k in sorted(set(a) | set(b))
+          if not kept(k) and a.get(k, added.get(k, '<absent>')) != b.get(k, '<absent>')]
+
+
 def changed(saved: dict, current: dict, kept=lambda key: False) -> list[str]:
   """Fields (dotted) whose values differ between two config dicts, fields where `kept(key)` is
   true excepted: one line each, naming both values."""
   a, b = flatten(saved), flatten(current)
-  # A field that a newer gan_jax added is absent from an older workdir's config; at its default
-  # it changes nothing.
-  added = {k: v for k, v in flatten(base_config().to_dict()).items() if k not in a}
-  keys = sorted(set(a) | set(b))
   return [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
-          for k in keys if not kept(k) and a.get(k, added.get(k, '<absent>'))
-          != b.get(k, '<absent>')]
+          for k in _changed_keys(a, b, kept)]
 
 
 def keep_flags(saved: dict, current: dict) -> list[str]:
-  """`--config.<field>=<the workdir's value>` for each differing non-resumable field whose saved
-  value is a plain number, string or bool: the flags that resume a workdir's run as it was."""
+  """`--config.<field>=<the workdir's value>` for each non-resumable field that differs and whose
+  saved value is a plain number, string or bool: the flags that resume a workdir's run as it was."""
   a, b = flatten(saved), flatten(current)
-  return [f'--config.{k}={a[k]}' for k in sorted(a) if k in b and not _resumable(k)
-          and a[k] != b[k] and isinstance(a[k], (bool, int, float, str))]
+  return [f'--config.{k}={a[k]}' for k in _changed_keys(a, b, _resumable)
+          if k in a and isinstance(a[k], (bool, int, float, str))]
 
 
 def differences(saved: dict, current: dict) -> list[str]:

@@ -70,18 +70,11 @@ def run_dir(workdir: str, name: str) -> str:
   return os.path.join(workdir, name)
 
 
-def read_json(path):
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def finished(name: str, args):
   """The candidate's screen.json when it holds every step of --steps under today's overrides."""
-  r = read_json(os.path.join(run_dir(args.workdir, name), 'screen.json'))
+  r = ttq.load_results(os.path.join(run_dir(args.workdir, name), 'screen.json'))
   today = json.loads(json.dumps(CANDIDATES[name][0]))  # As read back (tuples become lists).
-  ok = (r is not None and r['overrides'] == today and
+  ok = (r and r['overrides'] == today and
         all(str(s) in r['scores'] for s in args.steps))
   return r if ok else None
 
@@ -122,7 +115,7 @@ def train_and_score(name: str, args, cache: dict) -> dict:
 
 def check_checkpoint_spacing(d: str, steps: tuple) -> None:
   """Refuses a run dir whose run keeps checkpoints at other steps than --steps needs."""
-  saved = read_json(os.path.join(d, 'config.json'))
+  saved = ttq.load_results(os.path.join(d, 'config.json'))
   every = saved and saved['train']['ckpt_every']
   if every and any(s % every for s in steps):
     raise SystemExit(f'{d} keeps a checkpoint every {every} steps, and --steps '
