@@ -1,12 +1,21 @@
 """GAN vs PacGAN2 on ring8 and grid25 over several seeds, beside PacGAN's Table 1.
 
   .venv/bin/python scripts/pacgan_table.py [--steps 10000] [--seeds 5] [--workdir runs/pacgan]
+      [--shard i/n] [--table_only]
 
 Trains experiments/ring8.py and grid25.py with model.pack 1 (GAN) and 2 (PacGAN2: batches of 100
 packs, data.batch_size 200), one run per seed (seed-major, so a stopped table is balanced), each
 `python -m gan_jax.main` evaluating by mode coverage on 2,500 samples every --eval_every steps and
-at the end. Resumable: a finished run is read, not retrained; a stopped one resumes. Writes
-docs/pacgan.md and docs/pacgan.json (mean and sample std over seeds, and every run's numbers).
+at the end. Resumable: a finished run is read, not retrained; a stopped one resumes. A run counts
+as finished only if it was trained under today's experiment (its config.json differs from
+`run_config` in no field a resumed run may not change): one from an older ring8.py is neither read
+nor resumed (gan_jax.main refuses its workdir, naming the fields; pass a new --workdir).
+`--shard i/n` trains every n-th run first, then any other not yet taken (scripts/shards.py; two
+single-core shells in parallel:
+  XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c i \\
+      .venv/bin/python scripts/pacgan_table.py --shard i/2
+); without --shard, or with --table_only, it writes docs/pacgan.md and docs/pacgan.json (mean and
+sample std over seeds, and every run's numbers).
 """
 import argparse
 import json
@@ -19,6 +28,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
+from scripts import shards  # noqa: E402
+from gan_jax import configs  # noqa: E402
 from gan_jax.evaluation import mean_std  # noqa: E402
 
 # Lin et al. (2018), Table 1: mean over 10 runs (modes, % high quality, KL).
@@ -33,35 +44,56 @@ def run_dir(workdir, data, pack, seed):
   return os.path.join(workdir, f'{data}_pack{pack}', f'seed{seed}')
 
 
+def overrides(data, pack, seed, steps, eval_every) -> dict:
+  """The run's fields beside experiments/<data>.py (its command line)."""
+  return {'seed': seed, 'model.pack': pack, 'data.batch_size': 100 * pack,
+          'train.num_steps': steps, 'train.eval_every': eval_every,
+          'train.ckpt_every': eval_every, 'train.sample_every': eval_every}
+
+
+def read_json(path):
+  with open(path) as f:
+    return json.load(f)
+
+
+def run_config(data, pack, seed, steps, eval_every):
+  """The config `train` runs: experiments/<data>.py with the run's overrides."""
+  from gan_jax import sweep
+  config = configs.load_experiment(os.path.join(ROOT, 'experiments', f'{data}.py'))
+  return sweep.apply_overrides(config, overrides(data, pack, seed, steps, eval_every))
+
+
+def finished(data, pack, seed, steps, eval_every, workdir):
+  """The run's eval.json at --steps when it trained under today's experiment, else None."""
+  d = run_dir(workdir, data, pack, seed)
+  paths = [os.path.join(d, name) for name in ('eval.json', 'config.json')]
+  if not all(os.path.exists(p) for p in paths):
+    return None
+  e, saved = [read_json(p) for p in paths]
+  today = json.loads(run_config(data, pack, seed, steps, eval_every).to_json())  # As main saves.
+  if e['step'] < steps or configs.differences(saved, today):
+    return None
+  return e
+
+
 def train(data, pack, seed, steps, eval_every, workdir):
   d = run_dir(workdir, data, pack, seed)
-  path = os.path.join(d, 'eval.json')
-  if os.path.exists(path):
-    with open(path) as f:
-      if json.load(f)['step'] >= steps:
-        return False
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--config=experiments/{data}.py',
-         f'--workdir={d}', f'--config.seed={seed}', f'--config.model.pack={pack}',
-         f'--config.data.batch_size={100 * pack}', f'--config.train.num_steps={steps}',
-         f'--config.train.eval_every={eval_every}', f'--config.train.ckpt_every={eval_every}',
-         f'--config.train.sample_every={eval_every}']
+         f'--workdir={d}',
+         *(f'--config.{k}={v}' for k, v in overrides(data, pack, seed, steps, eval_every).items())]
   print(' '.join(cmd), flush=True)
   subprocess.run(cmd, cwd=ROOT, check=True)
-  return True
 
 
-def collect(workdir, seeds, steps):
+def collect(workdir, seeds, steps, eval_every):
   rows = {}
   for data in ('ring8', 'grid25'):
     for pack in (1, 2):
       runs = {}
       for seed in range(seeds):
-        path = os.path.join(run_dir(workdir, data, pack, seed), 'eval.json')
-        if os.path.exists(path):
-          with open(path) as f:
-            e = json.load(f)
-          if e['step'] == steps:
-            runs[seed] = e['seeds'][str(seed)]
+        e = finished(data, pack, seed, steps, eval_every, workdir)
+        if e is not None:
+          runs[seed] = e['seeds'][str(seed)]
       rows[(data, pack)] = runs
   return rows
 
@@ -122,16 +154,23 @@ def main():
   parser.add_argument('--eval_every', type=int, default=2500)
   parser.add_argument('--seeds', type=int, default=5)
   parser.add_argument('--workdir', default=os.path.join(ROOT, 'runs', 'pacgan'))
+  parser.add_argument('--shard', default=None,
+                      help='i/n: train every n-th run from the i-th first (scripts/shards.py).')
   parser.add_argument('--table_only', action='store_true', help='Only collect finished runs.')
   args = parser.parse_args()
-  start = time.time()
+  shards.check(parser, args.shard)
+  start, workdir = time.time(), os.path.abspath(args.workdir)
+  runs = [(data, pack, seed) for seed in range(args.seeds) for data in ('ring8', 'grid25')
+          for pack in (1, 2)]  # Seed-major: a stopped table is balanced.
   if not args.table_only:
-    for seed in range(args.seeds):
-      for data in ('ring8', 'grid25'):
-        for pack in (1, 2):
-          train(data, pack, seed, args.steps, args.eval_every, os.path.abspath(args.workdir))
-  write_docs(collect(os.path.abspath(args.workdir), args.seeds, args.steps), args,
-             time.time() - start)
+    shards.work(runs, args.shard,
+                lambda r: finished(*r, args.steps, args.eval_every, workdir),
+                lambda r: train(*r, args.steps, args.eval_every, workdir),
+                lambda r: run_dir(workdir, *r),
+                label=lambda r: f'{r[0]} pack {r[1]} seed {r[2]}')
+  if args.shard is None or args.table_only:
+    write_docs(collect(workdir, args.seeds, args.steps, args.eval_every), args,
+               time.time() - start)
 
 
 if __name__ == '__main__':
