@@ -3,12 +3,13 @@ than an independent implementation of PacGAN's settings, as an A/B in one invoca
 
   .venv/bin/python scripts/precision_ab.py [--steps 10000] [--seeds 3] [--shard i/n]
 
-Every variant trains experiments/grid25.py (GAN, pack 1) with one change, seeds 0..S-1, each a
+Every variant trains experiments/grid25.py (GAN, pack 1) with its overrides, seeds 0..S-1, each a
 `python -m gan_jax.main` run evaluated by mode coverage on 2,500 samples (eval-mode batch norm,
 running statistics: the library's protocol). Each final checkpoint is also sampled with G's batch
 norm in training mode (statistics of the 2,500-sample batch itself), the other reading of
 "sampling a BN generator". Variants:
-  baseline     the experiment as it is (Flax's LeCun-normal initial weights, Adam b1 0.8)
+  baseline     model.init_std=0: Flax's LeCun-normal initial weights (the experiments before
+               issue 16 made PacGAN's their default), Adam b1 0.8
   normal_init  model.init_std=0.02: kernels N(0, 0.02), biases 0, as PacGAN's code
   adam_b1_0.2  optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
                versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
@@ -36,7 +37,7 @@ from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
 
 VARIANTS = {
-    'baseline': {},
+    'baseline': {'model.init_std': 0.0},
     'normal_init': {'model.init_std': 0.02},
     'adam_b1_0.2': {'optim.b1': 0.2},
     'both': {'model.init_std': 0.02, 'optim.b1': 0.2},
@@ -144,7 +145,7 @@ def reading(table: dict) -> list:
 CAUSE = [
     '## The cause, from PacGAN\'s code', '',
     'PacGAN\'s 2-D code (github.com/fjxmlzn/PacGAN, synthetic_data_experiments, Theano/Blocks, '
-    'built from ALI\'s experiments/gan_mixture.py) matches experiments/ring8.py and grid25.py in '
+    'built from ALI\'s experiments/gan_mixture.py) matched experiments/ring8.py and grid25.py in '
     'every setting read but two: the architecture (4 x 400 BN-ReLU G without hidden biases, 3 x '
     '200 maxout-5 D, linear outputs), the non-saturating loss, lr 1e-4, batches of 100 from a '
     'fixed set of 100,000 points, the mixtures, the 2-D normal latent, inference-mode batch norm '
@@ -153,7 +154,8 @@ CAUSE = [
     '- **Initialisation** (verified): every weight N(0, 0.02), every bias 0 (config.py, '
     'pacgan_task.py), batch norm scale 1 and shift 0; gan_jax\'s experiments used Flax\'s '
     'LeCun-normal weights (std 0.71 for the 2-input first layers). `model.init_std=0.02` '
-    'reproduces PacGAN\'s; the `normal_init` row measures it.',
+    'reproduces PacGAN\'s; the `normal_init` row measures it, and it is now ring8.py\'s and '
+    'grid25.py\'s own (the `baseline` row pins the earlier `model.init_std=0`).',
     '- **Adam\'s beta1** (not settled by the code): PacGAN passes `beta1=0.8`, copied with '
     'ALI\'s 2016 constant `BETA1 = 0.8`. Blocks\' Adam took beta1 as 1 - momentum in its '
     'stable release (0.2, February 2016: `mean_t = beta_1t * grad + (1 - beta_1t) * mean`) until '
