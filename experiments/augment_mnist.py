@@ -38,6 +38,8 @@ def get_config(arg=None):
   config.model.g_kwargs.dcgan.base_features = 128
   config.model.d_kwargs.dcgan.base_features = 32
   config.loss.name = 'non_saturating'
+  config.optim.g_lr = 2e-4  # As the results of docs/augmentation.md were made (DCGAN's rate).
+  config.optim.d_lr = 2e-4
   # EMA of G scaled to a 2,000-step run (BigGAN averages from step 20k of 100k+ with a window
   # of ~1k steps): averaging from step 1000 over a window of ~100 steps (decay 0.99), so that no
   # weight of the random initialisation is left in it and batch norm's running statistics
