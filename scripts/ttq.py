@@ -42,7 +42,6 @@ NUM_SAMPLES = 5000
 SHOWN = ('fid', 'precision', 'recall', 'density', 'coverage', 'confident_percent',
          'classes_present')
 
-# name -> (overrides of experiments/dcgan_mnist.py, what it tries). 'torch' is the reference.
 # The fields in which today's default differs from the one the earlier recipes were tried on:
 # those recipes set them back, so that they stay what they were (and are read, not rerun).
 EARLIER_DEFAULT = {'model.conditional': False, 'optim.g_lr': 2e-4, 'optim.d_lr': 2e-4}

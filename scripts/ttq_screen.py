@@ -35,6 +35,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from gan_jax import atomic_files  # noqa: E402
+from gan_jax import configs  # noqa: E402
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
 from scripts import ttq  # noqa: E402
@@ -64,7 +65,8 @@ CANDIDATES = {
                     'class-conditional G (conditional batch norm) and projection D on the '
                     'digits\' labels'),
     # Round 2, fixed once round 1 had shown `conditional` far ahead (FID 41 at step 6000 against
-    # the default's 315), before any round-2 result: changes on top of it that may buy more
+    # the default's 315; round 1 was cut short there, three of its candidates screened), before
+    # any round-2 result: changes on top of it that may buy more
     # quality within the time budget (cheaper steps, faster learning, less EMA lag).
     'cond_lr5e-4': ({'model.conditional': True, 'optim.g_lr': 5e-4, 'optim.d_lr': 5e-4},
                     'conditional, learning rates 5e-4 for both'),
@@ -94,12 +96,28 @@ def run_dir(workdir: str, name: str) -> str:
 
 
 def finished(name: str, args):
-  """The candidate's screen.json when it holds every step of --steps under today's overrides."""
-  r = ttq.load_results(os.path.join(run_dir(args.workdir, name), 'screen.json'))
+  """The candidate's screen.json when it holds every step of --steps and its run trained under
+  today's definition (the run's config.json equal to `run_config` in every field but the
+  cadences), else None."""
+  d = run_dir(args.workdir, name)
+  r = ttq.load_results(os.path.join(d, 'screen.json'))
+  saved = ttq.load_results(os.path.join(d, 'config.json'))
   today = json.loads(json.dumps(CANDIDATES[name][0]))  # As read back (tuples become lists).
-  ok = (r and r['overrides'] == today and
-        all(str(s) in r['scores'] for s in args.steps))
+  ok = (r and saved and r['overrides'] == today and
+        all(str(s) in r['scores'] for s in args.steps) and
+        not configs.changed(saved, json.loads(run_config(name, args).to_json()),
+                            lambda key: key in ttq.CADENCES or key == 'train.num_steps'))
   return r if ok else None
+
+
+def run_overrides(name: str, args) -> dict:
+  """What a candidate's run trains: the earlier default, its overrides, the screen's fields."""
+  return {**ttq.EARLIER_DEFAULT, **CANDIDATES[name][0], 'train.num_steps': max(args.steps),
+          'train.ckpt_every': min(args.steps), 'train.ckpt_keep': 0, 'eval.features': 'none'}
+
+
+def run_config(name: str, args):
+  return ttq.recipe_config(run_overrides(name, args))
 
 
 def median_rate(workdir: str) -> float:
@@ -116,18 +134,16 @@ def median_rate(workdir: str) -> float:
 def train_and_score(name: str, args, cache: dict) -> dict:
   """Trains one candidate to the last of --steps (resuming), scores its checkpoints there."""
   overrides, d = CANDIDATES[name][0], run_dir(args.workdir, name)
-  trained = {**ttq.EARLIER_DEFAULT, **overrides}  # The screen's base stays what it was.
+  trained = run_overrides(name, args)  # The screen's base stays what it was (EARLIER_DEFAULT).
   check_checkpoint_spacing(d, args.steps)
-  last = max(args.steps)
   cmd = [sys.executable, '-m', 'gan_jax.main', f'--config={ttq.CONFIG}', f'--workdir={d}',
-         *(f'--config.{k}={ttq.flag(v)}' for k, v in trained.items()),
-         f'--config.train.num_steps={last}', f'--config.train.ckpt_every={min(args.steps)}',
-         '--config.train.ckpt_keep=0', '--config.eval.features=none']
+         *(f'--config.{k}={ttq.flag(v)}' for k, v in trained.items())]
   print(' '.join(cmd[1:]), flush=True)
   start = time.time()
   subprocess.run(cmd, cwd=ROOT, check=True)
   seconds = time.time() - start
-  scores = ttq.score_checkpoints({**trained, 'train.num_steps': last}, d, list(args.steps),
+  scored = {k: v for k, v in trained.items() if k != 'eval.features'}  # Features on to score.
+  scores = ttq.score_checkpoints(scored, d, list(args.steps),
                                  cache)
   for step, m in scores.items():
     print(f'  {name} step {step}: {ttq.fmt_metrics(m)}', flush=True)
