@@ -86,8 +86,9 @@ ttq: install torch-venv
 
 # Screening candidate recipes by quality against steps, before ttq times them (scripts/ttq_screen.py;
 # docs/ttq_screen.md; resumable). SHARD=i/n runs shard i on core i alone (its steps/s column is a
-# one-core rate): `make ttq-screen SHARD=0/2 & make ttq-screen SHARD=1/2`, then `make ttq-screen`
-# writes the page. TTQ_SCREEN_ARGS='--candidates default,d64'.
+# one-core rate): `make ttq-screen SHARD=0/2 & make ttq-screen SHARD=1/2`, then
+# `make ttq-screen TTQ_SCREEN_ARGS=--table_only` writes the page of the finished candidates (plain
+# `make ttq-screen` first trains every unfinished one). TTQ_SCREEN_ARGS='--candidates default,d64'.
 TTQ_SCREEN_ARGS ?=
 ttq-screen: install
 	$(if $(SHARD),XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c $(firstword $(subst /, ,$(SHARD)))) \

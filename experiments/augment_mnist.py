@@ -11,9 +11,10 @@ scored on the 500 test digits, which neither the GAN nor any classifier sees; GA
 generated images with a classifier trained on every real training digit.
 
 The GAN, chosen from what the low-data literature uses and fixed before any result was seen:
-experiments/dcgan_mnist.py (batch 32, Adam 2e-4, beta1 0.5, the TensorFlow tutorial's DCGAN of
-gan_jax/models/dcgan.py at widths G 128, D 32) made class-conditional (conditional batch norm in
-G, the projection discriminator of Miyato & Koyama 2018), 2,000 steps of the non-saturating loss,
+experiments/dcgan_mnist.py's class-conditional DCGAN (the TensorFlow tutorial's DCGAN of
+gan_jax/models/dcgan.py at widths G 128, D 32, conditional batch norm in G, the projection
+discriminator of Miyato & Koyama 2018; batch 32, beta1 0.5) at Adam 2e-4 (pinned here: the
+default's own rate became 5e-4 after these results), 2,000 steps of the non-saturating loss,
 DiffAugment (translation, cutout; Zhao et al. 2020) on D's inputs, and an EMA of G (decay 0.99
 from step 1000) for sampling. Any of it can be swapped by override, e.g. --config.model.d_conditioning=acgan
 --config.loss.acgan_weight=1.0, or --config.augment.policy=''.
@@ -38,6 +39,8 @@ def get_config(arg=None):
   config.model.g_kwargs.dcgan.base_features = 128
   config.model.d_kwargs.dcgan.base_features = 32
   config.loss.name = 'non_saturating'
+  config.optim.g_lr = 2e-4  # As the results of docs/augmentation.md were made (DCGAN's rate).
+  config.optim.d_lr = 2e-4
   # EMA of G scaled to a 2,000-step run (BigGAN averages from step 20k of 100k+ with a window
   # of ~1k steps): averaging from step 1000 over a window of ~100 steps (decay 0.99), so that no
   # weight of the random initialisation is left in it and batch norm's running statistics

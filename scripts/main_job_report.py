@@ -1,7 +1,7 @@
 """Runs the main job (`make train`'s command) in a fresh workdir and documents it.
 
 Writes docs/main_job.md (machine, wall time, steps/s, final losses, which digit classes the final
-samples show) and docs/dcgan_mnist_samples.png (the final 8x8 grid), and refreshes the block of
+samples show) and docs/dcgan_mnist_samples.png (the final grid: 8x8, or a row per class for a conditional G), and refreshes the block of
 README.md between the `main-job` markers. Every number comes from this run.
 
   .venv/bin/python scripts/main_job_report.py [--workdir=runs/main_job_report]
@@ -47,8 +47,11 @@ def digit_classifier():
   return clf, float(clf.score(flat(xte), yte)), lambda x: x.reshape(len(x), -1)
 
 
-def generate(workdir: str, num: int) -> tuple[np.ndarray, np.ndarray]:
-  """Final-checkpoint samples: the fixed grid batch and `num` fresh ones (G in eval mode)."""
+def generate(workdir: str, num: int) -> tuple:
+  """Final-checkpoint samples (G as it samples: eval mode, its sampling parameters and
+  statistics): the run's picture grid (the same latents, and for a conditional G the same row
+  per class) and `num` fresh ones (uniform labels when conditional); the grid's (rows, cols);
+  whether G is conditional."""
   import jax
   from gan_jax import checkpoint as checkpoint_lib
   from gan_jax import configs
@@ -61,12 +64,16 @@ def generate(workdir: str, num: int) -> tuple[np.ndarray, np.ndarray]:
   state = ckpt.restore(exp.init_state())
   g_params, g_vars = state_lib.replica((exp.sampling_params(state), exp.sampling_vars(state)),
                                       0)
+  pictures = sampling.SamplePictures(exp.generator, config.model, exp.num_classes, 'image',
+                                     [config.seed])
   sample = sampling.make_eval_sampler(exp.generator)
   m = config.model
-  grid = sample(g_params, g_vars, state_lib.sample_z(config.seed, 64, m.latent_dim,
-                                                     m.latent_dist))
-  z = state_lib.sample_latent(jax.random.PRNGKey(12345), num, m.latent_dim, m.latent_dist)
-  return np.asarray(grid), np.asarray(sample(g_params, g_vars, z))
+  grid = sample(g_params, g_vars, pictures.z[0], pictures.labels)
+  key = jax.random.PRNGKey(12345)
+  z = state_lib.sample_latent(key, num, m.latent_dim, m.latent_dist)
+  labels = state_lib.sample_labels(jax.random.fold_in(key, 1), num, exp.num_classes)
+  return (np.asarray(grid), np.asarray(sample(g_params, g_vars, z, labels)), pictures.grid_shape,
+          labels is not None)
 
 
 def run_logged(cmd) -> str:
@@ -120,7 +127,7 @@ def main():
                 os.path.join(REPO, 'docs', 'dcgan_mnist_samples.png'))
 
   clf, accuracy, flat = digit_classifier()
-  grid, fresh = generate(args.workdir, NUM_SAMPLES)
+  grid, fresh, (rows, cols), per_class = generate(args.workdir, NUM_SAMPLES)
   grid_classes = np.bincount(clf.predict(flat(grid)), minlength=10)
   fresh_classes = np.bincount(clf.predict(flat(fresh)), minlength=10)
 
@@ -142,7 +149,8 @@ def main():
       '`make train` in a fresh workdir).', '',
       summary, '',
       '![final samples](dcgan_mnist_samples.png)', '',
-      f'Final grid: {samples[-1]} (8x8, the run\'s fixed latent batch).', '',
+      f'Final grid: {samples[-1]} ({rows}x{cols}, the run\'s fixed latent batch' +
+      (', a row per class' if per_class else '') + ').', '',
       '| measure | value |', '|---|---|',
       f'| machine | {machine} |',
       f'| command | `{" ".join(["python", *cmd[1:4]])} --workdir=...` |',
@@ -153,7 +161,7 @@ def main():
       f'| final D(x) / D(G(z)) | {last["d_real"]:.3f} / {last["d_fake"]:.3f} |',
       f'| digit classifier held-out accuracy (logistic regression, mnist5k test) | '
       f'{accuracy:.3f} |',
-      f'| classes in the 64-sample grid (per that classifier), counts 0..9 | '
+      f'| classes in the {len(grid)}-sample grid (per that classifier), counts 0..9 | '
       f'{(grid_classes > 0).sum()} of 10: {grid_classes.tolist()} |',
       f'| classes in {NUM_SAMPLES} fresh samples, counts 0..9 | '
       f'{(fresh_classes > 0).sum()} of 10: {fresh_classes.tolist()} |',

@@ -8,8 +8,8 @@ packs, data.batch_size 200), one run per seed (seed-major, so a stopped table is
 `python -m gan_jax.main` evaluating by mode coverage on 2,500 samples every --eval_every steps and
 at the end. Resumable: a finished run is read, not retrained; a stopped one resumes. A run counts
 as finished only if it was trained under today's experiment (its config.json differs from
-`run_config` in no field a resumed run may not change): one from an older ring8.py is neither read
-nor resumed (gan_jax.main refuses its workdir, naming the fields; pass a new --workdir).
+`run_config` in no field but the cadences): one from an older ring8.py is neither read nor resumed
+(gan_jax.main refuses its workdir, naming the fields; pass a new --workdir).
 `--shard i/n` trains every n-th run first, then any other not yet taken (scripts/shards.py; two
 single-core shells in parallel:
   XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c i \\
@@ -63,15 +63,21 @@ def run_config(data, pack, seed, steps, eval_every):
   return sweep.apply_overrides(config, overrides(data, pack, seed, steps, eval_every))
 
 
+# Fields that change neither what a run trains nor how it is evaluated.
+CADENCES = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
+            'train.ckpt_keep', 'train.eval_every')
+
+
 def finished(data, pack, seed, steps, eval_every, workdir):
-  """The run's eval.json at --steps when it trained under today's experiment, else None."""
+  """The run's eval.json when it reached --steps under today's experiment (every field of its
+  config.json but the cadences equal to `run_config`'s), else None."""
   d = run_dir(workdir, data, pack, seed)
   paths = [os.path.join(d, name) for name in ('eval.json', 'config.json')]
   if not all(os.path.exists(p) for p in paths):
     return None
   e, saved = [read_json(p) for p in paths]
   today = json.loads(run_config(data, pack, seed, steps, eval_every).to_json())  # As main saves.
-  if e['step'] < steps or configs.differences(saved, today):
+  if e['step'] < steps or configs.changed(saved, today, lambda key: key in CADENCES):
     return None
   return e
 
@@ -92,8 +98,11 @@ def collect(workdir, seeds, steps, eval_every):
       runs = {}
       for seed in range(seeds):
         e = finished(data, pack, seed, steps, eval_every, workdir)
-        if e is not None:
+        if e is not None and e['step'] == steps:  # One trained further is not this table's.
           runs[seed] = e['seeds'][str(seed)]
+        elif os.path.exists(os.path.join(run_dir(workdir, data, pack, seed), 'eval.json')):
+          print(f'{data} pack {pack} seed {seed}: not read (trained under another experiment, '
+                f'or not to {steps} steps exactly)', flush=True)
       rows[(data, pack)] = runs
   return rows
 

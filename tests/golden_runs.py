@@ -20,6 +20,7 @@ GOLDEN_PATH = os.path.join(REPO, 'tests', 'golden', 'golden.json')
 # experiments/dcgan_mnist.py's recipe before issue 16 changed the default (the fields its
 # `:runlocal` keeps; widths and cadences are runlocal's own): the golden runs stay those runs.
 DCGAN_MNIST_BEFORE_ISSUE_16 = {
+    'model.conditional': False, 'optim.g_lr': 2e-4, 'optim.d_lr': 2e-4,
     'loss.name': 'minimax', 'optim.ema_decay': 0.0, 'optim.ema_start': 0,
     'augment.policy': '', 'eval.bn_stats': 'running'}
 _OLD = DCGAN_MNIST_BEFORE_ISSUE_16

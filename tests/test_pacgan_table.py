@@ -40,6 +40,7 @@ def test_a_run_of_todays_experiment_is_read(tmp_path):
 @pytest.mark.parametrize('field, value, counts', [
     ('model.init_std', 0.5, False),    # Trained under another experiment: not read.
     ('optim.b1', 0.2, False),
+    ('eval.bn_stats', 'standing', False),  # Evaluated otherwise: not today's numbers either.
     ('train.log_every', 7, True),      # A field a resumed run may change: still today's run.
 ])
 def test_a_run_of_another_experiment_is_not_read(tmp_path, field, value, counts):
@@ -54,3 +55,10 @@ def test_a_run_of_another_experiment_is_not_read(tmp_path, field, value, counts)
 def test_a_run_short_of_the_steps_is_not_finished(tmp_path):
   write_run(tmp_path, today(), STEPS - EVERY)
   assert pacgan_table.finished(*RUN, STEPS, EVERY, str(tmp_path)) is None
+
+
+def test_a_run_trained_further_is_finished_but_not_in_the_table(tmp_path, capsys):
+  write_run(tmp_path, today(), STEPS + EVERY)
+  assert pacgan_table.finished(*RUN, STEPS, EVERY, str(tmp_path)) is not None  # Not retrained.
+  assert pacgan_table.collect(str(tmp_path), 1, STEPS, EVERY)[('grid25', 1)] == {}
+  assert 'grid25 pack 1 seed 0: not read' in capsys.readouterr().out

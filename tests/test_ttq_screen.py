@@ -64,3 +64,12 @@ def test_a_candidate_trains_scores_resumes_and_is_read_back(tmp_path):
   md = (docs / 'ttq_screen.md').read_text()
   assert 'do not edit by hand' in md and '| g64 |' in md
   assert '`model.g_kwargs.dcgan.base_features=64`' in md
+  with open(tmp_path / 'g64' / 'config.json') as f:
+    config = json.load(f)  # Screened on the earlier default, whatever the default is today.
+  assert (config['model']['conditional'], config['optim']['g_lr']) == (False, 2e-4)
+  args = ttq_screen.parse_args(['--candidates=g64', '--steps=1,2', f'--workdir={tmp_path}'])
+  assert ttq_screen.finished('g64', args)
+  config['optim']['d_lr'] = 1e-3  # As if trained under another definition: not read.
+  with open(tmp_path / 'g64' / 'config.json', 'w') as f:
+    json.dump(config, f)
+  assert ttq_screen.finished('g64', args) is None
