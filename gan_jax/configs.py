@@ -143,10 +143,13 @@ def load_experiment(path: str, arg=None) -> ml_collections.ConfigDict:
   return load_module(path).get_config(arg)
 
 
+# How long a run trains and how often it logs, draws, saves and evaluates: they change neither
+# what is trained nor how it is evaluated.
+CADENCES = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
+            'train.ckpt_keep', 'train.eval_every')
 # Fields that may change when a run is resumed: they do not change what is trained (a field
 # ending in '.' stands for every field under it).
-RESUMABLE_FIELDS = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
-                    'train.ckpt_keep', 'train.eval_every', 'eval.')
+RESUMABLE_FIELDS = CADENCES + ('eval.',)
 
 
 def _resumable(key: str) -> bool:

@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
+from scripts.ttq import load_results  # noqa: E402
 from gan_jax import configs  # noqa: E402
 from gan_jax.evaluation import mean_std  # noqa: E402
 
@@ -51,21 +52,11 @@ def overrides(data, pack, seed, steps, eval_every) -> dict:
           'train.ckpt_every': eval_every, 'train.sample_every': eval_every}
 
 
-def read_json(path):
-  with open(path) as f:
-    return json.load(f)
-
-
 def run_config(data, pack, seed, steps, eval_every):
   """The config `train` runs: experiments/<data>.py with the run's overrides."""
   from gan_jax import sweep
   config = configs.load_experiment(os.path.join(ROOT, 'experiments', f'{data}.py'))
   return sweep.apply_overrides(config, overrides(data, pack, seed, steps, eval_every))
-
-
-# Fields that change neither what a run trains nor how it is evaluated.
-CADENCES = ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.ckpt_every',
-            'train.ckpt_keep', 'train.eval_every')
 
 
 def finished(data, pack, seed, steps, eval_every, workdir):
@@ -75,9 +66,9 @@ def finished(data, pack, seed, steps, eval_every, workdir):
   paths = [os.path.join(d, name) for name in ('eval.json', 'config.json')]
   if not all(os.path.exists(p) for p in paths):
     return None
-  e, saved = [read_json(p) for p in paths]
+  e, saved = [load_results(p) for p in paths]
   today = json.loads(run_config(data, pack, seed, steps, eval_every).to_json())  # As main saves.
-  if e['step'] < steps or configs.changed(saved, today, lambda key: key in CADENCES):
+  if e['step'] < steps or configs.changed(saved, today, lambda key: key in configs.CADENCES):
     return None
   return e
 

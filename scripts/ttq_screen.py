@@ -106,7 +106,7 @@ def finished(name: str, args):
   ok = (r and saved and r['overrides'] == today and
         all(str(s) in r['scores'] for s in args.steps) and
         not configs.changed(saved, json.loads(run_config(name, args).to_json()),
-                            lambda key: key in ttq.CADENCES or key == 'train.num_steps'))
+                            lambda key: key in configs.CADENCES))
   return r if ok else None
 
 
