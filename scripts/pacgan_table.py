@@ -18,7 +18,6 @@ single-core shells in parallel:
 sample std over seeds, and every run's numbers).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -67,8 +66,8 @@ def finished(data, pack, seed, steps, eval_every, workdir):
   if not all(os.path.exists(p) for p in paths):
     return None
   e, saved = [load_results(p) for p in paths]
-  today = json.loads(run_config(data, pack, seed, steps, eval_every).to_json())  # As main saves.
-  if e['step'] < steps or configs.changed(saved, today, lambda key: key in configs.CADENCES):
+  if e['step'] < steps or not configs.trained_under(saved,
+                                                    run_config(data, pack, seed, steps, eval_every)):
     return None
   return e
 

@@ -11,19 +11,19 @@ norm in training mode (statistics of the 2,500-sample batch itself), the other r
   baseline     model.init_std=0: Flax's LeCun-normal initial weights (the experiments before
                issue 16 made PacGAN's their default), Adam b1 0.8
   normal_init  model.init_std=0.02: kernels N(0, 0.02), biases 0, as PacGAN's code
-  adam_b1_0.2  optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
+  adam_b1_0.2  baseline with optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
                versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
   both         normal_init and adam_b1_0.2
-  simultaneous optim.simultaneous=True: G's step reads D from before the step's D update, as
+  simultaneous baseline with optim.simultaneous=True: G's step reads D from before the step's D update, as
                Blocks code that updates both players from one graph does (ALI's, PacGAN's)
   normal_init_simultaneous  normal_init and simultaneous (PacGAN's code as read literally:
                beta1 0.8 as momentum, as Blocks' development version took it from January 2017)
-Resumable (a finished run is read, not retrained); `--shard i/n` trains every n-th run first,
+Resumable (a finished run is read, not retrained, if trained under today's grid25.py and the
+variant's overrides); `--shard i/n` trains every n-th run first,
 then any other not yet taken (scripts/shards.py; two single-core shells in parallel), and a run
 without --shard, or --table_only, writes docs/precision_ab.md and docs/precision_ab.json.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -35,13 +35,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
+from scripts.ttq import load_results  # noqa: E402
+from gan_jax import configs  # noqa: E402
 
 VARIANTS = {
     'baseline': {'model.init_std': 0.0},
     'normal_init': {'model.init_std': 0.02},
-    'adam_b1_0.2': {'optim.b1': 0.2},
+    'adam_b1_0.2': {'model.init_std': 0.0, 'optim.b1': 0.2},
     'both': {'model.init_std': 0.02, 'optim.b1': 0.2},
-    'simultaneous': {'optim.simultaneous': True},
+    'simultaneous': {'model.init_std': 0.0, 'optim.simultaneous': True},
     'normal_init_simultaneous': {'model.init_std': 0.02, 'optim.simultaneous': True},
 }
 METRICS = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
@@ -53,12 +55,14 @@ def run_dir(workdir, variant, seed):
 
 
 def finished(workdir, variant, seed, steps):
-  path = os.path.join(run_dir(workdir, variant, seed), 'eval.json')
-  if not os.path.exists(path):
+  """The run's eval.json when it reached `steps` trained as `run_config` (every field of its
+  config.json but the cadences), else None: a run of an older grid25.py is not read."""
+  d = run_dir(workdir, variant, seed)
+  e, saved = [load_results(os.path.join(d, name)) for name in ('eval.json', 'config.json')]
+  if not e or e['step'] < steps or not configs.trained_under(saved,
+                                                             run_config(variant, seed, steps)):
     return None
-  with open(path) as f:
-    e = json.load(f)
-  return e if e['step'] >= steps else None
+  return e
 
 
 def train(workdir, variant, seed, steps):
@@ -75,7 +79,7 @@ def train(workdir, variant, seed, steps):
 
 def run_config(variant, seed, steps):
   """The config `train` runs: experiments/grid25.py with the run's overrides."""
-  from gan_jax import configs, sweep
+  from gan_jax import sweep
   config = configs.load_experiment(os.path.join(ROOT, 'experiments', 'grid25.py'))
   config.seed, config.train.num_steps = seed, steps
   config.train.ckpt_every = config.train.sample_every = steps
