@@ -220,8 +220,8 @@ def write_docs(rows, args, wall_s):
     lines.append(f'- {variant}: ' + '; '.join(
         f'{s}: {r["eval_bn"]["high_quality_percent"]:.1f} / '
         f'{r["train_bn"]["high_quality_percent"]:.1f}' for s, r in runs.items()))
-  lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
-            'not retrained).', '']
+  dirs = [run_dir(args.workdir, variant, s) for variant, runs in rows.items() for s in runs]
+  lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('precision_ab', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 
 
