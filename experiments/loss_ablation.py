@@ -15,6 +15,10 @@ Losses: minimax and non_saturating (Goodfellow et al. 2014), wasserstein with gr
 across the losses), least_squares (LSGAN), hinge (SN-GAN). 20 points x 3 seeds x 5,000 steps
 (half of docs/pacgan.md's runs, for the CPU budget): just under 2 hours as two single-core shards
 on a 2-core CPU (docs/ablation.md); `:runlocal` is the smoke test.
+
+model.init_std stays 0 (Flax's LeCun-normal initial weights), as when docs/ablation.md was made:
+ring8.py has since taken PacGAN's N(0, 0.02) (issue 16, docs/precision_ab.md). Override
+`model.init_std=0.02` in a new workdir to ablate under PacGAN's initialisation.
 """
 import os
 
@@ -33,6 +37,7 @@ LOSSES = [
 def get_config(arg=None):
   config = configs.load_experiment(os.path.join(os.path.dirname(__file__), 'ring8.py'), arg)
   config.num_seeds = 3
+  config.model.init_std = 0.0  # The initialisation docs/ablation.md was made with.
   if arg != 'runlocal':
     config.train.num_steps = 5_000
     config.train.eval_every = 2_500

@@ -13,6 +13,7 @@ field exists in every experiment and can be overridden from the command line
 (`--config.optim.g_lr=1e-4`).
 """
 import importlib.util
+import json
 import os
 import types
 
@@ -183,6 +184,14 @@ def changed(saved: dict, current: dict, kept=lambda key: False) -> list[str]:
   a, b = flatten(saved), flatten(current)
   return [f'{k}: {a.get(k, "<absent>")!r} in the workdir, {b.get(k, "<absent>")!r} now'
           for k in _changed_keys(a, b, kept)]
+
+
+def trained_under(saved: dict, config: ml_collections.ConfigDict) -> bool:
+  """Whether a run's saved config.json (`saved`; {} when it has none) is `config` in every field
+  but the cadences: the same training and evaluation, however long it ran and how often it logged
+  (a results script's test of whether a finished run may be read as `config`'s)."""
+  return bool(saved) and not changed(saved, json.loads(config.to_json()),
+                                     lambda key: key in CADENCES)
 
 
 def keep_flags(saved: dict, current: dict) -> list[str]:

@@ -18,7 +18,6 @@ single-core shells in parallel:
 sample std over seeds, and every run's numbers).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -67,8 +66,8 @@ def finished(data, pack, seed, steps, eval_every, workdir):
   if not all(os.path.exists(p) for p in paths):
     return None
   e, saved = [load_results(p) for p in paths]
-  today = json.loads(run_config(data, pack, seed, steps, eval_every).to_json())  # As main saves.
-  if e['step'] < steps or configs.changed(saved, today, lambda key: key in configs.CADENCES):
+  if e['step'] < steps or not configs.trained_under(saved,
+                                                    run_config(data, pack, seed, steps, eval_every)):
     return None
   return e
 
@@ -143,8 +142,8 @@ def write_docs(rows, args, wall_s):
     per = '; '.join(f'{s}: {r["modes_captured"]} / {r["high_quality_percent"]:.1f} / '
                     f'{_kl(r["kl_to_uniform"])}' for s, r in t['runs'].items())
     lines.append(f'- {key}: {per}')
-  lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min on this machine '
-            '(runs already finished are read, not retrained).', '']
+  dirs = [run_dir(args.workdir, data, pack, s) for (data, pack), runs in rows.items() for s in runs]
+  lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('pacgan', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 
 

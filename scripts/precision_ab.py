@@ -3,26 +3,27 @@ than an independent implementation of PacGAN's settings, as an A/B in one invoca
 
   .venv/bin/python scripts/precision_ab.py [--steps 10000] [--seeds 3] [--shard i/n]
 
-Every variant trains experiments/grid25.py (GAN, pack 1) with one change, seeds 0..S-1, each a
+Every variant trains experiments/grid25.py (GAN, pack 1) with its overrides, seeds 0..S-1, each a
 `python -m gan_jax.main` run evaluated by mode coverage on 2,500 samples (eval-mode batch norm,
 running statistics: the library's protocol). Each final checkpoint is also sampled with G's batch
 norm in training mode (statistics of the 2,500-sample batch itself), the other reading of
 "sampling a BN generator". Variants:
-  baseline     the experiment as it is (Flax's LeCun-normal initial weights, Adam b1 0.8)
+  baseline     model.init_std=0: Flax's LeCun-normal initial weights (the experiments before
+               issue 16 made PacGAN's their default), Adam b1 0.8
   normal_init  model.init_std=0.02: kernels N(0, 0.02), biases 0, as PacGAN's code
-  adam_b1_0.2  optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
+  adam_b1_0.2  baseline with optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
                versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
   both         normal_init and adam_b1_0.2
-  simultaneous optim.simultaneous=True: G's step reads D from before the step's D update, as
+  simultaneous baseline with optim.simultaneous=True: G's step reads D from before the step's D update, as
                Blocks code that updates both players from one graph does (ALI's, PacGAN's)
   normal_init_simultaneous  normal_init and simultaneous (PacGAN's code as read literally:
                beta1 0.8 as momentum, as Blocks' development version took it from January 2017)
-Resumable (a finished run is read, not retrained); `--shard i/n` trains every n-th run first,
+Resumable (a finished run is read, not retrained, if trained under today's grid25.py and the
+variant's overrides); `--shard i/n` trains every n-th run first,
 then any other not yet taken (scripts/shards.py; two single-core shells in parallel), and a run
 without --shard, or --table_only, writes docs/precision_ab.md and docs/precision_ab.json.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -34,13 +35,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
+from scripts.ttq import load_results  # noqa: E402
+from gan_jax import configs  # noqa: E402
 
 VARIANTS = {
-    'baseline': {},
+    'baseline': {'model.init_std': 0.0},
     'normal_init': {'model.init_std': 0.02},
-    'adam_b1_0.2': {'optim.b1': 0.2},
+    'adam_b1_0.2': {'model.init_std': 0.0, 'optim.b1': 0.2},
     'both': {'model.init_std': 0.02, 'optim.b1': 0.2},
-    'simultaneous': {'optim.simultaneous': True},
+    'simultaneous': {'model.init_std': 0.0, 'optim.simultaneous': True},
     'normal_init_simultaneous': {'model.init_std': 0.02, 'optim.simultaneous': True},
 }
 METRICS = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
@@ -52,12 +55,14 @@ def run_dir(workdir, variant, seed):
 
 
 def finished(workdir, variant, seed, steps):
-  path = os.path.join(run_dir(workdir, variant, seed), 'eval.json')
-  if not os.path.exists(path):
+  """The run's eval.json when it reached `steps` trained as `run_config` (every field of its
+  config.json but the cadences), else None: a run of an older grid25.py is not read."""
+  d = run_dir(workdir, variant, seed)
+  e, saved = [load_results(os.path.join(d, name)) for name in ('eval.json', 'config.json')]
+  if not e or e['step'] < steps or not configs.trained_under(saved,
+                                                             run_config(variant, seed, steps)):
     return None
-  with open(path) as f:
-    e = json.load(f)
-  return e if e['step'] >= steps else None
+  return e
 
 
 def train(workdir, variant, seed, steps):
@@ -74,7 +79,7 @@ def train(workdir, variant, seed, steps):
 
 def run_config(variant, seed, steps):
   """The config `train` runs: experiments/grid25.py with the run's overrides."""
-  from gan_jax import configs, sweep
+  from gan_jax import sweep
   config = configs.load_experiment(os.path.join(ROOT, 'experiments', 'grid25.py'))
   config.seed, config.train.num_steps = seed, steps
   config.train.ckpt_every = config.train.sample_every = steps
@@ -144,7 +149,7 @@ def reading(table: dict) -> list:
 CAUSE = [
     '## The cause, from PacGAN\'s code', '',
     'PacGAN\'s 2-D code (github.com/fjxmlzn/PacGAN, synthetic_data_experiments, Theano/Blocks, '
-    'built from ALI\'s experiments/gan_mixture.py) matches experiments/ring8.py and grid25.py in '
+    'built from ALI\'s experiments/gan_mixture.py) matched experiments/ring8.py and grid25.py in '
     'every setting read but two: the architecture (4 x 400 BN-ReLU G without hidden biases, 3 x '
     '200 maxout-5 D, linear outputs), the non-saturating loss, lr 1e-4, batches of 100 from a '
     'fixed set of 100,000 points, the mixtures, the 2-D normal latent, inference-mode batch norm '
@@ -153,7 +158,8 @@ CAUSE = [
     '- **Initialisation** (verified): every weight N(0, 0.02), every bias 0 (config.py, '
     'pacgan_task.py), batch norm scale 1 and shift 0; gan_jax\'s experiments used Flax\'s '
     'LeCun-normal weights (std 0.71 for the 2-input first layers). `model.init_std=0.02` '
-    'reproduces PacGAN\'s; the `normal_init` row measures it.',
+    'reproduces PacGAN\'s; the `normal_init` row measures it, and it is now ring8.py\'s and '
+    'grid25.py\'s own (the `baseline` row pins the earlier `model.init_std=0`).',
     '- **Adam\'s beta1** (not settled by the code): PacGAN passes `beta1=0.8`, copied with '
     'ALI\'s 2016 constant `BETA1 = 0.8`. Blocks\' Adam took beta1 as 1 - momentum in its '
     'stable release (0.2, February 2016: `mean_t = beta_1t * grad + (1 - beta_1t) * mean`) until '
@@ -214,8 +220,8 @@ def write_docs(rows, args, wall_s):
     lines.append(f'- {variant}: ' + '; '.join(
         f'{s}: {r["eval_bn"]["high_quality_percent"]:.1f} / '
         f'{r["train_bn"]["high_quality_percent"]:.1f}' for s, r in runs.items()))
-  lines += ['', f'Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
-            'not retrained).', '']
+  dirs = [run_dir(args.workdir, variant, s) for variant, runs in rows.items() for s in runs]
+  lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('precision_ab', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 
 

@@ -7,6 +7,7 @@ others' remaining runs and no run trains twice at once.
 """
 import contextlib
 import fcntl
+import json
 import os
 from typing import Callable, Optional, Sequence
 
@@ -81,3 +82,32 @@ def work(runs: Sequence, shard: Optional[str], is_finished: Callable, train: Cal
     raise SystemExit(f'{len(failed)} runs failed: {", ".join(failed)} (their errors are above; '
                      'a later invocation retries them).')
   return trained
+
+
+def training_seconds(run_dir: str) -> float:
+  """Seconds a finished run spent in its training steps, from its metrics.jsonl: each logged
+  interval's steps over the steps/s logged at its end (a step logged twice, as a resumed run
+  logs it, counts once, at its last record). Compilation, evaluations and checkpoints are not in
+  it, so it holds for runs trained by any process, at any time; 0 when nothing was logged."""
+  rate = {}
+  path = os.path.join(run_dir, 'metrics.jsonl')
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        r = json.loads(line) if line.strip() else {}
+        if r.get('steps_per_s'):
+          rate[r['step']] = r['steps_per_s']
+  seconds, last = 0.0, 0
+  for step in sorted(rate):
+    seconds, last = seconds + (step - last) / rate[step], step
+  return seconds
+
+
+def time_line(run_dirs: Sequence[str], wall_s: float) -> str:
+  """A results page's line on what its runs cost: their training time summed from their logs,
+  and this invocation's wall time (near 0 when it only read runs that shards trained)."""
+  total = sum(training_seconds(d) for d in run_dirs)
+  return (f'Training time of the {len(run_dirs)} runs, summed from their logged steps/s (one '
+          f'process each; compilation, evaluations and checkpoints not counted): {total / 60:.1f} '
+          f'min. Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
+          'not retrained).')

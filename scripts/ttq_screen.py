@@ -105,8 +105,7 @@ def finished(name: str, args):
   today = json.loads(json.dumps(CANDIDATES[name][0]))  # As read back (tuples become lists).
   ok = (r and saved and r['overrides'] == today and
         all(str(s) in r['scores'] for s in args.steps) and
-        not configs.changed(saved, json.loads(run_config(name, args).to_json()),
-                            lambda key: key in configs.CADENCES))
+        configs.trained_under(saved, run_config(name, args)))
   return r if ok else None
 
 

@@ -24,10 +24,12 @@ DCGAN_MNIST_BEFORE_ISSUE_16 = {
     'loss.name': 'minimax', 'optim.ema_decay': 0.0, 'optim.ema_start': 0,
     'augment.policy': '', 'eval.bn_stats': 'running'}
 _OLD = DCGAN_MNIST_BEFORE_ISSUE_16
+# experiments/ring8.py before issue 16 gave it PacGAN's N(0, 0.02) initial weights.
+RING8_BEFORE_ISSUE_16 = {'model.init_std': 0.0}
 
 RUNS = {
     'dcgan_mnist': ('dcgan_mnist', 'runlocal', {**_OLD}, 1),
-    'ring8': ('ring8', 'runlocal', {}, 1),
+    'ring8': ('ring8', 'runlocal', {**RING8_BEFORE_ISSUE_16}, 1),
     'conditional_acgan': ('dcgan_mnist', 'runlocal', {
         **_OLD, 'model.conditional': True, 'model.d_conditioning': 'acgan'}, 1),
     'two_seeds_two_steps_per_call': ('dcgan_mnist', 'runlocal', {

@@ -1,4 +1,6 @@
 """scripts/shards.py: a shard's own runs first, then the others' not held by another process."""
+import json
+
 import pytest
 
 from scripts import shards
@@ -51,3 +53,15 @@ def test_bad_shard_is_named(bad):
   with pytest.raises(ValueError, match='--shard'):
     shards.parse(bad)
   assert shards.parse(None) == (0, 1) and shards.parse('1/2') == (1, 2)
+
+
+def test_training_seconds_sum_each_logged_interval_once(tmp_path):
+  """Steps 0-100 at 10 steps/s (10 s), 100-300 at 20 (10 s), step 300 logged again by a resumed
+  run at 40 (it replaces the first: 200 / 40 = 5 s), and lines without a rate: 15 s."""
+  records = [{'step': 100, 'steps_per_s': 10.0}, {'step': 300, 'steps_per_s': 20.0},
+             {'step': 300, 'eval/modes_captured': 8}, {'step': 300, 'steps_per_s': 40.0}]
+  (tmp_path / 'metrics.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in records) + '\n')
+  assert shards.training_seconds(str(tmp_path)) == pytest.approx(15.0)
+  assert shards.training_seconds(str(tmp_path / 'absent')) == 0.0
+  line = shards.time_line([str(tmp_path)] * 4, 90.0)
+  assert 'of the 4 runs' in line and ': 1.0 min.' in line and 'invocation: 1.5 min' in line
