@@ -142,7 +142,7 @@ def write_docs(rows, args, wall_s):
     per = '; '.join(f'{s}: {r["modes_captured"]} / {r["high_quality_percent"]:.1f} / '
                     f'{_kl(r["kl_to_uniform"])}' for s, r in t['runs'].items())
     lines.append(f'- {key}: {per}')
-  dirs = [run_dir(args.workdir, data, pack, s) for (data, pack), runs in rows.items() for s in runs]
+  dirs = [run_dir(os.path.abspath(args.workdir), data, pack, s) for (data, pack), runs in rows.items() for s in runs]
   lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('pacgan', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 

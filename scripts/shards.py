@@ -85,10 +85,11 @@ def work(runs: Sequence, shard: Optional[str], is_finished: Callable, train: Cal
 
 
 def training_seconds(run_dir: str) -> float:
-  """Seconds a finished run spent in its training steps, from its metrics.jsonl: each logged
-  interval's steps over the steps/s logged at its end (a step logged twice, as a resumed run
-  logs it, counts once, at its last record). Compilation, evaluations and checkpoints are not in
-  it, so it holds for runs trained by any process, at any time; 0 when nothing was logged."""
+  """Seconds a finished run spent in its training loop, from its metrics.jsonl: each logged
+  interval's steps over the steps/s logged at its end (a step's last record counts). The
+  intervals hold compilation (the first) and the mid-run evaluations, pictures and checkpoints
+  (the interval after each); start-up and the last step's outputs are not in them. It holds for
+  runs trained by any process, at any time; 0 when nothing was logged."""
   rate = {}
   path = os.path.join(run_dir, 'metrics.jsonl')
   if os.path.exists(path):
@@ -108,6 +109,6 @@ def time_line(run_dirs: Sequence[str], wall_s: float) -> str:
   and this invocation's wall time (near 0 when it only read runs that shards trained)."""
   total = sum(training_seconds(d) for d in run_dirs)
   return (f'Training time of the {len(run_dirs)} runs, summed from their logged steps/s (one '
-          f'process each; compilation, evaluations and checkpoints not counted): {total / 60:.1f} '
-          f'min. Wall time of this invocation: {wall_s / 60:.1f} min (finished runs are read, '
-          'not retrained).')
+          f'process each; compilation and mid-run evaluations included, start-up and the final '
+          f'evaluation not): {total / 60:.1f} min. Wall time of this invocation: '
+          f'{wall_s / 60:.1f} min (finished runs are read, not retrained).')

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,23 @@ def test_experiments_are_valid(name, arg):
   config = load_experiment(name, arg)
   configs.validate(config)
   assert set(config.keys()) == set(configs.base_config().keys())
+
+
+@pytest.mark.parametrize('name', ['ring8', 'grid25'])
+def test_2d_experiments_draw_pacgans_initial_weights(name):
+  """PacGAN's 2-D code draws every weight from N(0, 0.02) (issue 16: Flax's LeCun normal halved
+  grid25's high-quality samples, docs/precision_ab.md)."""
+  assert load_experiment(name).model.init_std == 0.02
+
+
+def test_a_run_is_trained_under_a_config_in_all_but_its_cadences():
+  config = load_experiment('ring8')
+  saved = json.loads(config.to_json())
+  saved['train']['num_steps'] += 1000
+  assert configs.trained_under(saved, config)  # A longer run of the same config.
+  saved['model']['init_std'] = 0.0
+  assert not configs.trained_under(saved, config)
+  assert not configs.trained_under({}, config)  # A run without a config.json.
 
 
 @pytest.mark.parametrize('name', EXPERIMENTS)

@@ -8,7 +8,8 @@ by a float32 ulp against the old fused 2-seed program. Issue 16 added three numb
 feature protocol (confident_percent, classes_present, class_kl): they were recorded into every
 run by scripts/record_golden.py after checking that every value recorded before stayed equal
 exactly; the runs pin dcgan_mnist's recipe from before issue 16 changed the default
-(golden_runs.DCGAN_MNIST_BEFORE_ISSUE_16). Every metrics.jsonl value (steps_per_s
+(golden_runs.DCGAN_MNIST_BEFORE_ISSUE_16), and the ring8 run its initialisation from before issue 16
+gave ring8.py PacGAN's (RING8_BEFORE_ISSUE_16). Every metrics.jsonl value (steps_per_s
 aside) and eval.json must be equal exactly, on the CPU: a renumbered random stream, a reordered
 update or a changed protocol fails.
 """

@@ -51,6 +51,8 @@ def test_loss_ablation_plans_twenty_valid_points(tmp_path):
   assert all(c.loss.penalties.gradient_penalty == 10.0 for c in wgan) and len(wgan) == 4
   assert {c.data.source for _, c, _ in points} == {'ring8', 'grid25'}
   assert len({d for _, _, d in points}) == 20
+  # Flax's initial weights, as docs/ablation.md was made, though ring8.py now draws PacGAN's.
+  assert {c.model.init_std for _, c, _ in points} == {0.0}
 
 
 def test_bad_override_names_the_field(tmp_path):
