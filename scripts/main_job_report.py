@@ -2,7 +2,8 @@
 
 Writes docs/main_job.md (machine, wall time, steps/s, final losses, which digit classes the final
 samples show) and docs/dcgan_mnist_samples.png (the final grid: 8x8, or a row per class for a
-conditional G), and refreshes the block of README.md between the `main-job` markers. Every number comes from this run.
+conditional G), and refreshes the block of README.md between the `main-job` markers. Every
+number comes from this run.
 
   .venv/bin/python scripts/main_job_report.py [--workdir=runs/main_job_report]
 

@@ -28,7 +28,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
-from scripts.ttq import load_results  # noqa: E402
 from gan_jax import configs  # noqa: E402
 from gan_jax.evaluation import mean_std  # noqa: E402
 
@@ -61,15 +60,8 @@ def run_config(data, pack, seed, steps, eval_every):
 def finished(data, pack, seed, steps, eval_every, workdir):
   """The run's eval.json when it reached --steps under today's experiment (every field of its
   config.json but the cadences equal to `run_config`'s), else None."""
-  d = run_dir(workdir, data, pack, seed)
-  paths = [os.path.join(d, name) for name in ('eval.json', 'config.json')]
-  if not all(os.path.exists(p) for p in paths):
-    return None
-  e, saved = [load_results(p) for p in paths]
-  if e['step'] < steps or not configs.trained_under(saved,
-                                                    run_config(data, pack, seed, steps, eval_every)):
-    return None
-  return e
+  return shards.finished_eval(run_dir(workdir, data, pack, seed),
+                              run_config(data, pack, seed, steps, eval_every), steps)
 
 
 def train(data, pack, seed, steps, eval_every, workdir):
@@ -142,7 +134,8 @@ def write_docs(rows, args, wall_s):
     per = '; '.join(f'{s}: {r["modes_captured"]} / {r["high_quality_percent"]:.1f} / '
                     f'{_kl(r["kl_to_uniform"])}' for s, r in t['runs'].items())
     lines.append(f'- {key}: {per}')
-  dirs = [run_dir(os.path.abspath(args.workdir), data, pack, s) for (data, pack), runs in rows.items() for s in runs]
+  dirs = [run_dir(os.path.abspath(args.workdir), data, pack, s)
+          for (data, pack), runs in rows.items() for s in runs]
   lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('pacgan', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 

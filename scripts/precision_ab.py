@@ -11,16 +11,18 @@ norm in training mode (statistics of the 2,500-sample batch itself), the other r
   baseline     model.init_std=0: Flax's LeCun-normal initial weights (the experiments before
                issue 16 made PacGAN's their default), Adam b1 0.8
   normal_init  model.init_std=0.02: kernels N(0, 0.02), biases 0, as PacGAN's code
-  adam_b1_0.2  baseline with optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of Blocks, whose early
-               versions took beta1 as 1 - momentum (Kingma & Ba's first arXiv notation)
+  adam_b1_0.2  baseline with optim.b1=0.2: PacGAN's code passes beta1=0.8 to the Adam of
+               Blocks, whose early versions took beta1 as 1 - momentum (Kingma & Ba's first
+               arXiv notation)
   both         normal_init and adam_b1_0.2
-  simultaneous baseline with optim.simultaneous=True: G's step reads D from before the step's D update, as
-               Blocks code that updates both players from one graph does (ALI's, PacGAN's)
+  simultaneous baseline with optim.simultaneous=True: G's step reads D from before the step's
+               D update, as Blocks code that updates both players from one graph does (ALI's,
+               PacGAN's)
   normal_init_simultaneous  normal_init and simultaneous (PacGAN's code as read literally:
                beta1 0.8 as momentum, as Blocks' development version took it from January 2017)
 Resumable (a finished run is read, not retrained, if trained under today's grid25.py and the
-variant's overrides); `--shard i/n` trains every n-th run first,
-then any other not yet taken (scripts/shards.py; two single-core shells in parallel), and a run
+variant's overrides); `--shard i/n` trains every n-th run first, then any other not yet taken
+(scripts/shards.py; two single-core shells in parallel), and a run
 without --shard, or --table_only, writes docs/precision_ab.md and docs/precision_ab.json.
 """
 import argparse
@@ -35,7 +37,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from scripts import doc_files  # noqa: E402
 from scripts import shards  # noqa: E402
-from scripts.ttq import load_results  # noqa: E402
 from gan_jax import configs  # noqa: E402
 
 VARIANTS = {
@@ -57,12 +58,8 @@ def run_dir(workdir, variant, seed):
 def finished(workdir, variant, seed, steps):
   """The run's eval.json when it reached `steps` trained as `run_config` (every field of its
   config.json but the cadences), else None: a run of an older grid25.py is not read."""
-  d = run_dir(workdir, variant, seed)
-  e, saved = [load_results(os.path.join(d, name)) for name in ('eval.json', 'config.json')]
-  if not e or e['step'] < steps or not configs.trained_under(saved,
-                                                             run_config(variant, seed, steps)):
-    return None
-  return e
+  return shards.finished_eval(run_dir(workdir, variant, seed), run_config(variant, seed, steps),
+                              steps)
 
 
 def train(workdir, variant, seed, steps):
@@ -221,7 +218,8 @@ def write_docs(rows, args, wall_s):
     lines.append(f'- {variant}: ' + '; '.join(
         f'{s}: {r["eval_bn"]["high_quality_percent"]:.1f} / '
         f'{r["train_bn"]["high_quality_percent"]:.1f}' for s, r in runs.items()))
-  dirs = [run_dir(os.path.abspath(args.workdir), variant, s) for variant, runs in rows.items() for s in runs]
+  dirs = [run_dir(os.path.abspath(args.workdir), variant, s)
+          for variant, runs in rows.items() for s in runs]
   lines += ['', shards.time_line(dirs, wall_s), '']
   doc_files.write('precision_ab', lines, {'steps': args.steps, 'seeds': args.seeds, 'table': table})
 

@@ -112,3 +112,14 @@ def time_line(run_dirs: Sequence[str], wall_s: float) -> str:
           f'process each; compilation and mid-run evaluations included, start-up and the final '
           f'evaluation not): {total / 60:.1f} min. Wall time of this invocation: '
           f'{wall_s / 60:.1f} min (finished runs are read, not retrained).')
+
+
+def finished_eval(run_dir: str, config, steps: int) -> Optional[dict]:
+  """A run's eval.json when it reached `steps` trained under `config` (its config.json equal in
+  every field but the cadences: configs.trained_under), else None."""
+  from gan_jax import configs
+  from scripts.ttq import load_results
+  e, saved = [load_results(os.path.join(run_dir, name)) for name in ('eval.json', 'config.json')]
+  if not e or e['step'] < steps or not configs.trained_under(saved, config):
+    return None
+  return e

@@ -103,7 +103,7 @@ def finished(name: str, args):
   r = ttq.load_results(os.path.join(d, 'screen.json'))
   saved = ttq.load_results(os.path.join(d, 'config.json'))
   today = json.loads(json.dumps(CANDIDATES[name][0]))  # As read back (tuples become lists).
-  ok = (r and saved and r['overrides'] == today and
+  ok = (r and r['overrides'] == today and
         all(str(s) in r['scores'] for s in args.steps) and
         configs.trained_under(saved, run_config(name, args)))
   return r if ok else None
