@@ -3,11 +3,12 @@
 A source is chosen by `data.source`: a name in `SOURCES` (offline: `mnist5k`, `digits`,
 `stacked_mnist` (three mnist5k digits as the RGB channels), the 2-D mixtures `ring8`,
 `grid25`, and the token sequences `words`, `cfg`, `oracle`), `tfds:<name>` (any
-tensorflow-datasets image dataset, read through `tfds.data_source`) or `text_file:<path>` (a
-local UTF-8 file as character sequences) or `tfds_text:<name>` (a tensorflow-datasets text
-dataset, as characters). Image sources yield float32 in [-1, 1], shape (H, W, C)
-under the batch key 'image'; the mixtures yield their 2-D points as they are; sequence sources
-yield int32 token ids (L,) under 'tokens', with their `Vocabulary` (text_sources.py).
+tensorflow-datasets image dataset, read through `tfds.data_source`), your own images
+(`folder:<path>`, one subfolder per class, or `npz:<path>`, arrays x / y; own_images.py), or
+`text_file:<path>` (a local UTF-8 file as character sequences) or `tfds_text:<name>` (a
+tensorflow-datasets text dataset, as characters). Image sources yield float32 in [-1, 1], shape
+(H, W, C) under the batch key 'image'; the mixtures yield their 2-D points as they are; sequence
+sources yield int32 token ids (L,) under 'tokens', with their `Vocabulary` (text_sources.py).
 
 The batch schedule is a pure function of (seed, index): batch k of a run is taken from epoch
 k // batches_per_epoch of a seeded permutation (the last partial batch of an epoch is dropped), so
@@ -31,6 +32,7 @@ import numpy as np
 
 from gan_jax import errors
 from gan_jax.data import offline
+from gan_jax.data import own_images
 from gan_jax.data import synthetic
 from gan_jax.data import text_sources
 from gan_jax.validation import failed, is_int
@@ -126,6 +128,14 @@ def _image_source(loader) -> Callable:
   return build
 
 
+def _own_source(name, data_config) -> Source:
+  """`folder:<path>` or `npz:<path>` (own_images.py): uint8 splits, labelled or not."""
+  splits, num_classes = own_images.load(data_config)
+  return Source(name=name, splits={split: array_dataset(images, labels)
+                                   for split, (images, labels) in splits.items()},
+                num_classes=num_classes)
+
+
 def _mixture_source(name, data_config) -> Source:
   if data_config.get('image_size'):
     raise DataError(f'data.image_size applies to images; {name!r} is 2-D points. Unset it.')
@@ -167,7 +177,9 @@ SOURCES = {
 
 
 def source_names() -> list[str]:
-  return sorted(SOURCES) + [TFDS_PREFIX + '<name>', text_sources.TEXT_FILE_PREFIX + '<path>',
+  return sorted(SOURCES) + [TFDS_PREFIX + '<name>', own_images.FOLDER_PREFIX + '<path>',
+                            own_images.NPZ_PREFIX + '<path>',
+                            text_sources.TEXT_FILE_PREFIX + '<path>',
                             text_sources.TFDS_TEXT_PREFIX + '<name>']
 
 
@@ -181,7 +193,7 @@ def tfds_name(source) -> Optional[str]:
 def defaults() -> ml_collections.ConfigDict:
   """The data section with its defaults."""
   data = ml_collections.ConfigDict()
-  data.source = 'mnist5k'  # A name in gan_jax.data.SOURCES, or 'tfds:<name>'.
+  data.source = 'mnist5k'  # A name in gan_jax.data.SOURCES, 'tfds:<name>', 'folder:<path>', ...
   data.split = 'train'
   data.batch_size = 64
   data.image_size = config_dict.placeholder(int)  # Resize to image_size^2; None: native.
@@ -192,6 +204,12 @@ def defaults() -> ml_collections.ConfigDict:
   # chosen by data.subset_seed (+ i for seed i of num_seeds); see class_subset.
   data.per_class = config_dict.placeholder(int)
   data.subset_seed = 0
+  # Own images (folder:<path>, npz:<path>; own_images.py): the share of each class held out as
+  # 'test' (unless the data bring their own test split), the channels (1, 3; None: the images'
+  # own) and what a file that is not an image does ('error' or 'skip', counted).
+  data.test_fraction = 0.1
+  data.channels = config_dict.placeholder(int)
+  data.bad_files = 'error'
   data.text = text_sources.defaults()  # Sequence sources only (text_sources.py).
   return data
 
@@ -201,8 +219,10 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
   d = config.data
   text = (text_sources.problems(d)
           if 'text' in d and text_sources.source_kind(d.source) else [])
-  return text + failed([
+  own = own_images.field_problems(d) + own_images.problems(config)
+  return text + own + failed([
       (isinstance(d.source, str) and (bool(tfds_name(d.source)) or d.source in SOURCES or
+                                      own_images.kind(d.source) is not None or
                                       text_sources.source_kind(d.source) is not None),
        f'Unknown data.source {d.source!r}; valid sources: {source_names()}.'),
       (is_int(d.batch_size) and d.batch_size > 0,
@@ -235,6 +255,8 @@ def get_source(data_config) -> Source:
     return tfds_source.load(tfds_name(name), data_config)
   if text_sources.source_kind(name) in ('text_file', 'tfds_text'):
     return _sequence_source(name, data_config)
+  if own_images.kind(name) is not None:
+    return _own_source(name, data_config)
   return SOURCES[name](name, data_config)
 
 

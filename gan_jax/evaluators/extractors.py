@@ -36,7 +36,8 @@ def reference_features(config, source, name: str, ext, cache: dict) -> np.ndarra
   """Features of every image of eval.reference_split, computed once per (data, split,
   extractor) in `cache`."""
   d = config.data
-  key = ('reference', d.source, d.image_size, d.data_dir, config.eval.reference_split, name,
+  key = ('reference', d.source, d.image_size, d.data_dir, d.get('channels'),
+         d.get('test_fraction'), d.get('bad_files'), config.eval.reference_split, name,
          ext.digest)
   if key not in cache:
     ref = data_lib.get_split(source, config.eval.reference_split)

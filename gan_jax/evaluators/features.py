@@ -7,25 +7,49 @@ that are the confident label of >= 1% of the samples; `class_kl`: KL of those la
 uniform; metrics.confident_labels), between `eval.num_samples`
 generated images (default 5,000) and every image of the reference split
 (`eval.reference_split`), in the space of the extractor `eval.features` ('auto':
-mnist_classifier for one-channel images, inception_v3 otherwise).
+mnist_classifier for one-channel images, inception_v3 otherwise). Your own images (`folder:`,
+`npz:`) are measured in the mnist_classifier space only where it fits, 28x28x1 images; otherwise
+in the Inception space, which needs `eval.inception_weights`: without them the run is refused
+before anything compiles, with one line saying what evaluation is available.
 """
 from typing import Optional
 
 import numpy as np
 
 from gan_jax import metrics
+from gan_jax.data import own_images
 from gan_jax.evaluators import base
 from gan_jax.evaluators import extractors
 
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 PR_K, DC_K, IS_SPLITS = 3, 5, 10
+MNIST_SHAPE = (28, 28, 1)  # Where the mnist_classifier space fits own images.
 
 
 def feature_space(config, element_shape) -> str:
-  """The extractor of eval.features, 'auto' resolved by the images' channels."""
+  """The extractor of eval.features, 'auto' resolved by the images' channels (own images:
+  mnist_classifier for 28x28x1 only)."""
   if config.eval.features != 'auto':
     return config.eval.features
+  if own_images.kind(config.data.source):
+    return 'mnist_classifier' if tuple(element_shape) == MNIST_SHAPE else 'inception_v3'
   return 'mnist_classifier' if element_shape[-1] == 1 else 'inception_v3'
+
+
+def _own_images_reason(config, element_shape, space: str) -> Optional[str]:
+  """Why the feature space does not fit own images (None: it does), with what is available."""
+  shape = tuple(element_shape)
+  where = f'data.source={config.data.source!r} has images of shape {shape}'
+  if space == 'mnist_classifier' and shape != MNIST_SHAPE:
+    return (f'{where}: the mnist_classifier space fits only 28x28x1 digits; use '
+            'eval.features=inception_v3 with eval.inception_weights, or eval.evaluators=() to '
+            'train without evaluation.')
+  if space == 'inception_v3' and not config.eval.inception_weights:
+    return (f'{where}: FID & co. need the Inception features here (the mnist_classifier space '
+            'fits only 28x28x1), so set eval.inception_weights to the converted FID Inception '
+            '.npz (scripts/convert_inception_weights.py), or eval.evaluators=() to train '
+            'without evaluation.')
+  return None
 
 
 class Features(base.Evaluator):
@@ -46,10 +70,12 @@ class Features(base.Evaluator):
   @classmethod
   def rejects(cls, config, element_shape) -> Optional[str]:
     reason = cls.rejects_data(config, element_shape)
-    if reason is None and feature_space(config, element_shape) == 'mnist_classifier' and (
-        element_shape[-1] != 1):
+    space = None if reason else feature_space(config, element_shape)
+    if reason is None and space == 'mnist_classifier' and element_shape[-1] != 1:
       reason = (f'mnist_classifier takes one-channel images; the data has shape '
                 f'{tuple(element_shape)}. Use eval.features=inception_v3.')
+    if reason is None and own_images.kind(config.data.source):
+      reason = _own_images_reason(config, element_shape, space)
     return reason
 
   def __init__(self, config, source, element_shape, num_classes, cache):
