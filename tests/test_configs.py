@@ -128,7 +128,7 @@ BAD = [
     ('eval.batch_size', 0, 'eval.batch_size must be a positive integer'),
     ('eval.num_samples', 1, 'eval.num_samples must be an integer >= 2 or None'),
     ('model.pack', 0, 'model.pack must be an integer >= 1'),
-    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['cfg', 'digits', 'grid25', 'mnist5k', 'oracle', 'ring8', 'stacked_mnist', 'words', 'tfds:<name>', 'text_file:<path>', 'tfds_text:<name>'\]"),
+    ('data.source', 'cifar', r"data.source 'cifar'; valid sources: \['cfg', 'digits', 'grid25', 'mnist5k', 'oracle', 'ring8', 'stacked_mnist', 'words', 'tfds:<name>', 'folder:<path>', 'npz:<path>', 'text_file:<path>', 'tfds_text:<name>'\]"),
     ('data.batch_size', 0, 'data.batch_size must be a positive integer, got 0'),
     ('data.batch_size', -8, 'data.batch_size must be a positive integer, got -8'),
     ('optim.g_lr', 0.0, 'optim.g_lr must be a positive number, got 0.0'),
