@@ -350,8 +350,12 @@ def load_folder(data_config) -> tuple[dict, int]:
   arrays = _read_cache(path)
   if arrays is None:
     arrays = decode_folder(root, classes, entries, data_config)
-    _write_cache(path, prefix, arrays)
-    logging.info('folder:%s: %d images cached in %s', root, len(arrays['images']), path)
+    try:
+      _write_cache(path, prefix, arrays)
+      logging.info('folder:%s: %d images cached in %s', root, len(arrays['images']), path)
+    except OSError as e:  # A read-only or full cache directory: train anyway, decode next time.
+      logging.warning('folder:%s: cannot cache the decoded images in %s (%s); they will be '
+                      'decoded again next time.', root, path, e)
   images, labels, is_test = arrays['images'], arrays['labels'], arrays['is_test']
   if None not in layout(root):
     splits = {'train': (images[~is_test], labels[~is_test]),
