@@ -10,8 +10,12 @@ config.json (bytes) and the steps of checkpoints/.
               finishes: as the workdir is claimed (a fresh workdir), 0.5-4 s after launch, during
               training (just after a random logged step: pictures, checkpoints, metrics being
               written) and during the final evaluation; over several fresh workdirs (rounds).
-  damage      the newest checkpoint's files truncated or overwritten (or the newest two'), then
-              resumed: the damaged checkpoints are moved to checkpoints.damaged/ with a warning.
+  damage      the newest checkpoint's files truncated or overwritten (or the newest two'), or 16
+              bytes zeroed in one of its files (the largest: array data; another, drawn by the
+              seed), then resumed: the damaged checkpoints are moved to checkpoints.damaged/
+              with one warning naming the step and the file (checkpoint.py's digests), and the
+              run finishes from the older one. The cost of the digests is measured too: saves
+              of dcgan_mnist's default state with and without them (`digest_cost`).
   torn        metrics.jsonl ends in half a JSON line (of a run stopped mid-way, of a finished
               run), then resumed: the partial line is dropped with a warning.
   full_disk   the workdir on a small tmpfs (root only) filled mid-run by a ballast file, or too
@@ -637,14 +641,41 @@ def kills_case(setup: Setup, ref: dict, kills: int = 20, rounds: int = 3, seed: 
 
 # --------------------------------------------------------------------------- case b: damage, torn
 
-DAMAGE_MODES = ('truncate', 'garble', 'garble_arrays', 'garble_two')
+DAMAGE_MODES = ('truncate', 'garble', 'garble_arrays', 'garble_two', 'zeros_arrays',
+                'zeros_file')
 
 
-def damage_checkpoint(directory: str, mode: str, rng: random.Random) -> int:
+def zero_16_bytes(path: str) -> None:
+  """Zeroes 16 bytes in the middle of a file: the first window from the middle on that holds a
+  byte that is not zero yet (so the file does change)."""
+  with open(path, 'r+b') as f:
+    data = f.read()
+    start = max(0, len(data) // 2 - 8)
+    while start + 16 < len(data) and not any(data[start:start + 16]):
+      start += 16
+    f.seek(start)
+    f.write(b'\0' * min(16, len(data)))
+
+
+def _zero_one_file(directory: str, mode: str, rng: random.Random) -> list:
+  """'zeros_arrays': 16 bytes zeroed in the largest file (array data, which orbax reads without
+  an error: issue 27); 'zeros_file': in one other file, drawn by the seed."""
+  names = sorted(os.path.relpath(os.path.join(root, name), directory)
+                 for root, _, files in os.walk(directory) for name in files)
+  largest = max(names, key=lambda n: os.path.getsize(os.path.join(directory, n)))
+  name = largest if mode == 'zeros_arrays' else rng.choice([n for n in names if n != largest])
+  zero_16_bytes(os.path.join(directory, name))
+  return [name]
+
+
+def damage_checkpoint(directory: str, mode: str, rng: random.Random) -> list:
   """Truncates every file of the checkpoint to half its size ('truncate'), or overwrites every
   file ('garble') or only the array data files, its metadata intact ('garble_arrays'), with
-  random bytes of the same length; returns the number of files damaged."""
-  n = 0
+  random bytes of the same length, or zeroes 16 bytes of one file ('zeros_arrays',
+  'zeros_file'); returns the files damaged (paths in the checkpoint)."""
+  if mode.startswith('zeros'):
+    return _zero_one_file(directory, mode, rng)
+  damaged = []
   for root, _, files in os.walk(directory):
     if mode == 'garble_arrays' and os.path.basename(root) != 'd':
       continue  # orbax's OCDBT keeps the arrays' bytes in <item>/**/d/.
@@ -656,8 +687,8 @@ def damage_checkpoint(directory: str, mode: str, rng: random.Random) -> int:
       else:
         with open(path, 'r+b') as f:
           f.write(rng.randbytes(size))
-      n += 1
-  return n
+      damaged.append(os.path.relpath(path, directory))
+  return damaged
 
 
 def damage_case(setup: Setup, ref: dict, modes=DAMAGE_MODES, seed: int = 0) -> dict:
@@ -667,10 +698,11 @@ def damage_case(setup: Setup, ref: dict, modes=DAMAGE_MODES, seed: int = 0) -> d
   for mode in modes:
     workdir = copy_of_reference(setup, ref, f'damage_{mode}')
     victims = ref['checkpoints'][-2:] if mode == 'garble_two' else ref['checkpoints'][-1:]
-    files = sum(damage_checkpoint(os.path.join(workdir, 'checkpoints', str(s)),
-                                  'garble' if mode == 'garble_two' else mode, rng)
-                for s in victims)
-    setup.log(f'damage {mode}: {files} files of checkpoints {victims} damaged; rerunning')
+    names = [n for s in victims for n in damage_checkpoint(
+        os.path.join(workdir, 'checkpoints', str(s)), 'garble' if mode == 'garble_two' else mode,
+        rng)]
+    setup.log(f'damage {mode}: {len(names)} files of checkpoints {victims} damaged '
+              f'{names if len(names) == 1 else ""}; rerunning')
     end = finish(setup, ref, workdir, f'damage {mode}')
     moved_dir = os.path.join(workdir, 'checkpoints.damaged')
     moved = sorted(os.listdir(moved_dir)) if os.path.isdir(moved_dir) else []
@@ -682,7 +714,10 @@ def damage_case(setup: Setup, ref: dict, modes=DAMAGE_MODES, seed: int = 0) -> d
     warned = warnings_with(end['output'], 'damaged')
     if end['rc'] == 0 and not warned:
       problems.append('no warning line mentioning "damaged"')
-    details.append({'mode': mode, 'damaged_steps': victims, 'files': files, 'rc': end['rc'],
+    elif end['rc'] == 0 and len(names) == 1 and not any(names[0] in w for w in warned):
+      problems.append(f'the warning does not name the damaged file {names[0]}')
+    details.append({'mode': mode, 'damaged_steps': victims, 'files': len(names),
+                    'file': names[0] if len(names) == 1 else None, 'rc': end['rc'],
                     'moved_aside': moved, 'warnings': warned[:3], 'problems': problems,
                     'seconds': end['seconds']})
     failures += [f'damage {mode}: {p}' for p in problems]
@@ -985,6 +1020,110 @@ def cli_case(setup: Setup, parallel: int = 1) -> dict:
   return case_result('cli', len(details), failures, details, t0, summary)
 
 
+# --------------------------------------------------------------------------- the digests' cost
+
+DIGEST_COST_SAVES = 15
+
+
+def digest_cost(setup: Setup, saves: int = DIGEST_COST_SAVES) -> dict:
+  """Save and restore times of dcgan_mnist's default state with checkpoint.py's digests and
+  without (orbax alone), medians of `saves` each; measured in a child process (this script
+  imports no JAX). {'error': ...} when the child failed."""
+  directory = os.path.join(setup.root, 'digest_cost')
+  shutil.rmtree(directory, ignore_errors=True)
+  command = [setup.python, os.path.join(setup.repo, 'scripts', 'chaos.py'),
+             '--digest-cost-child', directory, str(saves)]
+  r = subprocess.run(command, cwd=setup.repo, env=setup.env(), capture_output=True, text=True,
+                     timeout=LAUNCH_TIMEOUT_S)
+  lines = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
+  if r.returncode != 0 or not lines:
+    return {'error': f'exit {r.returncode}: ' + '\n'.join(r.stderr.splitlines()[-8:])}
+  cost = json.loads(lines[-1][len('RESULT '):])
+  setup.log(f'digest cost: {digest_sentence(cost)}')
+  return cost
+
+
+def _median_ms(times: list) -> float:
+  return round(1000 * sorted(times)[len(times) // 2], 1)
+
+
+def _noisy_state(exp):
+  """dcgan_mnist's initial state with N(0, 1) added to every float array (as after training:
+  the optimizer moments are no longer zeros), placed on the mesh."""
+  import jax
+  import numpy as np
+  rng = np.random.default_rng(0)
+  host = jax.device_get(exp.init_state())
+  return exp.place(jax.tree.map(
+      lambda x: (x + rng.normal(size=x.shape)).astype(x.dtype)
+      if np.issubdtype(x.dtype, np.floating) else x, host))
+
+
+def digest_cost_child(directory: str, saves: int) -> dict:
+  """The measurement itself: `saves` saves into a plain orbax CheckpointManager (the options
+  checkpoint.Checkpointer gives it) and into a Checkpointer, interleaved, after one of each
+  not counted; then as many restores of the last one by each; then the digests alone."""
+  from gan_jax import xla_defaults
+  xla_defaults.apply()  # As gan_jax.main does, before JAX opens a backend.
+  import jax
+  import orbax.checkpoint as ocp
+  from gan_jax import checkpoint as checkpoint_lib, configs
+  from gan_jax.experiment import Experiment
+  exp = Experiment(configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py')))
+  state = _noisy_state(exp)
+  plain = ocp.CheckpointManager(
+      os.path.join(directory, 'plain'), item_handlers=ocp.StandardCheckpointHandler(),
+      options=ocp.CheckpointManagerOptions(max_to_keep=3, create=True,
+                                           enable_async_checkpointing=False,
+                                           cleanup_tmp_directories=True))
+  ours = checkpoint_lib.Checkpointer(os.path.join(directory, 'digests'))
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+
+  def save_plain(step):
+    plain.save(step, args=ocp.args.StandardSave(state))
+    plain.wait_until_finished()
+  save = _interleaved({'save_without': save_plain, 'save_with': lambda i: ours.save(i, state)},
+                      saves)
+  restore = _interleaved({
+      'restore_without': lambda i: plain.restore(saves, args=ocp.args.StandardRestore(abstract)),
+      'restore_with': lambda i: ours.restore(state, saves)}, saves)
+  digests = _interleaved({
+      'array_digests': lambda i: checkpoint_lib.array_digests(state),
+      'file_digests': lambda i: checkpoint_lib.file_digests(ours.step_dir(saves))}, saves)
+  ours.close()
+  plain.close()
+  leaves = jax.tree.leaves(state)
+  return {'state_mb': round(sum(x.nbytes for x in leaves) / 1e6, 2), 'arrays': len(leaves),
+          'saves': saves, 'devices': jax.device_count(), **save, **restore, **digests}
+
+
+def _interleaved(fns: dict, n: int) -> dict:
+  """'<name>_ms': the median time of fn(i) for i = 1..n, the fns called in turn (in alternating
+  order), after a round at i = 0 that is not counted."""
+  times = {name: [] for name in fns}
+  for i in range(n + 1):
+    for name in sorted(fns, reverse=bool(i % 2)):
+      t = time.perf_counter()
+      fns[name](i)
+      if i:
+        times[name].append(time.perf_counter() - t)
+  return {f'{name}_ms': _median_ms(t) for name, t in times.items()}
+
+
+def digest_sentence(c: dict) -> str:
+  if 'error' in c:
+    return f'not measured: {c["error"]}'
+  extra = c['save_with_ms'] - c['save_without_ms']
+  return (f'saving dcgan_mnist\'s default state ({c["state_mb"]} MB in {c["arrays"]} arrays, '
+          f'random values) took {c["save_without_ms"]} ms with orbax alone and '
+          f'{c["save_with_ms"]} ms with the digests ({extra:+.1f} ms, '
+          f'{100 * extra / c["save_without_ms"]:+.0f}%; medians of {c["saves"]} saves each, '
+          f'interleaved); the digests alone: {c["array_digests_ms"]} ms for the arrays (from the '
+          f'device), {c["file_digests_ms"]} ms for the files. Restoring it took '
+          f'{c["restore_without_ms"]} ms with orbax alone and {c["restore_with_ms"]} ms checked '
+          'against the digests (medians as well).')
+
+
 # --------------------------------------------------------------------------- the report
 
 GUARANTEES = """\
@@ -994,17 +1133,23 @@ What gan_jax guarantees about a workdir, and which case below checks it:
   resumes from the last checkpoint and ends bit for bit like an uninterrupted run: every
   metrics.jsonl value but `steps_per_s`, every sample picture, eval.json. A killed run's lock is
   taken over by the rerun (with a warning). *kills*
-- **A damaged checkpoint** (files truncated or overwritten) is moved to
-  `checkpoints.damaged/<step>.<time>` with a warning and the run resumes from the newest one that
-  restores; nothing is deleted. *damage*
+- **A damaged checkpoint** (files truncated or overwritten, or 16 bytes of any one file
+  zeroed) is moved to `checkpoints.damaged/<step>.<time>` with one warning naming the step and
+  the file, and the run resumes from the newest one that restores; nothing is deleted. Orbax
+  keeps no checksum of array data, so gan_jax writes sha256 digests with every checkpoint (of
+  every array: parameters, optimizer states, EMA, in orbax's step metadata; of every file, in
+  `gan_jax_manifest.json`) and checks them at restore; a checkpoint written before the digests
+  restores unverified, with a warning. In a run of several processes every process checks the
+  same checkpoint and all agree on the step restored (tests/test_workdir.py, 2 processes). *damage*
 - **A torn last line of metrics.jsonl** (a kill or a full disk mid-write) is dropped on resume
   with a warning; the lines before it are kept. *torn*
 - **A full disk** during a checkpoint, metrics, picture or evaluation write ends the run with one
   line `No space left ...` naming the step and the last checkpoint kept (exit status 1); after
   space is freed the same command resumes and finishes. *full_disk*
 - **One run per workdir**: a second run of a workdir in use exits at once with status 1 and one
-  line naming the holder (host, pid, since when), writing nothing; the first is untouched.
-  *second*
+  line naming the holder (host, pid, since when), writing nothing; the first is untouched. In a
+  run of several processes process 0 takes the lock (a dead run's taken over) while the others
+  wait, and all stop when it cannot (tests/test_workdir.py). *second*
 - **A bad command line** is answered in one line, exit status 1, no traceback, naming the valid
   choices, before anything is written. *cli*
 """
@@ -1034,14 +1179,14 @@ def machine() -> dict:
 
 
 def write_report(results: list, ref: dict, args, command: str, info: dict, wall_s: float,
-                 out_dir: str) -> tuple:
+                 out_dir: str, digests: Optional[dict] = None) -> tuple:
   info = dict(info, load_average_at_end=[round(x, 2) for x in os.getloadavg()])
   held = all(r['status'] != 'fail' for r in results)
   payload = {'command': command, 'seed': args.seed, 'held': held, 'wall_s': round(wall_s, 1),
              'machine': info, 'run': ' '.join(ref['command'][1:]).replace(ref['workdir'],
                                                                           '<workdir>'),
              'reference': {k: ref[k] for k in ('seconds', 'startup_s', 'eval_s', 'checkpoints')},
-             'cases': results}
+             'cases': results, 'digest_cost': digests}
   # The scratch directory is gone when the report is read: its paths read <scratch>.
   payload = json.loads(json.dumps(payload, default=str).replace(ref['root'], '<scratch>'))
   json_path, md_path = (os.path.join(out_dir, 'reliability.' + e) for e in ('json', 'md'))
@@ -1085,6 +1230,11 @@ def markdown(p: dict) -> str:
     if r['failures']:
       lines += ['', 'Failures:', '']
       lines += ['```'] + [f.replace('```', "'''") for f in r['failures']] + ['```']
+  if p.get('digest_cost'):
+    lines += ['', '## The cost of the digests', '',
+              'Measured by the same command (scripts/chaos.py `digest_cost`: `python '
+              'scripts/chaos.py --digest-cost-child DIR N` alone), on the machine above: '
+              + digest_sentence(p['digest_cost'])]
   return '\n'.join(lines) + '\n'
 
 
@@ -1128,7 +1278,7 @@ def _case_lines(r: dict) -> list:
   if r['case'] == 'damage':
     return ['| mode | checkpoints damaged | files | rerun exit | moved aside | warning |',
             '|---|---|---|---|---|---|'] + [
-        f'| {x["mode"]} | {x["damaged_steps"]} | {x["files"]} | {x["rc"]} | '
+        f'| {x["mode"]} | {x["damaged_steps"]} | {x.get("file") or x["files"]} | {x["rc"]} | '
         f'{", ".join(x["moved_aside"])} | {_cell(" / ".join(x["warnings"]))} |' for x in d]
   if r['case'] == 'torn':
     return ['| run | torn line kept | rerun exit | warning |', '|---|---|---|---|'] + [
@@ -1162,7 +1312,13 @@ def main(argv=None):
   parser.add_argument('--keep', action='store_true', help='keep the scratch directory')
   parser.add_argument('--report-dir', default=os.path.join(REPO, 'docs'),
                       help='where reliability.md/.json go; "" writes none')
+  parser.add_argument('--digest-cost-child', nargs=2, metavar=('DIR', 'N'),
+                      help='only measure the digests\' cost (N saves in DIR): one RESULT line')
   args = parser.parse_args(argv)
+  if args.digest_cost_child:
+    directory, saves = args.digest_cost_child
+    print('RESULT ' + json.dumps(digest_cost_child(directory, int(saves))), flush=True)
+    return 0
   cases = [c for c in args.only.split(',') if c]
   unknown = sorted(set(cases) - set(CASES))
   if unknown:
@@ -1193,13 +1349,15 @@ def main(argv=None):
       log(f'--- {case}')
       results.append(run[case]())
       log(f'{case}: {results[-1]["status"].upper()}: {results[-1]["summary"]}')
+    cost = digest_cost(setup) if 'damage' in cases else None
   finally:
     reap_all()
     if not args.keep:
       shutil.rmtree(root, ignore_errors=True)
   wall = time.monotonic() - t0
   if args.report_dir:
-    paths = write_report(results, ref, args, command.strip(), info, wall, args.report_dir)
+    paths = write_report(results, ref, args, command.strip(), info, wall, args.report_dir,
+                         cost)
     log(f'wrote {", ".join(os.path.relpath(p, REPO) for p in paths)}')
   held = all(r['status'] != 'fail' for r in results)
   log(('every case held' if held else 'FAILED: ' + ', '.join(
