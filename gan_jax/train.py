@@ -170,8 +170,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   `eval_cache`: a dict the caller owns, where evaluators keep reference features between runs
   on the same data (a sweep passes one for all its points); None keeps nothing."""
   workdir = workdir_lib.check_workdir(config, workdir)  # Reads only.
-  if jax.process_index() == 0:
-    workdir_lib.WorkdirLock(workdir).ensure_free()  # Another run's: fail before building.
+  # Another run's lock: fail before building (process 0 looks; every process stops).
+  checkpoint_lib.on_process_0('workdir_free', workdir_lib.WorkdirLock(workdir).ensure_free)
   exp = experiment_lib.Experiment(config)  # Validates config and data before anything compiles.
   if exp.source.vocab is not None:
     workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
@@ -187,12 +187,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     raise
 
 
+def _claim(config, workdir: str, exp):
+  """Process 0 takes the workdir (its lock, a stale one taken over; config.json; vocab.json)
+  while the other processes wait at the barrier: none touches the workdir before it is taken,
+  and all stop with process 0's error when it cannot be. Returns the lock (None elsewhere)."""
+  def take():
+    lock = workdir_lib.claim(workdir, config, is_writer=True)
+    try:
+      if exp.source.vocab is not None:  # Again, under the lock.
+        workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
+        workdir_lib.write_vocab(workdir, exp.source.vocab.to_json())
+    except BaseException:
+      lock.release()
+      raise
+    return lock
+  return checkpoint_lib.on_process_0('workdir_claim', take)
+
+
 def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
-  lock = workdir_lib.claim(workdir, config, jax.process_index() == 0)
+  lock = _claim(config, workdir, exp)
   try:
-    if lock is not None and exp.source.vocab is not None:  # Again, under the lock.
-      workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
-      workdir_lib.write_vocab(workdir, exp.source.vocab.to_json())
     ckpt = checkpoint_lib.Checkpointer(workdir_lib.checkpoint_dir(workdir),
                                        config.train.ckpt_keep or None)
     try:
