@@ -13,7 +13,7 @@ TEXT_ARGS ?=
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast bench profile ttq ttq-screen sweep augment augment-docs text clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast golden bench profile ttq ttq-screen sweep augment augment-docs text clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -45,6 +45,12 @@ test: install
 # measured over 10 s: tests/conftest.py SLOW_TESTS).
 test-fast: install
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests -m 'not slow' $(PYTEST_ARGS)
+
+# Records this machine's own exact golden values (tests/golden/golden.json, with its machine
+# class): on that class tests/test_golden.py then compares exactly, elsewhere within float32
+# tolerance. Only when the numerics change on purpose, or to hold a machine to its own values.
+golden: install
+	JAX_PLATFORMS=cpu $(BIN)/python scripts/record_golden.py
 
 # make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 sweep: install

@@ -6,7 +6,9 @@ code (mit-han-lab/data-efficient-gans), on images in [-1, 1], independently per 
   contrast: (x - mean_chw) * U(0.5, 1.5) + mean_chw;
 - translation: an integer shift of up to `translation_ratio` of each side, zero fill;
 - cutout: a square of `cutout_ratio` of each side set to 0, centred anywhere in the image.
-All are differentiable in the image, so G's gradient flows through them to its samples.
+All are differentiable in the image, so G's gradient flows through them to its samples. Each
+example's draws come from its own key (streams.py), so a data-parallel run augments an example
+alike on any number of devices.
 The config's augment section (`defaults()`, `problems(config)`) lives here too.
 """
 from typing import Callable
@@ -15,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from gan_jax import streams
 from gan_jax.validation import failed, is_real
 
 POLICIES = ('color', 'translation', 'cutout')
@@ -67,32 +70,40 @@ def cutout_mask(h, w, cy_B, cx_B, size_h, size_w):
   return (~inside).astype(jnp.float32)[..., None]
 
 
-def color(x, key):
-  b = x.shape[0]
-  k1, k2, k3 = jax.random.split(key, 3)
-  x = x + (jax.random.uniform(k1, (b, 1, 1, 1)) - 0.5)
+def _uniform(keys_B, shape=()):
+  """U[0, 1) of `shape` per example, from each example's key: (B, *shape)."""
+  return streams.draw_each(keys_B, lambda k: jax.random.uniform(k, shape))
+
+
+def _randint(keys_B, low, high):
+  """An integer in [low, high) per example, from each example's key: (B,)."""
+  return streams.draw_each(keys_B, lambda k: jax.random.randint(k, (), low, high))
+
+
+def color(x, keys_B):
+  """Brightness, saturation and contrast, each factor drawn per example (its key's draws 0-2)."""
+  u = _uniform(keys_B, (3,)).reshape(-1, 1, 1, 1, 3)
+  x = x + (u[..., 0] - 0.5)
   m = jnp.mean(x, axis=-1, keepdims=True)
-  x = (x - m) * (jax.random.uniform(k2, (b, 1, 1, 1)) * 2.0) + m
+  x = (x - m) * (u[..., 1] * 2.0) + m
   m = jnp.mean(x, axis=(1, 2, 3), keepdims=True)
-  return (x - m) * (jax.random.uniform(k3, (b, 1, 1, 1)) + 0.5) + m
+  return (x - m) * (u[..., 2] + 0.5) + m
 
 
-def translation(x, key, ratio: float):
-  """An integer shift of up to `ratio` of each side, per sample, zero fill."""
-  b, h, w, _ = x.shape
+def translation(x, keys_B, ratio: float):
+  """An integer shift of up to `ratio` of each side, per example, zero fill."""
+  _, h, w, _ = x.shape
   sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-  ky, kx = jax.random.split(key)
-  return translate(x, jax.random.randint(ky, (b,), -sh, sh + 1),
-                   jax.random.randint(kx, (b,), -sw, sw + 1))
+  return translate(x, _randint(streams.fold_each(keys_B, 0), -sh, sh + 1),
+                   _randint(streams.fold_each(keys_B, 1), -sw, sw + 1))
 
 
-def cutout(x, key, ratio: float):
-  """A square of `ratio` of each side set to 0, per sample, centred anywhere in the image."""
-  b, h, w, _ = x.shape
+def cutout(x, keys_B, ratio: float):
+  """A square of `ratio` of each side set to 0, per example, centred anywhere in the image."""
+  _, h, w, _ = x.shape
   size_h, size_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
-  ky, kx = jax.random.split(key)
-  cy = jax.random.randint(ky, (b,), 0, h + (1 - size_h % 2))
-  cx = jax.random.randint(kx, (b,), 0, w + (1 - size_w % 2))
+  cy = _randint(streams.fold_each(keys_B, 0), 0, h + (1 - size_h % 2))
+  cx = _randint(streams.fold_each(keys_B, 1), 0, w + (1 - size_w % 2))
   return x * cutout_mask(h, w, cy, cx, size_h, size_w)
 
 
@@ -105,8 +116,8 @@ def make_augment(policy: str, translation_ratio: float = 0.125,
          'cutout': lambda x, k: cutout(x, k, cutout_ratio)}
   names = policy_entries(policy)
 
-  def augment(x, key):
+  def augment(x, keys_B):
     for i, name in enumerate(names):
-      x = ops[name](x, jax.random.fold_in(key, i))
+      x = ops[name](x, streams.fold_each(keys_B, i))
     return x
   return augment

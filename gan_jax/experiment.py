@@ -10,6 +10,7 @@ the batch (parallel.BATCH_AXIS), for every config.
 import dataclasses
 from typing import Optional
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -27,10 +28,12 @@ from gan_jax import state as state_lib
 from gan_jax import step as step_lib
 
 
-def _with_bn_axis(module, axis_name):
-  """The module with its batch-norm statistics averaged over `axis_name` (if it has batch norm)."""
+def _with_axes(module, bn_axis_name, example_axis_name):
+  """The module with its batch-norm statistics averaged over `bn_axis_name` (if it has batch
+  norm) and its per-example random draws keyed over `example_axis_name` (if it draws any)."""
   fields = {f.name for f in dataclasses.fields(module)}
-  return module.clone(bn_axis_name=axis_name) if 'bn_axis_name' in fields else module
+  axes = {'bn_axis_name': bn_axis_name, 'example_axis_name': example_axis_name}
+  return module.clone(**{k: v for k, v in axes.items() if k in fields})
 
 
 class Experiment:
@@ -158,8 +161,8 @@ class Experiment:
     sync_bn = m.sync_bn and axis_name is not None
     bn_axis = axis_name if sync_bn else None
     return step_lib.UpdateSpec(
-        generator=_with_bn_axis(self.generator, bn_axis),
-        discriminator=_with_bn_axis(self.discriminator, bn_axis),
+        generator=_with_axes(self.generator, bn_axis, axis_name),
+        discriminator=_with_axes(self.discriminator, bn_axis, axis_name),
         loss=losses.get_loss(lc.name), g_tx=self.g_tx, d_tx=self.d_tx,
         latent_dim=m.latent_dim, latent_dist=m.latent_dist, axis_name=axis_name,
         data_key=self.dataset.key,
@@ -182,6 +185,13 @@ class Experiment:
     """The update training uses: (state_S, batch_KxSxNxB) -> (state_S, metrics_KxS), data
     parallel over the mesh, over seeds by train.seed_layout, K steps per call. Not jitted."""
     update = step_lib.make_update(self.update_spec())
+    k = self.config.train.steps_per_call
+    if k > 1 and self.mesh.devices.flat[0].platform == 'cpu':
+      logging.warning(
+          'train.steps_per_call=%d on the CPU: XLA:CPU runs every weight-gradient convolution '
+          'inside the scanned loop with its unoptimised kernel (its ConvCanonicalization pass '
+          'skips loop bodies), measured 15x slower per step than steps_per_call=1 '
+          '(docs/bench_scale.md). It is meant for accelerators; on the CPU keep 1.', k)
     update = parallel.scan_steps(parallel.over_seeds(update, self.config.train.seed_layout))
     return parallel.data_parallel(update, self.mesh)
 

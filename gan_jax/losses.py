@@ -35,9 +35,13 @@ from gan_jax.validation import failed, is_int, is_real
 
 
 class Loss(NamedTuple):
-  d_loss: Callable[[jax.Array, jax.Array], jax.Array]
-  g_loss: Callable[[jax.Array, jax.Array], jax.Array]
+  """`takes_batch_mean`: d_loss and g_loss take a keyword `batch_mean` (x_B -> the mean of x over
+  the global batch: data parallel, over every device's shard, so that the loss is the same on any
+  number of devices); the relativistic average compares each logit with such a mean."""
+  d_loss: Callable[..., jax.Array]
+  g_loss: Callable[..., jax.Array]
   g_needs_real: bool = False
+  takes_batch_mean: bool = False
 
 
 def cross_entropy_d_loss(real_logits_B, fake_logits_B):
@@ -76,15 +80,15 @@ def hinge_d_loss(real_logits_B, fake_logits_B):
   return jnp.mean(jax.nn.relu(1.0 - real_logits_B)) + jnp.mean(jax.nn.relu(1.0 + fake_logits_B))
 
 
-def relativistic_average_d_loss(real_logits_B, fake_logits_B):
-  return cross_entropy_d_loss(real_logits_B - jnp.mean(fake_logits_B),
-                              fake_logits_B - jnp.mean(real_logits_B))
+def relativistic_average_d_loss(real_logits_B, fake_logits_B, batch_mean=jnp.mean):
+  return cross_entropy_d_loss(real_logits_B - batch_mean(fake_logits_B),
+                              fake_logits_B - batch_mean(real_logits_B))
 
 
-def relativistic_average_g_loss(real_logits_B, fake_logits_B):
+def relativistic_average_g_loss(real_logits_B, fake_logits_B, batch_mean=jnp.mean):
   # D's loss with the roles of real and fake exchanged.
-  return cross_entropy_d_loss(fake_logits_B - jnp.mean(real_logits_B),
-                              real_logits_B - jnp.mean(fake_logits_B))
+  return cross_entropy_d_loss(fake_logits_B - batch_mean(real_logits_B),
+                              real_logits_B - batch_mean(fake_logits_B))
 
 
 LOSSES: dict[str, Loss] = {
@@ -94,7 +98,7 @@ LOSSES: dict[str, Loss] = {
     'least_squares': Loss(least_squares_d_loss, least_squares_g_loss),
     'hinge': Loss(hinge_d_loss, minus_mean_fake_g_loss),
     'relativistic_average': Loss(relativistic_average_d_loss, relativistic_average_g_loss,
-                                 g_needs_real=True),
+                                 g_needs_real=True, takes_batch_mean=True),
 }
 
 

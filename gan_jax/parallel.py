@@ -110,19 +110,22 @@ def over_seeds(update_fn: Callable, layout: str) -> Callable:
 def scan_steps(update_fn: Callable) -> Callable:
   """K updates in one call: (state, batches_Kx...) -> (state, metrics stacked over K).
 
-  The K steps are written one after another into the program (an unrolled scan), at the cost of
-  compiling K copies of the step: in a one-off measurement (dcgan_mnist update, batch 64, 2-core
-  CPU, K=10) XLA's CPU backend ran a rolled lax.scan about 22x slower per step than one step per
-  call. A Python loop rather than lax.scan(unroll=True): for K = 1 the unrolled scan's output
-  buffer changed how XLA fused the gradient norm (1 float32 ulp of g_grad_norm against the plain
-  update); the loop computes exactly what one update per call computes.
+  K > 1 is a rolled `lax.scan` whose body is one update, so the program holds one copy of the
+  step and compiles in about the time of K = 1 whatever K is (with 8 seeds in the loop layout an
+  unrolled K = 10 held 80 copies and did not finish compiling in 13 minutes on 2 cores). K = 1
+  calls the update directly: a scan of length 1 would put the step inside a loop, and the plain
+  step is what a one-step call has always computed (tests/test_golden.py). The loop body is
+  compiled as a computation of its own, so its float32 results may differ from K single calls in
+  the last ulps (tests/test_seeds.py). On the CPU a scanned step runs many times slower: XLA:CPU's
+  ConvCanonicalization visits only the entry computation, so each weight-gradient convolution in
+  the loop body falls to XLA's unoptimised kernel (docs/bench_scale.md); K > 1 is for
+  accelerators, where it saves the per-call dispatch.
   """
   def multi_step(state, batches):
-    metrics = []
-    for i in range(jax.tree.leaves(batches)[0].shape[0]):
-      state, m = update_fn(state, replica(batches, i))
-      metrics.append(m)
-    return state, stack_replicas(metrics)
+    if jax.tree.leaves(batches)[0].shape[0] == 1:
+      state, metrics = update_fn(state, replica(batches, 0))
+      return state, stack_replicas([metrics])
+    return jax.lax.scan(update_fn, state, batches)
   return multi_step
 
 

@@ -33,6 +33,7 @@ import optax
 
 from gan_jax import losses
 from gan_jax import penalties as penalties_lib
+from gan_jax import streams
 from gan_jax.models import pack_samples
 from gan_jax.state import GANState, sample_latent
 
@@ -125,6 +126,13 @@ def _mean_vars(spec: UpdateSpec, variables):
   return variables if spec.sync_bn else mean_over_devices(spec, variables)
 
 
+def _loss_kwargs(spec: UpdateSpec) -> dict:
+  """A loss that compares logits with a batch mean gets the global batch's (losses.Loss)."""
+  if not spec.loss.takes_batch_mean:
+    return {}
+  return {'batch_mean': lambda x: mean_over_devices(spec, jnp.mean(x))}
+
+
 def _global_draw(spec: UpdateSpec, key, local_batch: int, draw: Callable):
   """draw(key, n) for the global batch from the replicated key; this device's slice."""
   if spec.axis_name is None:
@@ -147,20 +155,22 @@ def _fake_labels(spec: UpdateSpec, key, local_batch: int):
                       lambda k, n: jax.random.randint(k, (n,), 0, spec.num_classes))
 
 
-def _device_key(spec: UpdateSpec, key):
-  return key if spec.axis_name is None else jax.random.fold_in(
-      key, jax.lax.axis_index(spec.axis_name))
-
-
 def _stream(spec: UpdateSpec, key, tag: int):
-  """This device's key of stream `tag` (dropout, augmentation: each device holds other samples)."""
-  return _device_key(spec, jax.random.fold_in(key, tag))
+  """The key of stream `tag`, the same on every device: the models draw their dropout and noise
+  from it per example (streams.example_keys over `spec.axis_name`)."""
+  del spec
+  return jax.random.fold_in(key, tag)
+
+
+def _example_keys(spec: UpdateSpec, key, tag: int, local_batch: int):
+  """One key per row of this device's batch, from stream `tag` and the row's global index."""
+  return streams.example_keys(jax.random.fold_in(key, tag), local_batch, spec.axis_name)
 
 
 def d_input(spec: UpdateSpec, x, key, tag: int):
-  """What D sees of a batch: DiffAugment'ed (stream `tag`), then packed."""
+  """What D sees of a batch: DiffAugment'ed (stream `tag`, per example), then packed."""
   if spec.augment is not None:
-    x = spec.augment(x, _stream(spec, key, tag))
+    x = spec.augment(x, _example_keys(spec, key, tag, x.shape[0]))
   return pack_samples(x, spec.pack)
 
 
@@ -177,13 +187,14 @@ def _penalty(spec: UpdateSpec, index: int, name: str, d_params, d_vars, state, r
              real_labels, y_fake, key):
   """One weighted-later penalty term of D's loss (lazy ones every spec.lazy_every steps)."""
   entry = penalties_lib.PENALTIES[name]
-  pkey = _device_key(spec, jax.random.fold_in(jax.random.fold_in(key, Stream.PENALTY), index))
+  pkey = jax.random.fold_in(jax.random.fold_in(key, Stream.PENALTY), index)
   labels = y_fake if entry.on_fake_labels else real_labels
 
   def d_fn(x):
     return split_d_output(forward(spec, spec.discriminator, d_params, d_vars, x, pkey, labels)[0])[0]
 
-  compute = lambda: entry.fn(d_fn, real_in, fake_in, pkey)
+  keys_B = streams.example_keys(pkey, real_in.shape[0], spec.axis_name)
+  compute = lambda: entry.fn(d_fn, real_in, fake_in, keys_B)
   if entry.lazy and spec.lazy_every > 1:
     return jax.lax.cond(state.step % spec.lazy_every == 0,
                         lambda: spec.lazy_every * compute(), lambda: jnp.zeros(()))
@@ -199,7 +210,7 @@ def _d_loss(spec: UpdateSpec, d_params, state, real, real_labels, fake, y_fake, 
   fake_out, d_vars = forward(spec, spec.discriminator, d_params, d_vars, fake_in,
                              _stream(spec, key, Stream.DROPOUT_FAKE), y_fake)
   (real_logits, real_cls), (fake_logits, fake_cls) = map(split_d_output, (real_out, fake_out))
-  d_loss = spec.loss.d_loss(real_logits, fake_logits)
+  d_loss = spec.loss.d_loss(real_logits, fake_logits, **_loss_kwargs(spec))
   total, extra = d_loss, {}
   if real_cls is not None:  # ACGAN: D classifies real and fake images.
     extra['d_class_loss'] = _class_loss(real_cls, real_labels) + _class_loss(fake_cls, y_fake)
@@ -244,7 +255,7 @@ def _g_loss(spec: UpdateSpec, g_params, state, z, y, real_logits, key):
                         d_input(spec, fake, key, Stream.AUG_FAKE),
                         _stream(spec, key, Stream.DROPOUT_G), y)
   fake_logits, fake_cls = split_d_output(fake_out)
-  g_loss = spec.loss.g_loss(real_logits, fake_logits)
+  g_loss = spec.loss.g_loss(real_logits, fake_logits, **_loss_kwargs(spec))
   total = g_loss
   if fake_cls is not None:  # ACGAN: G wants its images classified as their labels.
     total = total + spec.acgan_weight * _class_loss(fake_cls, y)

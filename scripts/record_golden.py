@@ -1,8 +1,12 @@
-"""Records tests/golden/golden.json: every logged number of the golden runs (tests/golden_runs.py).
+"""Records tests/golden/golden.json (`make golden`): every logged number of the golden runs
+(tests/golden_runs.py) and the machine class they were made on.
 
-Run only when the numerics change on purpose (and say why in the commit):
+Run only when the numerics change on purpose (and say why in the commit), or to hold this machine
+to its own exact values:
   .venv/bin/python scripts/record_golden.py               # every run
-  .venv/bin/python scripts/record_golden.py NAME [NAME]   # only these runs; the others are kept
+  .venv/bin/python scripts/record_golden.py NAME [NAME]   # only these runs (same machine class)
+  .venv/bin/python scripts/record_golden.py --drift       # no recording: how far each run lands
+                                                          # from golden.json on this machine
 """
 import json
 import os
@@ -16,20 +20,39 @@ xla_defaults.apply()  # The numerics of gan_jax's entry points (and of the tests
 import golden_runs  # noqa: E402
 
 
+def drift(names):
+  """Prints each run's largest relative difference from golden.json and the standard applied."""
+  golden = golden_runs.load()
+  here = golden_runs.machine_class()
+  for name, got in golden_runs.run_all(names).items():
+    got = json.loads(json.dumps(got))
+    standard, diffs = golden_runs.compare(got, golden['runs'][name], golden['machine'], here)
+    print(json.dumps({'run': name, 'max_relative': golden_runs.max_relative(
+        got, golden['runs'][name]), 'differences': len(diffs), 'standard': standard,
+        'machine': here}))
+
+
 def main():
-  names = sys.argv[1:] or None
+  args = sys.argv[1:]
+  names = [a for a in args if not a.startswith('--')] or None
   unknown = sorted(set(names or ()) - set(golden_runs.RUNS))
   if unknown:
     sys.exit(f'Unknown golden runs {unknown}; valid: {sorted(golden_runs.RUNS)}.')
-  results = {}
+  if '--drift' in args:
+    return drift(names)
+  here = golden_runs.machine_class()
+  runs = {}
   if names and os.path.exists(golden_runs.GOLDEN_PATH):
-    with open(golden_runs.GOLDEN_PATH) as f:
-      results = json.load(f)
-  results.update(golden_runs.run_all(names))
+    old = golden_runs.load()
+    if not golden_runs.same_class(old['machine'], here):
+      sys.exit('golden.json was recorded on another machine class; record every run here '
+               '(no NAME) so that one class made them all.')
+    runs = old['runs']
+  runs.update(golden_runs.run_all(names))
   os.makedirs(os.path.dirname(golden_runs.GOLDEN_PATH), exist_ok=True)
   with open(golden_runs.GOLDEN_PATH, 'w') as f:
-    json.dump(results, f, indent=1, sort_keys=True)
-  print(f'wrote {golden_runs.GOLDEN_PATH}: {sorted(names or results)}')
+    json.dump({'machine': here, 'runs': runs}, f, indent=1, sort_keys=True)
+  print(f'wrote {golden_runs.GOLDEN_PATH}: {sorted(names or runs)} on {here}')
 
 
 if __name__ == '__main__':

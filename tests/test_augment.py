@@ -6,6 +6,7 @@ import pytest
 
 from gan_jax import augment
 from gan_jax import configs
+from gan_jax import streams
 from gan_jax import train
 from gan_jax.experiment import Experiment
 from tests.conftest import load_experiment
@@ -33,11 +34,16 @@ def test_cutout_mask_zeroes_one_square():
     np.testing.assert_array_equal(mask[b, ..., 0], want)
 
 
+def _keys(seed, n=3):
+  return streams.example_keys(jax.random.PRNGKey(seed), n, None)
+
+
 def test_color_follows_diffaugment_formulas():
-  key = jax.random.PRNGKey(5)
-  got = np.asarray(augment.color(jnp.asarray(X), key))
-  k1, k2, k3 = jax.random.split(key, 3)
-  u1, u2, u3 = (np.asarray(jax.random.uniform(k, (3, 1, 1, 1)), np.float64) for k in (k1, k2, k3))
+  keys = _keys(5)
+  got = np.asarray(augment.color(jnp.asarray(X), keys))
+  # Example b's three factors are the uniforms of its own key.
+  u = np.stack([np.asarray(jax.random.uniform(k, (3,)), np.float64) for k in keys])
+  u1, u2, u3 = (u[:, i].reshape(3, 1, 1, 1) for i in range(3))
   x = X.astype(np.float64) + (u1 - 0.5)
   m = x.mean(axis=-1, keepdims=True)
   x = (x - m) * (2 * u2) + m
@@ -47,7 +53,7 @@ def test_color_follows_diffaugment_formulas():
 
 def test_gradients_flow_through_the_full_policy():
   aug = augment.make_augment('color,translation,cutout')
-  key = jax.random.PRNGKey(1)
+  key = _keys(1)
   w = jnp.asarray(np.random.default_rng(2).normal(size=X.shape), jnp.float32)
   f = lambda x: jnp.sum(w * aug(x, key))
   g = np.asarray(jax.grad(f)(jnp.asarray(X)))
@@ -58,7 +64,26 @@ def test_gradients_flow_through_the_full_policy():
                              float(np.sum(g * e)), rtol=2e-3)
   # Same key, same augmentation (real and fake see the same kind of op, different draws by key).
   np.testing.assert_array_equal(np.asarray(aug(X, key)), np.asarray(aug(X, key)))
-  assert not np.array_equal(np.asarray(aug(X, key)), np.asarray(aug(X, jax.random.PRNGKey(9))))
+  assert not np.array_equal(np.asarray(aug(X, key)), np.asarray(aug(X, _keys(9))))
+
+
+def test_an_example_is_augmented_alike_however_the_batch_is_split():
+  # Data parallel over 2 devices, each augments its half with the keys of its global rows:
+  # together they give the one-device batch exactly (issue 27: no draw depends on the device).
+  aug = augment.make_augment('color,translation,cutout')
+  x = np.random.default_rng(4).uniform(-1, 1, size=(8, 8, 8, 3)).astype(np.float32)
+  key = jax.random.PRNGKey(7)
+  whole = np.asarray(aug(x, streams.example_keys(key, 8, None)))
+  halves = jax.shard_map(lambda xs: aug(xs, streams.example_keys(key, xs.shape[0], 'data')),
+                         mesh=jax.make_mesh((1,), ('data',),
+                                            axis_types=(jax.sharding.AxisType.Auto,)),
+                         in_specs=jax.P('data'), out_specs=jax.P('data'))
+  np.testing.assert_array_equal(np.asarray(halves(x)), whole)
+  # Rows 4..7 drawn on their own (a second device's slice, offset 4) are rows 4..7 of the whole.
+  offset_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(4, 8))
+  np.testing.assert_array_equal(np.asarray(aug(x[4:], offset_keys)), whole[4:])
+  # And a different split of the draws (the old per-device key) would not give them.
+  assert not np.array_equal(np.asarray(aug(x[4:], streams.example_keys(key, 4, None))), whole[4:])
 
 
 def test_training_with_diffaugment_and_bad_policies(tiny_config, tmp_path):
@@ -90,4 +115,4 @@ def test_augment_section_defaults_and_problems():
 
 
 def test_empty_policy_is_the_identity():
-  np.testing.assert_array_equal(np.asarray(augment.make_augment('')(X, jax.random.PRNGKey(0))), X)
+  np.testing.assert_array_equal(np.asarray(augment.make_augment('')(X, _keys(0))), X)

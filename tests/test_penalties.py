@@ -7,6 +7,7 @@ import pytest
 from gan_jax import configs
 from gan_jax import penalties
 from gan_jax import state as state_lib
+from gan_jax import streams
 from gan_jax.experiment import Experiment
 from tests.conftest import load_experiment
 
@@ -14,7 +15,7 @@ RNG = np.random.default_rng(0)
 REAL = jnp.asarray(RNG.normal(size=(6, 3, 2, 2)), jnp.float32)
 FAKE = jnp.asarray(RNG.normal(size=(6, 3, 2, 2)), jnp.float32)
 W = RNG.normal(size=(3, 2, 2))
-KEY = jax.random.PRNGKey(3)
+KEY = streams.example_keys(jax.random.PRNGKey(3), 6, None)  # One key per example.
 
 
 def linear_d(x):  # grad_x D = W everywhere: ||grad||^2 = ||W||^2.
@@ -41,11 +42,12 @@ def test_penalties_of_a_quadratic_discriminator():
                              np.mean(a ** 2 * sq(real)), rtol=1e-5)
   np.testing.assert_allclose(float(penalties.r2(quadratic_d, REAL, FAKE, KEY)),
                              np.mean(a ** 2 * sq(fake)), rtol=1e-5)
-  eps = np.asarray(jax.random.uniform(KEY, (6, 1, 1, 1)), np.float64)  # The same draw.
+  # Example b's draws come from its own key (the same numbers on any number of devices).
+  eps = np.stack([np.asarray(jax.random.uniform(k, (1, 1, 1)), np.float64) for k in KEY])
   x_hat = eps * real + (1 - eps) * fake
   np.testing.assert_allclose(float(penalties.gradient_penalty(quadratic_d, REAL, FAKE, KEY)),
                              np.mean((a * np.sqrt(sq(x_hat)) - 1) ** 2), rtol=1e-5)
-  u = np.asarray(jax.random.uniform(KEY, REAL.shape), np.float64)
+  u = np.stack([np.asarray(jax.random.uniform(k, REAL.shape[1:]), np.float64) for k in KEY])
   x_p = real + 0.5 * real.std() * u
   np.testing.assert_allclose(float(penalties.dragan(quadratic_d, REAL, FAKE, KEY)),
                              np.mean((a * np.sqrt(sq(x_p)) - 1) ** 2), rtol=1e-4)

@@ -54,7 +54,7 @@ RUNLOCAL_LATENT_DIM = 16  # model.latent_dim of `:runlocal`.
 
 # Fields set by the library, never by model.g_kwargs / model.d_kwargs.
 _LIBRARY_FIELDS = ('parent', 'name', 'output_shape', 'bn_axis_name', 'num_classes',
-                   'conditioning')
+                   'conditioning', 'example_axis_name')
 
 
 def module_fields(cls) -> list[str]:

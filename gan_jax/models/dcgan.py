@@ -59,6 +59,6 @@ class DCGANDiscriminator(Discriminator):
     for features in (f, 2 * f):
       x = sn(nn.Conv(features, (5, 5), (2, 2), padding='SAME'))(x)
       x = nn.leaky_relu(x, self.leaky_slope)
-      x = nn.Dropout(self.dropout, deterministic=not train)(x)
+      x = self.example_dropout(self.dropout)(x, deterministic=not train)
     x = x.reshape(x.shape[0], -1)
     return self.head(x, labels, train)

@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import streams
+
 
 def _same_pad_before(k: int, s: int) -> int:
   """Leading padding of lax.conv_transpose(padding='SAME') for one dimension."""
@@ -318,6 +320,26 @@ def d_output(h_BxF, labels_B, num_classes: int, conditioning: str, sn: Any):
   return logits + jnp.sum(embed(labels_B) * h_BxF, axis=-1)
 
 
+class Dropout(nn.Module):
+  """Dropout whose mask of row b is drawn from fold_in(key, global index of b) (streams.py), so a
+  data-parallel run drops the same units of each example on any number of devices. `axis_name`:
+  the mesh axis the batch is split over (None: one device); in training the 'dropout' rng is used.
+  """
+  rate: float
+  axis_name: Any = None
+
+  @nn.compact
+  def __call__(self, x, deterministic: bool):
+    if deterministic or self.rate == 0.0:
+      return x
+    if self.rate == 1.0:
+      return jnp.zeros_like(x)
+    keep = 1.0 - self.rate
+    keys = streams.example_keys(self.make_rng('dropout'), x.shape[0], self.axis_name)
+    mask = streams.draw_each(keys, lambda k: jax.random.bernoulli(k, keep, x.shape[1:]))
+    return jnp.where(mask, x / keep, jnp.zeros_like(x))
+
+
 class Discriminator(SpectralNormed, nn.Module):
   """Fields every discriminator shares: spectral norm of all its layers, and class conditioning
   (set by the library from model.conditional / model.d_conditioning).
@@ -331,6 +353,11 @@ class Discriminator(SpectralNormed, nn.Module):
   sn_power_iterations: int = 1
   num_classes: int = 0  # Set by the library: > 0 makes D class-conditional ...
   conditioning: str = 'projection'  # ... by projection or an ACGAN classifier (d_output).
+  example_axis_name: Any = None  # Set by the library: the batch's mesh axis (Dropout).
+
+  def example_dropout(self, rate: float):
+    """A Dropout layer keyed per example over the batch's mesh axis."""
+    return Dropout(rate, self.example_axis_name)
 
   def head(self, h_BxF, labels, train: bool):
     return d_output(h_BxF, labels, self.num_classes, self.conditioning, self.sn(train))

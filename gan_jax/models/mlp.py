@@ -62,9 +62,9 @@ class MLPDiscriminator(Discriminator):
   def __call__(self, x_BxHxWxC: jax.Array, train: bool, labels=None):
     sn = self.sn(train)
     x = x_BxHxWxC.reshape(x_BxHxWxC.shape[0], -1)
-    x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+    x = self.example_dropout(self.input_dropout)(x, deterministic=not train)
     for units in self.hidden:
       x = sn(nn.Dense(units * self.maxout_pieces))(x)
       x = jnp.max(x.reshape(x.shape[0], units, self.maxout_pieces), axis=-1)
-      x = nn.Dropout(self.dropout, deterministic=not train)(x)
+      x = self.example_dropout(self.dropout)(x, deterministic=not train)
     return self.head(x, labels, train)

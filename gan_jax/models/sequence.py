@@ -30,12 +30,13 @@ step before G runs (step.py); 0 keeps the temperature fixed.
 
 A class-conditional G (num_classes > 0, set by the library) takes the one-hot class beside z.
 """
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax import streams
 from gan_jax.models.layers import Discriminator, SpectralNormed
 
 OUTPUTS = ('softmax', 'gumbel')  # SequenceGenerator.output.
@@ -79,6 +80,7 @@ class SequenceGenerator(SpectralNormed, nn.Module):
   spectral_norm: bool = False
   sn_power_iterations: int = 1
   num_classes: int = 0  # Set by the library: > 0 conditions G on the one-hot class, beside z.
+  example_axis_name: Any = None  # Set by the library: the batch's mesh axis (Gumbel noise).
 
   def _check(self) -> tuple[int, int]:
     if len(self.output_shape) != 2:
@@ -112,7 +114,9 @@ class SequenceGenerator(SpectralNormed, nn.Module):
     logits32 = logits.astype(jnp.float32)
     temperature = self.temperature()
     if self.output == 'gumbel' and train:
-      noise = jax.random.gumbel(self.make_rng('dropout'), logits32.shape, jnp.float32)
+      keys = streams.example_keys(self.make_rng('dropout'), logits32.shape[0],
+                                  self.example_axis_name)  # Per example: any device count.
+      noise = streams.draw_each(keys, lambda k: jax.random.gumbel(k, logits32.shape[1:]))
       logits32 = (logits32 + noise) / temperature
     return jax.nn.softmax(logits32, axis=-1).astype(logits.dtype)
 
