@@ -1120,8 +1120,10 @@ def digest_sentence(c: dict) -> str:
           f'{100 * extra / c["save_without_ms"]:+.0f}%; medians of {c["saves"]} saves each, '
           f'interleaved); the digests alone: {c["array_digests_ms"]} ms for the arrays (from the '
           f'device), {c["file_digests_ms"]} ms for the files. Restoring it took '
-          f'{c["restore_without_ms"]} ms with orbax alone and {c["restore_with_ms"]} ms checked '
-          'against the digests (medians as well).')
+          f'{c["restore_without_ms"]} ms with orbax alone and {c["restore_with_ms"]} ms through '
+          'checkpoint.Checkpointer.restore (the saved tree compared with the state\'s, as '
+          'before the digests, then its files and restored arrays checked against their '
+          'digests; medians as well).')
 
 
 # --------------------------------------------------------------------------- the report
