@@ -393,3 +393,183 @@ def test_a_missing_folder_is_one_line_on_the_command_line(tmp_path):
   assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
   assert re.search(r'folder:.*/nope: no such folder\. Point it at a folder', r.stderr)
   assert not (tmp_path / 'w').exists()
+
+
+# --- Review fixes: 16-bit images, split folders, the cache location, special files, the split's
+# seeds, the digit classifier's class numbers, symbolic links, stray files, field types. -------
+
+
+def test_16_bit_grayscale_is_scaled_to_8_bits_not_clipped(tmp_path, cache):
+  ramp = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)
+  for c in ('a', 'b'):
+    os.makedirs(tmp_path / 'deep' / c)
+    for i in range(5):
+      Image.fromarray(ramp).save(tmp_path / 'deep' / c / f'{i}.png')
+  assert Image.open(tmp_path / 'deep' / 'a' / '0.png').mode.startswith('I')  # PIL: I;16 (or I).
+  splits, _ = own_images.load(data_config(f'folder:{tmp_path / "deep"}', test_fraction=0.2))
+  x = splits['train'][0]
+  assert x.shape == (8, 32, 32, 1)
+  np.testing.assert_array_equal(x[0, ..., 0], ramp >> 8)  # Not almost all 255.
+  # 'I' (int32) by the 16-bit range; 'F' as 0..1 when all of it is there, else as 'I'.
+  as_i = Image.fromarray(ramp.astype(np.int32))
+  np.testing.assert_array_equal(own_images.fit(as_i, None, 1)[..., 0], ramp >> 8)
+  as_f = Image.fromarray(np.array([[0, 0.5, 1]], np.float32))
+  assert own_images.fit(as_f, None, 1)[..., 0].tolist() == [[0, 128, 255]]
+  as_f = Image.fromarray(np.array([[0, 512, 70000]], np.float32))
+  assert own_images.fit(as_f, None, 3)[0, :, 0].tolist() == [0, 2, 255]
+
+
+def _split_folder(root, digits, names):
+  images, labels = digits
+  for name in names:
+    write_folder(root / name, images[labels < 2], labels[labels < 2], names=('cat', 'dog'))
+  return str(root)
+
+
+@pytest.mark.parametrize('test_dir', ['val', 'valid'])
+def test_train_and_val_folders_are_the_splits(tmp_path, digits, cache, test_dir):
+  root = _split_folder(tmp_path / 'tv', digits, ('train', test_dir))
+  assert own_images.layout(root) == {'train': f'{root}/train', 'test': f'{root}/{test_dir}'}
+  source = data_lib.get_source(data_config(f'folder:{root}'))
+  assert (source.num_classes, source.splits['train'].size, source.splits['test'].size) == (
+      2, 40, 40)
+  assert own_images.listing(root)[0] == ['cat', 'dog']
+
+
+@pytest.mark.parametrize('names, message', [
+    (('train',), r'tv holds only train/, which would be read as one class named "train"; add the '
+     r'test split as .*tv/test/<class>/<image> \(or val/\), or set data\.source=folder:.*tv/train'),
+    (('train', 'test', 'val'), r'tv has train/ beside 2 test folders \(test, val\); keep one of '
+     r'them as the test split \(move .*tv/val out of it\)'),
+    (('val',), r'tv holds val/ but no train/, which would be read as classes; put the training '
+     r'images in .*tv/train/<class>/<image>'),
+])
+def test_split_folders_in_another_combination_are_refused(tmp_path, digits, cache, names,
+                                                          message):
+  root = _split_folder(tmp_path / 'tv', digits, names)
+  found = data_lib.problems(config_of(f'folder:{root}', conditional=False))
+  assert len(found) == 1, found
+  _one_line(found[0], message)
+
+
+def test_a_class_named_train_beside_other_classes_is_a_class(tmp_path, digits, cache):
+  root = write_folder(tmp_path / 'vehicles', *digits, names=('bus', 'train', 'tram'))
+  assert data_lib.problems(config_of(f'folder:{root}')) == []
+  assert own_images.listing(root)[0] == ['bus', 'train', 'tram']
+
+
+def test_an_unusable_cache_location_is_a_warning(folder, cache, monkeypatch, tmp_path, caplog):
+  expected = whole(data_lib.get_source(data_config('folder:' + folder)).splits['train'])[0]
+
+  def no_cache_dir():
+    raise PermissionError(13, 'Permission denied', '/nowhere/gan_jax')
+  with monkeypatch.context() as mp:
+    mp.setattr(offline, 'cache_dir', no_cache_dir)
+    mp.setattr(own_images, '_read_cache', lambda path: None)  # Decoded again, then not cached.
+    got = whole(data_lib.get_source(data_config('folder:' + folder)).splits['train'])[0]
+  np.testing.assert_array_equal(got, expected)
+  said = [r.getMessage() for r in caplog.records if 'no cache directory' in r.getMessage()]
+  assert len(said) == 1 and 'Permission denied' in said[0], said
+  (tmp_path / 'a_file').write_text('')  # $GAN_JAX_CACHE under a file: makedirs cannot make it.
+  monkeypatch.setenv('GAN_JAX_CACHE', str(tmp_path / 'a_file' / 'gan_jax'))
+  got = whole(data_lib.get_source(data_config('folder:' + folder)).splits['train'])[0]
+  np.testing.assert_array_equal(got, expected)
+
+
+def test_a_broken_symbolic_link_is_a_bad_file(folder, caplog):
+  os.symlink('/nonexistent/gone.png', os.path.join(folder, 'one', 'gone.png'))
+  config = config_of('folder:' + folder, conditional=False)
+  assert data_lib.problems(config) == []
+  with pytest.raises(data_lib.DataError) as e:
+    data_lib.get_source(config.data)
+  _one_line(str(e.value), r'one/gone\.png is not an image PIL can read \(a broken symbolic link '
+            r'to /nonexistent/gone\.png\)\. Remove it, or set data\.bad_files=skip')
+  source = data_lib.get_source(data_config('folder:' + folder, bad_files='skip'))
+  assert source.splits['train'].size + source.splits['test'].size == 60
+  said = [r.getMessage() for r in caplog.records if 'skipped' in r.getMessage()]
+  assert len(said) == 1 and 'skipped 1 file(s)' in said[0] and 'gone.png' in said[0]
+
+
+def _load_in_a_thread(data, pipe: str, timeout: float = 60):
+  """The error of get_source(data) (None: it loaded), run in a thread; a thread still blocked
+  after `timeout` (reading the named pipe `pipe`) fails the test once a writer has let it go."""
+  import threading
+  out = {}
+
+  def run():
+    try:
+      data_lib.get_source(data)
+    except Exception as e:  # pylint: disable=broad-except
+      out['error'] = e
+  thread = threading.Thread(target=run, daemon=True)
+  thread.start()
+  thread.join(timeout)
+  if thread.is_alive():  # Open a writer and close it: the blocked reader sees EOF, returns.
+    os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    thread.join(timeout)
+    pytest.fail(f'loading a folder with a named pipe ({pipe}) blocked')
+  return out.get('error')
+
+
+def test_a_named_pipe_is_not_opened(folder):
+  pipe = os.path.join(folder, 'two', 'pipe.png')
+  os.mkfifo(pipe)
+  error = _load_in_a_thread(data_config('folder:' + folder, bad_files='skip'), pipe)
+  assert error is None, error
+  error = _load_in_a_thread(data_config('folder:' + folder), pipe)
+  _one_line(str(error), r'two/pipe\.png is not an image PIL can read \(not a regular file: a '
+            r'named pipe, socket or device\)')
+
+
+def test_adding_an_image_to_one_class_keeps_the_other_classes_splits():
+  labels = np.repeat([0, 1, 2], 20)
+  more = np.concatenate([[0], labels])  # One more image of class 0, first: every index shifts.
+
+  def test_positions(labels_N, c):  # Positions within class c of its test images.
+    test = own_images.stratified_split(labels_N, 0.2, 'x')[1]
+    return np.flatnonzero(np.isin(np.flatnonzero(labels_N == c), test)).tolist()
+  for c in (1, 2):
+    assert test_positions(more, c) == test_positions(labels, c)
+  assert len(test_positions(more, 0)) == 4
+
+
+def test_own_images_in_the_digit_space_report_no_digit_class_numbers(folder, npz):
+  source = data_lib.get_source(data_config('folder:' + folder))
+  samples = whole(source.splits['test'])[0]
+  for name in ('folder:' + folder, 'mnist5k'):
+    config = config_of(name, conditional=False)
+    config.eval.num_samples = len(samples)
+    config.eval.reference_split = 'test'
+    evaluator = features.Features(config, source, (28, 28, 1), 0, {})
+    result, protocol = evaluator.metrics_of_samples(samples), evaluator.describe()
+    assert protocol['features'] == 'mnist_classifier' and np.isfinite(result['fid'])
+    if name == 'mnist5k':  # Digits: the classifier's classes mean something.
+      assert np.isfinite(result['inception_score']) and 'features_note' not in protocol
+      continue
+    assert all(result[k] is None for k in features.DIGIT_CLASS_METRICS), result
+    assert 'ten MNIST digits' in protocol['features_note'], protocol
+
+
+def test_symbolic_links_to_folders_are_followed_once_and_stray_files_said(folder, digits,
+                                                                          tmp_path, caplog):
+  extra = write_folder(tmp_path / 'elsewhere', digits[0][:5], [0] * 5, names=('x',))
+  os.symlink(os.path.join(extra, 'x'), os.path.join(folder, 'zero', 'more'))
+  os.symlink(os.path.join(folder, 'zero'), os.path.join(folder, 'zero', 'loop'))  # A loop.
+  assert len(own_images._files(os.path.join(folder, 'zero'))) == PER_CLASS + 5
+  Image.fromarray(np.zeros((28, 28), np.uint8)).save(os.path.join(folder, 'stray.png'))
+  source = data_lib.get_source(data_config('folder:' + folder))
+  assert source.splits['train'].size + source.splits['test'].size == 3 * PER_CLASS + 5
+  said = [r.getMessage() for r in caplog.records if 'not read' in r.getMessage()]
+  assert len(said) == 1 and 'stray.png' in said[0] and '1 file(s) or folder(s)' in said[0], said
+
+
+def test_fields_take_integers_not_bools_and_labels_of_shape_n_by_1(tmp_path, digits):
+  for d in (data_config('folder:x', channels=True), {'channels': 1.0}):  # 1.0: a dict's.
+    found = own_images.field_problems(d)
+    assert len(found) == 1 and found[0].startswith('data.channels must be 1, 3 or None'), found
+  path = str(tmp_path / 'n1.npz')
+  np.savez(path, x=digits[0], y=digits[1][:, None])
+  found = data_lib.problems(config_of('npz:' + path))
+  assert len(found) == 1, found
+  _one_line(found[0], r'y has shape \(60, 1\); labels are one integer per image, shape \(N,\) '
+            r'\(y\.reshape\(-1\)\)')

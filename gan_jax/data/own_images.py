@@ -1,20 +1,24 @@
 """Your own images: `folder:<path>` (one subfolder per class) and `npz:<path>` (arrays).
 
 - `folder:PATH`: the ImageFolder layout of torchvision and of tfds' `ImageFolder` builder:
-  PATH/<class>/<image> (deeper subfolders of a class folder belong to it; files and folders whose
-  names start with '.' are ignored). Classes are the subfolder names, sorted: label i is the
-  i-th. If PATH holds both `train/` and `test/`, those are the splits (each with its class
-  folders; every test class must have training images); otherwise a seeded stratified
-  `data.test_fraction` of each class is the 'test' split (at least one image of a class stays in
-  'train'). Images of any format PIL reads are decoded once with PIL (EXIF orientation applied;
-  no TensorFlow), converted to `data.channels` (None: 1 if every image is grayscale, else 3; a
-  folder of mixed channel counts is converted and says so once), resized to `data.image_size`
-  (a centre square crop, then Lanczos: antialiased; None: every image must have one size), and
-  cached as arrays under the user's cache directory (offline.cache_dir: $GAN_JAX_CACHE, else
-  $XDG_CACHE_HOME/gan_jax, else ~/.cache/gan_jax), keyed by the folder's content (every file's
-  name, size and modification time): a changed file is decoded again, the stale cache removed.
-  A file PIL cannot read is refused (`data.bad_files='error'`, the default) or skipped and
-  counted ('skip').
+  PATH/<class>/<image> (deeper subfolders of a class folder belong to it, symbolic links to
+  folders included, each real folder read once; files and folders whose names start with '.'
+  are ignored; files beside the class folders are not read, said in one warning). Classes are
+  the subfolder names, sorted: label i is the i-th. If PATH holds `train/` and one of `test/`,
+  `val/`, `valid/`, those are the splits (each with its class folders; every test class must
+  have training images); top-level folders that are all split names in another combination
+  are refused. Otherwise a seeded stratified `data.test_fraction` of each class is the 'test'
+  split (each class by its own seed; at least one image of a class stays in 'train'). Images of
+  any format PIL reads are decoded once with PIL (EXIF orientation applied; 16- and 32-bit
+  grayscale brought to 8 bits by `to_8bit`; no TensorFlow), converted to `data.channels` (None:
+  1 if every image is grayscale, else 3; a folder of mixed channel counts is converted and says
+  so once), resized to `data.image_size` (a centre square crop, then Lanczos: antialiased;
+  None: every image must have one size), and cached as arrays under the user's cache directory
+  (offline.cache_dir: $GAN_JAX_CACHE, else $XDG_CACHE_HOME/gan_jax, else ~/.cache/gan_jax;
+  one that cannot be written is a warning), keyed by the folder's content (every file's name,
+  size and modification time): a changed file is decoded again, the stale cache removed. A file
+  PIL cannot read, or that is not a regular file (a broken symbolic link, a named pipe: never
+  opened), is refused (`data.bad_files='error'`, the default) or skipped and counted ('skip').
 - `npz:PATH`: an .npz (np.savez) with `x` (N, H, W[, C]) uint8 0..255 or float 0..1, optionally
   `y` (N,) integer labels 0..K-1 (every class with examples), and optionally `x_test` / `y_test`
   (the 'test' split; without them the split is a stratified `data.test_fraction`, as a folder's).
@@ -36,16 +40,17 @@ import numpy as np
 
 from gan_jax import atomic_files
 from gan_jax.data import offline
-from gan_jax.validation import is_real
+from gan_jax.validation import is_int, is_real
 
 FOLDER_PREFIX = 'folder:'  # data.source='folder:<path>'.
 NPZ_PREFIX = 'npz:'  # data.source='npz:<path>'.
 BAD_FILES = ('error', 'skip')  # data.bad_files.
 CHANNELS = (1, 3)  # data.channels (or None: the images' own).
 SPLIT_SEED = 0x0DA7A  # The stratified split's seed (a folder's or an .npz's without x_test).
-CACHE_VERSION = 1  # Part of the cache key: raise it when the decoding changes.
-GRAY_MODES = ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16L', 'I;16B', 'F')  # PIL's one-channel modes.
-SPLITS = ('train', 'test')
+CACHE_VERSION = 2  # Part of the cache key: raise it when the decoding changes.
+GRAY_MODES = ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'F')  # One channel.
+TEST_DIRS = ('test', 'val', 'valid')  # A folder's test split, beside train/ (one of them).
+SPLIT_DIRS = ('train',) + TEST_DIRS
 NPZ_HINT = 'save it with np.savez(path, x=images (N, H, W[, C]) uint8, y=labels (N,) int)'
 
 
@@ -69,12 +74,13 @@ def _error(message: str) -> Exception:
 def field_problems(d) -> list[str]:
   """The problems of the fields this module adds to the data section."""
   tf = d.get('test_fraction', 0.1)  # Absent: a config written before these fields existed.
+  ch = d.get('channels')
   return [m for ok, m in [
       (is_real(tf) and 0 < tf < 1,
        f'data.test_fraction must be a number in (0, 1) (the share of each class held out as the '
        f'test split of a folder: or npz: source), got {tf!r}.'),
-      (d.get('channels') is None or d.get('channels') in CHANNELS,
-       f'data.channels must be 1, 3 or None (the images\' own), got {d.get("channels")!r}.'),
+      (ch is None or (is_int(ch) and ch in CHANNELS),
+       f'data.channels must be 1, 3 or None (the images\' own), got {ch!r}.'),
       (d.get('bad_files', 'error') in BAD_FILES,
        f'data.bad_files must be one of {list(BAD_FILES)} (a file of a folder: source that is not '
        f'an image), got {d.get("bad_files")!r}.')] if not ok]
@@ -95,11 +101,28 @@ def problems(config) -> list[str]:
 # --- Converting images (both sources) ---------------------------------------------------------
 
 
-def fit(img, size: Optional[int], channels: int) -> np.ndarray:
-  """A PIL image as uint8 (H, W, channels): converted ('L' or 'RGB', alpha dropped), then, when
-  `size` is set, centre-cropped to a square and resized to size x size (Lanczos, antialiased)."""
+def to_8bit(img):
+  """PIL's one-channel modes of more than 8 bits as 'L' (PIL's own convert('L') clips them at
+  255): 'I;16*' by its top 8 bits (>> 8); 'I' (what PIL makes of 16-bit PNG, PGM or TIFF) by
+  the 16-bit range too, values outside 0..65535 clipped; 'F' as 0..1 when every value is in
+  [0, 1], else by the 16-bit range as 'I'. Fixed ranges, not each image's own, so that images
+  keep their brightness relative to each other. Other modes are returned as they are."""
   from PIL import Image
-  img = img.convert('L' if channels == 1 else 'RGB')
+  if not (img.mode.startswith('I;16') or img.mode in ('I', 'F')):
+    return img
+  x = np.asarray(img)
+  if img.mode == 'F' and np.all((x >= 0) & (x <= 1)):
+    return Image.fromarray(np.round(x * 255.0).astype(np.uint8), 'L')
+  x = np.clip(np.nan_to_num(np.asarray(x, np.float64)), 0, 65535).astype(np.uint16)
+  return Image.fromarray((x >> 8).astype(np.uint8), 'L')
+
+
+def fit(img, size: Optional[int], channels: int) -> np.ndarray:
+  """A PIL image as uint8 (H, W, channels): brought to 8 bits (`to_8bit`), converted ('L' or
+  'RGB', alpha dropped), then, when `size` is set, centre-cropped to a square and resized to
+  size x size (Lanczos, antialiased)."""
+  from PIL import Image
+  img = to_8bit(img).convert('L' if channels == 1 else 'RGB')
   w, h = img.size
   if size and (w, h) != (size, size):
     s = min(w, h)
@@ -123,11 +146,14 @@ def fit_arrays(images_NxHxWxC: np.ndarray, size: Optional[int], channels: int) -
 
 
 def stratified_split(labels_N: np.ndarray, test_fraction: float, where: str) -> tuple:
-  """(train indices, test indices), sorted: round-half-up `test_fraction` of each class (seeded
-  by SPLIT_SEED), a class's last image always kept for training."""
-  rng = np.random.default_rng(SPLIT_SEED)
+  """(train indices, test indices), sorted: round-half-up `test_fraction` of each class, a class's
+  last image always kept for training. Each class is shuffled by its own seed (SPLIT_SEED, its
+  label), so its split depends on its own images only: adding images to one class leaves the
+  others' splits as they were. (offline.stratified_split, mnist5k's and digits', draws every
+  class from one generator; kept so, as their published splits depend on it.)"""
   train, test = [], []
   for c in np.unique(labels_N):
+    rng = np.random.default_rng([SPLIT_SEED, int(c)])
     idx = rng.permutation(np.flatnonzero(labels_N == c))
     n_test = min(int(np.floor(len(idx) * test_fraction + 0.5)), len(idx) - 1)
     test.append(idx[:n_test])
@@ -155,37 +181,69 @@ def _subdirs(path: str) -> list[str]:
   return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith('.'))
 
 
+def _walk(path: str):
+  """(folder, its visible entries that are not folders) of `path` and of every visible folder
+  under it, through symbolic links to folders; a folder reached again (by a link loop, or by two
+  links to it) is read the first time only."""
+  seen = set()
+  for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+    real = os.path.realpath(dirpath)
+    if real in seen:
+      dirnames[:] = []
+      continue
+    seen.add(real)
+    dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+    yield dirpath, [f for f in filenames if not f.startswith('.')]
+
+
 def _files(path: str) -> list[str]:
-  """Every visible file under `path` (recursively), sorted, as paths relative to it."""
+  """Every visible entry under `path` that is not a folder (`_walk`), sorted, as paths relative
+  to it: the regular files are the images; the rest (a broken symbolic link, a named pipe, a
+  device) are bad files, which `_open` refuses without reading them."""
   out = []
-  for dirpath, dirnames, filenames in os.walk(path):
-    dirnames[:] = [d for d in dirnames if not d.startswith('.')]
+  for dirpath, filenames in _walk(path):
     rel = os.path.relpath(dirpath, path)
-    out += [os.path.normpath(os.path.join(rel, f)) for f in filenames if not f.startswith('.')]
+    out += [os.path.normpath(os.path.join(rel, f)) for f in filenames]
   return sorted(out)
 
 
 def _has_file(path: str) -> bool:
-  """Whether `path` holds a visible file (stops at the first)."""
-  for _, dirnames, filenames in os.walk(path):
-    dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-    if any(not f.startswith('.') for f in filenames):
-      return True
-  return False
+  """Whether `path` holds a visible entry that is not a folder (stops at the first)."""
+  return any(filenames for _, filenames in _walk(path))
 
 
 def layout(root: str) -> dict:
-  """{split: the folder holding its class folders}: PATH/train and PATH/test when PATH holds
-  both, else {None: PATH} (split by data.test_fraction)."""
+  """{split: the folder holding its class folders}: PATH/train and PATH's one test folder
+  (test/, val/ or valid/) when PATH holds both, else {None: PATH} (split by
+  data.test_fraction)."""
   subdirs = _subdirs(root)
-  if all(s in subdirs for s in SPLITS):
-    return {s: os.path.join(root, s) for s in SPLITS}
+  tests = [d for d in TEST_DIRS if d in subdirs]
+  if 'train' in subdirs and len(tests) == 1:
+    return {'train': os.path.join(root, 'train'), 'test': os.path.join(root, tests[0])}
   return {None: root}
 
 
+def _layout_problem(root: str, where: str) -> Optional[str]:
+  """Split folders in another combination than train/ and one test folder: train/ beside two
+  test folders, or top-level folders that are all split names (then read as classes)."""
+  subdirs = _subdirs(root)
+  tests = [d for d in TEST_DIRS if d in subdirs]
+  if 'train' in subdirs and len(tests) > 1:
+    return (f'{where}: {root} has train/ beside {len(tests)} test folders ({", ".join(tests)}); '
+            f'keep one of them as the test split (move {root}/{tests[-1]} out of it).')
+  if not subdirs or any(d not in SPLIT_DIRS for d in subdirs) or len(layout(root)) == 2:
+    return None
+  if 'train' in subdirs:
+    return (f'{where}: {root} holds only train/, which would be read as one class named '
+            f'"train"; add the test split as {root}/test/<class>/<image> (or val/), or set '
+            f'data.source=folder:{root}/train to hold out data.test_fraction of each class.')
+  return (f'{where}: {root} holds {"/, ".join(subdirs)}/ but no train/, which would be read as '
+          f'classes; put the training images in {root}/train/<class>/<image>.')
+
+
 def folder_problems(root: str, conditional: bool) -> list[str]:
-  """Problems of a folder's layout: its existence, its class folders (none, empty, a test class
-  without training images) and, for a conditional run, two classes at least."""
+  """Problems of a folder's layout: its existence, its split folders, its class folders (none,
+  empty, a test class without training images) and, for a conditional run, two classes."""
   where = f'data.source=folder:{root}'
   if not os.path.exists(root):
     return [f'{where}: no such folder. Point it at a folder with one subfolder per class '
@@ -193,8 +251,11 @@ def folder_problems(root: str, conditional: bool) -> list[str]:
   if not os.path.isdir(root):
     return [f'{where}: {root} is a file, not a folder (for an .npz of arrays use '
             f'data.source=npz:{root}).']
-  found, classes = [], {}
-  for split, split_dir in layout(root).items():
+  problem = _layout_problem(root, where)
+  if problem:
+    return [problem]
+  found, classes, dirs = [], {}, layout(root)
+  for split, split_dir in dirs.items():
     classes[split] = _subdirs(split_dir)
     if not classes[split]:
       found.append(f'{where}: {split_dir} has no class subfolders; put the images in one '
@@ -205,9 +266,9 @@ def folder_problems(root: str, conditional: bool) -> list[str]:
               for c in classes[split] if not _has_file(os.path.join(split_dir, c))]
   extra = sorted(set(classes.get('test', [])) - set(classes.get('train', [])))
   if extra:
-    found.append(f'{where}: {root}/test has class folders {extra} that {root}/train lacks; every '
-                 f'test class needs training images (add {root}/train/{extra[0]}, or remove '
-                 f'{root}/test/{extra[0]}).')
+    found.append(f'{where}: {dirs["test"]} has class folders {extra} that {root}/train lacks; '
+                 f'every test class needs training images (add {root}/train/{extra[0]}, or '
+                 f'remove {dirs["test"]}/{extra[0]}).')
   train = classes.get('train', classes.get(None, []))
   if conditional and len(train) == 1:
     found.append(f'{where}: model.conditional=True needs two classes at least; the folder has one '
@@ -229,14 +290,31 @@ def listing(root: str) -> tuple[list, list]:
   return classes, [(split, index[c], rel) for split, c, rel in entries]
 
 
+def unread(root: str) -> list[str]:
+  """What a folder: source does not read, as paths: visible entries beside the class folders
+  that are not folders (at PATH, or at PATH/train and its test folder) and, beside train/ and
+  its test folder, PATH's other visible entries."""
+  dirs = layout(root)
+
+  def visible(folder: str, folders_too: bool) -> list[str]:
+    return [os.path.join(folder, e.name) for e in os.scandir(folder)
+            if not e.name.startswith('.') and (folders_too or not e.is_dir())]
+  if None in dirs:
+    return sorted(visible(root, False))
+  return sorted([p for p in visible(root, True) if p not in dirs.values()] +
+                [p for d in dirs.values() for p in visible(d, False)])
+
+
 def cache_paths(root: str, entries: list, data_config) -> tuple[str, str]:
   """(this content's cache file, the prefix of every cache file of this folder and settings):
-  keyed by the settings and by every file's name, size and modification time."""
+  keyed by the settings and by every file's name, size and modification time (a broken
+  symbolic link's own). OSError where the cache directory cannot be made."""
   settings = json.dumps([CACHE_VERSION, os.path.abspath(root), data_config.get('image_size'),
                          data_config.get('channels'), data_config.get('bad_files')])
   content = hashlib.sha256()
   for split, label, rel in entries:
-    st = os.stat(os.path.join(root, rel))
+    full = os.path.join(root, rel)
+    st = os.stat(full) if os.path.exists(full) else os.lstat(full)
     content.update(json.dumps([split, label, rel, st.st_size, st.st_mtime_ns]).encode())
   prefix = os.path.join(offline.cache_dir(), 'folders',
                         hashlib.sha256(settings.encode()).hexdigest()[:16])
@@ -266,8 +344,12 @@ def _write_cache(path: str, prefix: str, arrays: dict) -> None:
 
 def _open(path: str, decode: bool, size=None, channels=None) -> tuple:
   """(PIL's mode of the file, or its decoded image if `decode`; None) or (None, why PIL cannot
-  read it)."""
+  read it). Only regular files are opened: a named pipe would block PIL for ever."""
   from PIL import Image, ImageOps
+  if not os.path.isfile(path):
+    broken = os.path.islink(path) and not os.path.exists(path)
+    return None, (f'a broken symbolic link to {os.readlink(path)}' if broken
+                  else 'not a regular file: a named pipe, socket or device')
   try:
     with Image.open(path) as img:
       return (fit(ImageOps.exif_transpose(img), size, channels) if decode else img.mode), None
@@ -297,7 +379,7 @@ def _check_decoded(root: str, classes: list, entries: list, kept: list, skipped:
   """Every class folder keeps an image; every image has one size (data.image_size unset)."""
   left = {(split, label) for (split, label, _), _ in kept}
   for split, label in sorted({e[:2] for e in entries} - left, key=str):
-    folder = os.path.join(root, split or '', classes[label])
+    folder = os.path.join(layout(root)[split], classes[label])
     raise _error(f'data.source=folder:{root}: class folder {folder} has no image PIL can read '
                  f'({len(skipped)} file(s) skipped, data.bad_files=skip); add images or remove '
                  'it.')
@@ -339,23 +421,47 @@ def decode_folder(root: str, classes: list, entries: list, data_config) -> dict:
           'is_test': np.array([e[0] == 'test' for e, _ in kept])}
 
 
-def load_folder(data_config) -> tuple[dict, int]:
-  """({split: (uint8 images, int64 labels)}, class count) of a folder: source (cached)."""
-  root = path_of(data_config.source)
-  found = folder_problems(root, conditional=False)
-  if found:
-    raise _error(found[0])
-  classes, entries = listing(root)
-  path, prefix = cache_paths(root, entries, data_config)
-  arrays = _read_cache(path)
-  if arrays is None:
-    arrays = decode_folder(root, classes, entries, data_config)
+def _cache_location(root: str, entries: list, data_config) -> tuple:
+  """cache_paths, or (None, None) and a warning where the cache directory cannot be made."""
+  try:
+    return cache_paths(root, entries, data_config)
+  except OSError as e:
+    logging.warning('folder:%s: no cache directory (%s); the images are decoded without a cache, '
+                    'and will be decoded again next time.', root, e)
+    return None, None
+
+
+def _decoded(root: str, classes: list, entries: list, data_config) -> dict:
+  """decode_folder's arrays: from the cache when there, else decoded and cached (a cache
+  directory that cannot be made or written is a warning, not a failed run)."""
+  path, prefix = _cache_location(root, entries, data_config)
+  arrays = _read_cache(path) if path else None
+  if arrays is not None:
+    return arrays
+  arrays = decode_folder(root, classes, entries, data_config)
+  if path:
     try:
       _write_cache(path, prefix, arrays)
       logging.info('folder:%s: %d images cached in %s', root, len(arrays['images']), path)
     except OSError as e:  # A read-only or full cache directory: train anyway, decode next time.
       logging.warning('folder:%s: cannot cache the decoded images in %s (%s); they will be '
                       'decoded again next time.', root, path, e)
+  return arrays
+
+
+def load_folder(data_config) -> tuple[dict, int]:
+  """({split: (uint8 images, int64 labels)}, class count) of a folder: source (cached)."""
+  root = path_of(data_config.source)
+  found = folder_problems(root, conditional=False)
+  if found:
+    raise _error(found[0])
+  left = unread(root)
+  if left:
+    logging.warning('folder:%s: %d file(s) or folder(s) beside the class folders are not read '
+                    '(e.g. %s); images belong in one subfolder per class (%s/<class>/<image>).',
+                    root, len(left), left[0], next(iter(layout(root).values())))
+  classes, entries = listing(root)
+  arrays = _decoded(root, classes, entries, data_config)
   images, labels, is_test = arrays['images'], arrays['labels'], arrays['is_test']
   if None not in layout(root):
     splits = {'train': (images[~is_test], labels[~is_test]),
@@ -406,7 +512,10 @@ def _array_problems(where: str, headers: dict) -> list[str]:
                    f'({xs}.astype(np.uint8)).')
     if ys in headers:
       yshape, ydtype = headers[ys]
-      if ydtype.kind not in 'iu' or len(yshape) != 1:
+      if ydtype.kind in 'iu' and len(yshape) == 2 and yshape[1] == 1:
+        found.append(f'{where}: {ys} has shape {yshape}; labels are one integer per image, '
+                     f'shape (N,) ({ys}.reshape(-1)).')
+      elif ydtype.kind not in 'iu' or len(yshape) != 1:
         found.append(f'{where}: {ys} has dtype {ydtype} and shape {yshape}; labels are integers '
                      f'(N,) ({ys}.astype(int)).')
       elif yshape[0] != shape[0]:

@@ -10,7 +10,11 @@ generated images (default 5,000) and every image of the reference split
 mnist_classifier for one-channel images, inception_v3 otherwise). Your own images (`folder:`,
 `npz:`) are measured in the mnist_classifier space only where it fits, 28x28x1 images; otherwise
 in the Inception space, which needs `eval.inception_weights`: without them the run is refused
-before anything compiles, with one line saying what evaluation is available.
+before anything compiles, with one line saying what evaluation is available. In the
+mnist_classifier space own images are seen through a classifier of the ten MNIST digits: FID & co.
+are distances between its features, but its class numbers (`DIGIT_CLASS_METRICS`) would count
+digits in images that need not be digits, so they are None there, and the protocol says so
+(`features_note`).
 """
 from typing import Optional
 
@@ -24,6 +28,11 @@ from gan_jax.evaluators import extractors
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 PR_K, DC_K, IS_SPLITS = 3, 5, 10
 MNIST_SHAPE = (28, 28, 1)  # Where the mnist_classifier space fits own images.
+DIGIT_CLASS_METRICS = ('inception_score', 'inception_score_std', 'confident_percent',
+                       'classes_present', 'class_kl')  # From the classifier's class labels.
+OWN_IMAGES_NOTE = ('features of a classifier of the ten MNIST digits (mnist_classifier), applied '
+                   'to own images that need not be digits; its digit-class numbers ('
+                   + ', '.join(DIGIT_CLASS_METRICS) + ') are not reported (None)')
 
 
 def feature_space(config, element_shape) -> str:
@@ -34,6 +43,11 @@ def feature_space(config, element_shape) -> str:
   if own_images.kind(config.data.source):
     return 'mnist_classifier' if tuple(element_shape) == MNIST_SHAPE else 'inception_v3'
   return 'mnist_classifier' if element_shape[-1] == 1 else 'inception_v3'
+
+
+def digit_classes_apply(config, space: str) -> bool:
+  """Whether the digit classifier's class numbers mean something: not for own images."""
+  return space != 'mnist_classifier' or not own_images.kind(config.data.source)
 
 
 def _own_images_reason(config, element_shape, space: str) -> Optional[str]:
@@ -86,8 +100,11 @@ class Features(base.Evaluator):
                                                    self.extractor, cache)
 
   def describe(self) -> dict:
-    return self.protocol(self.features, self.extractor.digest, self.config.eval.reference_split,
-                         len(self.reference))
+    protocol = self.protocol(self.features, self.extractor.digest,
+                             self.config.eval.reference_split, len(self.reference))
+    if not digit_classes_apply(self.config, self.features):
+      protocol['features_note'] = OWN_IMAGES_NOTE
+    return protocol
 
   def metrics_of_samples(self, samples) -> dict:
     feats, probs = self.extractor(samples)
@@ -95,7 +112,9 @@ class Features(base.Evaluator):
     out = {'fid': metrics.fid_from_features(feats, real)}
     out['kid'], out['kid_std'] = metrics.kid(feats, real, KID_SUBSETS,
                                              min(KID_SUBSET_SIZE, len(feats), len(real)))
-    if probs is not None:
+    if probs is not None and not digit_classes_apply(self.config, self.features):
+      out.update(dict.fromkeys(DIGIT_CLASS_METRICS))
+    elif probs is not None:
       out['inception_score'], out['inception_score_std'] = metrics.inception_score(
           probs, min(IS_SPLITS, len(probs)))
       sure = metrics.confident_labels(probs)
