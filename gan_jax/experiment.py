@@ -190,7 +190,7 @@ class Experiment:
       logging.warning(
           'train.steps_per_call=%d on the CPU: XLA:CPU runs every weight-gradient convolution '
           'inside the scanned loop with its unoptimised kernel (its ConvCanonicalization pass '
-          'skips loop bodies), measured 15x slower per step than steps_per_call=1 '
+          'skips loop bodies), measured 11x slower per step than steps_per_call=1 '
           '(docs/bench_scale.md). It is meant for accelerators; on the CPU keep 1.', k)
     update = parallel.scan_steps(parallel.over_seeds(update, self.config.train.seed_layout))
     return parallel.data_parallel(update, self.mesh)

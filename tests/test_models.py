@@ -409,3 +409,22 @@ def test_init_std_redraws_kernels_from_n_0_std_zeroes_their_biases_and_keeps_bn(
   full = base_config()
   full.model.init_std = -0.1
   assert any('model.init_std' in p for p in models.problems(full))
+
+
+def test_dropout_draws_each_row_from_its_own_key_and_keeps_the_mean():
+  # layers.Dropout: row b's mask is bernoulli(fold_in(key, b)) of the layer's 'dropout' key, so
+  # a device holding rows 4..7 of the global batch drops what one device drops in those rows.
+  from gan_jax.models import layers
+  x = jnp.ones((8, 500), jnp.float32)
+  layer = layers.Dropout(0.3)
+  out = np.asarray(layer.apply({}, x, deterministic=False, rngs={'dropout': jax.random.PRNGKey(1)}))
+  kept = out != 0
+  np.testing.assert_allclose(out[kept], 1 / 0.7, rtol=1e-6)  # Inverted dropout.
+  assert abs(kept.mean() - 0.7) < 0.02
+  key = layer.apply({}, method=lambda m: m.make_rng('dropout'),
+                    rngs={'dropout': jax.random.PRNGKey(1)})
+  for b in (0, 5):
+    want = jax.random.bernoulli(jax.random.fold_in(key, b), 0.7, (500,))
+    np.testing.assert_array_equal(kept[b], np.asarray(want))
+  assert not np.array_equal(kept[0], kept[5])
+  np.testing.assert_array_equal(np.asarray(layer.apply({}, x, deterministic=True)), np.asarray(x))
