@@ -20,6 +20,12 @@ log(1 - D) = log_sigmoid(-logit): finite and accurate for any logit.
 - relativistic_average (RaSGAN, Jolicoeur-Martineau 2019, non-saturating form): with
   r = C(x) - E[C(G(z))] and f = C(G(z)) - E[C(x)], D minimizes -E[log sigmoid(r)] -
   E[log(1 - sigmoid(f))]; G minimizes -E[log sigmoid(f)] - E[log(1 - sigmoid(r))].
+- rpgan (relativistic pairing GAN, Jolicoeur-Martineau 2019; the loss of R3GAN, Huang et al.,
+  NeurIPS 2024, brownvc/R3GAN R3GAN/Trainer.py): each real logit is paired with the fake logit of
+  the same batch position; D minimizes E_b[softplus(-(C(x_b) - C(G(z_b))))], G minimizes
+  E_b[softplus(-(C(G(z_b)) - C(x_b)))] (softplus(-t) = -log sigmoid(t)). A mean over pairs, no
+  batch statistic: the same on any number of devices. R3GAN adds R1 and R2 with weight gamma/2
+  each (loss.penalties.r1 = r2 = gamma / 2).
 
 The config's loss section (`defaults()`, `problems(config)`) lives here too: the loss by name, the
 weights of D's input-gradient penalties (gan_jax/penalties.py), weight clipping and ACGAN's weight.
@@ -91,6 +97,15 @@ def relativistic_average_g_loss(real_logits_B, fake_logits_B, batch_mean=jnp.mea
                               real_logits_B - batch_mean(fake_logits_B))
 
 
+def rpgan_d_loss(real_logits_B, fake_logits_B):
+  return jnp.mean(jax.nn.softplus(-(real_logits_B - fake_logits_B)))
+
+
+def rpgan_g_loss(real_logits_B, fake_logits_B):
+  # D's loss with the roles exchanged; R3GAN's G reads D on real data without a gradient to it.
+  return jnp.mean(jax.nn.softplus(-(fake_logits_B - real_logits_B)))
+
+
 LOSSES: dict[str, Loss] = {
     'minimax': Loss(cross_entropy_d_loss, minimax_g_loss),
     'non_saturating': Loss(cross_entropy_d_loss, non_saturating_g_loss),
@@ -99,6 +114,7 @@ LOSSES: dict[str, Loss] = {
     'hinge': Loss(hinge_d_loss, minus_mean_fake_g_loss),
     'relativistic_average': Loss(relativistic_average_d_loss, relativistic_average_g_loss,
                                  g_needs_real=True, takes_batch_mean=True),
+    'rpgan': Loss(rpgan_d_loss, rpgan_g_loss, g_needs_real=True),
 }
 
 

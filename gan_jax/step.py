@@ -73,6 +73,10 @@ class UpdateSpec:
   mesh axis (None: one device); vocab_size > 0: the real data are token ids, which D reads
   one-hot over this many tokens (G's outputs are distributions over them); sync_bn: the models' batch norm already averages its statistics
   over that axis (else only the running averages are averaged after each update).
+  Burn-in schedules (optimizers.burnin_update_fields; None: constant, the update as without them):
+  penalty_scale(step) multiplies every penalty weight at the D steps of `step` (R3GAN's gamma
+  schedule); ema_schedule(step) is the EMA's decay after the update of `step` (in place of
+  ema_decay, from step ema_start on as before).
   """
   generator: nn.Module
   discriminator: nn.Module
@@ -96,6 +100,8 @@ class UpdateSpec:
   simultaneous: bool = False
   augment: Optional[Callable] = None
   acgan_weight: float = 1.0
+  penalty_scale: Optional[Callable] = None
+  ema_schedule: Optional[Callable] = None
 
 
 def forward(spec: UpdateSpec, module: nn.Module, params, variables: dict, x, key, labels=None):
@@ -218,6 +224,8 @@ def _d_loss(spec: UpdateSpec, d_params, state, real, real_labels, fake, y_fake, 
   for i, (name, weight) in enumerate(spec.penalties):
     value = _penalty(spec, i, name, d_params, d_vars, state, real_in, fake_in, real_labels,
                      y_fake, key)
+    if spec.penalty_scale is not None:  # Burn-in of gamma: the weight at this step.
+      weight = weight * spec.penalty_scale(state.step)
     total = total + weight * value
     extra[f'penalty_{name}'] = value
   return total, (d_vars, real_logits, fake_logits, d_loss, extra)
@@ -284,7 +292,10 @@ def g_step(spec: UpdateSpec, state: GANState, real, real_labels, key):
 
 
 def _ema(spec: UpdateSpec, state: GANState) -> GANState:
-  decay = jnp.where(state.step <= spec.ema_start, 0.0, spec.ema_decay)
+  """The EMA after the update of step state.step - 1 (state.step already counts it)."""
+  target = (spec.ema_decay if spec.ema_schedule is None
+            else spec.ema_schedule(state.step - 1))
+  decay = jnp.where(state.step <= spec.ema_start, 0.0, target)
   return state.replace(g_ema_params=jax.tree.map(
       lambda e, p: decay * e + (1.0 - decay) * p, state.g_ema_params, state.g_params))
 

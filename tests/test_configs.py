@@ -117,9 +117,9 @@ def test_unknown_experiment_argument():
 
 
 BAD = [
-    ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
-    ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"),
-    ('loss.name', 'hinge2', r"loss.name 'hinge2'; valid names: \['hinge', 'least_squares', 'minimax', 'non_saturating', 'relativistic_average', 'wasserstein'\]"),
+    ('model.generator', 'stylegan', r"model.generator 'stylegan'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'r3gan', 'resnet32', 'sngan_cnn32'\]"),
+    ('model.discriminator', 'x', r"model.discriminator 'x'; valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'r3gan', 'resnet32', 'sngan_cnn32'\]"),
+    ('loss.name', 'hinge2', r"loss.name 'hinge2'; valid names: \['hinge', 'least_squares', 'minimax', 'non_saturating', 'relativistic_average', 'rpgan', 'wasserstein'\]"),
     ('loss.lazy_every', 0, 'loss.lazy_every must be an integer >= 1, got 0'),
     ('loss.weight_clip', -0.01, r'loss.weight_clip must be >= 0 \(0: off\)'),
     ('optim.ema_decay', 1.0, r'optim.ema_decay must be in \[0, 1\)'),

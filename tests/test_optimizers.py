@@ -45,7 +45,9 @@ def test_optim_section_defaults_and_problems():
   assert optimizers.defaults().to_dict() == {
       'g_lr': 2e-4, 'd_lr': 2e-4, 'b1': 0.5, 'b2': 0.999, 'n_critic': 1, 'schedule': 'constant',
       'warmup_steps': 0, 'decay_steps': 0, 'ema_decay': 0.0, 'ema_start': 0,
-      'simultaneous': False}
+      'simultaneous': False,
+      'burnin': {'steps': 0, 'shape': 'cosine', 'lr_factor': 1.0, 'b2_start': 0.0,
+                 'gamma_factor': 1.0, 'ema': False}}
   config = configs.base_config()
   assert optimizers.problems(config) == []
   config.optim.schedule, config.optim.warmup_steps, config.optim.decay_steps = 'linear', 10, 10

@@ -9,7 +9,8 @@ module live in the config under its name (`model.g_kwargs.<name>.<field>`,
 `model.d_kwargs.<name>.<field>`), filled with the module's defaults, so each can be overridden
 from the command line. A module class declares the valid values of its fields (`CHOICES`, e.g.
 {'norm': G_NORMS}), the fields that must be positive numbers (`POSITIVE`) or integers >= 0
-(`NON_NEGATIVE_INT`), its small sizes
+(`NON_NEGATIVE_INT`), other checks of its fields (`field_problems(kwargs, where) -> [line]`), its
+small sizes
 for an experiment's `:runlocal` (`RUNLOCAL`, e.g. {'base_features': 16}); a generator that
 conditions on the class through its normalisation says so (`CONDITIONS_THROUGH_NORM`). Each
 defaults to none (layers.Generator / Discriminator declare them for their subclasses).
@@ -24,6 +25,7 @@ import ml_collections
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import D_CONDITIONINGS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.r3gan import R3GANDiscriminator, R3GANGenerator
 from gan_jax.models.sequence import SequenceDiscriminator, SequenceGenerator
 from gan_jax.models.sngan import (ResNetDiscriminator, ResNetGenerator, SNGANDiscriminator,
                                   SNGANGenerator)
@@ -34,6 +36,7 @@ GENERATORS = {
     'mlp': MLPGenerator,
     'sngan_cnn32': SNGANGenerator,
     'resnet32': ResNetGenerator,
+    'r3gan': R3GANGenerator,  # R3GAN's normalisation-free ConvNet (models/r3gan.py).
     'conv1d_resnet': SequenceGenerator,  # Token sequences: (B, L, V) distributions.
 }
 DISCRIMINATORS = {
@@ -41,6 +44,7 @@ DISCRIMINATORS = {
     'mlp': MLPDiscriminator,
     'sngan_cnn32': SNGANDiscriminator,
     'resnet32': ResNetDiscriminator,
+    'r3gan': R3GANDiscriminator,
     'conv1d_resnet': SequenceDiscriminator,  # Token sequences: one-hot (B, L, V).
 }
 # model.latent_dist: name -> (key, batch_size, latent_dim) -> latents (state.sample_latent).
@@ -127,6 +131,8 @@ def _module_problems(m) -> list[str]:
       problems += [f'model.{field}.{arch}.{k} must be an integer >= 0, got {kwargs[k]!r}.'
                    for k in getattr(cls, 'NON_NEGATIVE_INT', ()) if k in kwargs and not (
                        is_int(kwargs[k]) and kwargs[k] >= 0)]
+      if hasattr(cls, 'field_problems'):  # A module's own checks of its fields (r3gan).
+        problems += cls.field_problems(dict(kwargs), f'model.{field}.{arch}')
       if (m.conditional is True and kind == 'generator' and arch == name and
           getattr(cls, 'CONDITIONS_THROUGH_NORM', False) and kwargs.get('norm') != 'batch'):
         problems.append(f'model.conditional=True conditions G through its batch norm; set '

@@ -380,3 +380,40 @@ class Generator(SpectralNormed, nn.Module):
   def normalization(self, train: bool, labels, momentum: float, epsilon: float):
     return normalization(train, labels, self.num_classes, momentum, epsilon, self.bn_axis_name,
                          self.norm)
+
+
+def _shift_pad(x, axis: int):
+  """x zero-padded by one element at both ends of `axis`."""
+  pads = [(0, 0)] * x.ndim
+  pads[axis] = (1, 1)
+  return jnp.pad(x, pads)
+
+
+def _take(x, axis: int, start: int, stop: int, step: int = 1):
+  return jax.lax.slice_in_dim(x, start, stop, step, axis)
+
+
+def bilinear_upsample2x(x_BxHxWxC: jax.Array) -> jax.Array:
+  """(B, H, W, C) -> (B, 2H, 2W, C): StyleGAN2's / R3GAN's upfirdn2d.upsample2d with the
+  [1, 3, 3, 1] filter (R3GAN's [1, 2, 1] convolved with [1, 1]), normalised, gain 4, zero
+  padding. Per axis, separably: y[2i] = (x[i-1] + 3 x[i]) / 4, y[2i+1] = (3 x[i] + x[i+1]) / 4,
+  x[-1] = x[n] = 0 (bilinear interpolation at half-pixel offsets)."""
+  x = x_BxHxWxC
+  for axis in (1, 2):
+    n, xp = x.shape[axis], _shift_pad(x, axis)
+    prev, cur, nxt = _take(xp, axis, 0, n), _take(xp, axis, 1, n + 1), _take(xp, axis, 2, n + 2)
+    pair = jnp.stack([(prev + 3.0 * cur) / 4.0, (3.0 * cur + nxt) / 4.0], axis=axis + 1)
+    x = pair.reshape(*x.shape[:axis], 2 * n, *x.shape[axis + 1:])
+  return x
+
+
+def bilinear_downsample2x(x_BxHxWxC: jax.Array) -> jax.Array:
+  """(B, H, W, C) -> (B, H/2, W/2, C), H and W even: upfirdn2d.downsample2d with the [1, 3, 3, 1]
+  filter, normalised, zero padding (1, 1). Per axis: y[j] = (x[2j-1] + 3 x[2j] + 3 x[2j+1] +
+  x[2j+2]) / 8, x[-1] = x[n] = 0."""
+  x = x_BxHxWxC
+  for axis in (1, 2):
+    n, xp = x.shape[axis], _shift_pad(x, axis)
+    taps = [_take(xp, axis, j, j + n - 1, 2) for j in range(4)]
+    x = (taps[0] + 3.0 * taps[1] + 3.0 * taps[2] + taps[3]) / 8.0
+  return x
