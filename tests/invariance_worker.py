@@ -42,6 +42,9 @@ RUNS = {
     'cgan_projection_cifar10': ('cgan_projection_cifar10', 'runlocal',
                                 {'augment.policy': FULL_AUGMENT}),
     'wgan_gp_cifar10': ('wgan_gp_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
+    'r3gan_mnist': ('r3gan_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
+    'r3gan_stacked_mnist': ('r3gan_stacked_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
+    'r3gan_cifar10': ('r3gan_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'text_gan_softmax': ('text_gan', 'runlocal', {}),
     'text_gan_gumbel': ('text_gan', 'gumbel,runlocal', {}),
 }
