@@ -25,19 +25,18 @@ files that cannot be read: moved aside to `<directory>.damaged/`, never deleted,
 naming the step and the file, and the next older one is tried).
 
 In a run of several processes every process verifies the same candidate checkpoint and they agree
-(`share`, through jax.distributed's key-value store, with timeouts) before any of them goes on: a
-checkpoint any process finds damaged is set aside by process 0 alone, and all reload and try the
+(processes.share, through jax.distributed's key-value store, with timeouts) before any of
+them goes on: a checkpoint any process finds damaged is set aside by process 0 alone, and all reload and try the
 same next one, so every process restores the same step and none waits on a barrier another
 process never reaches (orbax's restore barrier is not used: arrays are read by its handler).
 """
-import collections
 import errno
 import hashlib
 import json
 import os
 import shutil
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from absl import logging
 from etils import epath
@@ -47,12 +46,12 @@ import orbax.checkpoint as ocp
 
 from gan_jax import atomic_files
 from gan_jax import errors
+from gan_jax.processes import ProcessError, on_process_0, share
 
 DIGEST_KEY = 'gan_jax_digest'  # In orbax's step metadata: the arrays' digests.
 MANIFEST_NAME = 'gan_jax_manifest.json'  # In the step directory: the files' digests.
 _STEP_METADATA = '_CHECKPOINT_METADATA'  # Orbax's step metadata file (orbax-checkpoint 0.12).
 _ITEM = 'default'  # The one item of a single-item CheckpointManager.
-AGREE_TIMEOUT_S = 600  # How long a process waits for the others at a point of agreement.
 
 
 class CheckpointError(errors.UserError, RuntimeError):
@@ -61,10 +60,6 @@ class CheckpointError(errors.UserError, RuntimeError):
 
 class DamagedCheckpointError(CheckpointError):
   """A checkpoint's files cannot be read, or differ from their digests."""
-
-
-class ProcessError(errors.UserError, RuntimeError):
-  """Another process of the run failed or stopped answering; the message names it."""
 
 
 # --- Digests ----------------------------------------------------------------------------------
@@ -107,54 +102,6 @@ def file_digests(step_dir: str) -> dict:
       if rel != MANIFEST_NAME and not name.endswith('.tmp'):
         digests[rel] = _file_sha256(path)
   return dict(sorted(digests.items()))
-
-
-# --- Processes agreeing -----------------------------------------------------------------------
-
-_ROUNDS = collections.Counter()  # Per tag: every process makes the same calls in the same order.
-
-
-def share(tag: str, value: str, timeout_s: float = AGREE_TIMEOUT_S) -> list:
-  """Every process's `value` (a string), by process index; a barrier of all processes. Through
-  jax.distributed's key-value store (as orbax's barriers), so a process that failed or died
-  makes the others fail with ProcessError after `timeout_s` instead of waiting forever."""
-  if jax.process_count() == 1:
-    return [value]
-  _ROUNDS[tag] += 1
-  key = f'gan_jax/{tag}/{_ROUNDS[tag]}'
-  client = ocp.multihost.get_jax_distributed_client()
-  client.key_value_set(f'{key}/{jax.process_index()}', 'v' + value)  # Never an empty value.
-  values = []
-  for i in range(jax.process_count()):
-    try:
-      values.append(client.blocking_key_value_get(f'{key}/{i}', int(timeout_s * 1000))[1:])
-    except Exception as e:  # jaxlib's runtime error: a deadline or a lost coordinator.
-      raise ProcessError(
-          f'Process {jax.process_index()} got no answer from process {i} at "{tag}" within '
-          f'{timeout_s:.0f} s ({str(e)[:200]}); that process failed or hangs: see its log, stop '
-          'every process of the run and rerun them.') from e
-  return values
-
-
-def on_process_0(tag: str, fn: Callable[[], Any]) -> Any:
-  """fn() on process 0 alone while the others wait for it; its result there (None on the
-  others). Its error is raised on process 0 and, as a ProcessError naming it, on every other
-  process: none goes on past a step process 0 could not take, and none waits for it forever."""
-  result = None
-  if jax.process_index() == 0:
-    try:
-      result = fn()
-    except BaseException as e:
-      try:
-        share(tag, f'{type(e).__name__}: {e}')
-      except ProcessError:
-        pass  # The others are gone too: this error is the one to show.
-      raise
-  outcome = share(tag, '')[0]
-  if outcome:
-    raise ProcessError(f'Process 0 of the run stopped at "{tag}", so process '
-                       f'{jax.process_index()} stops too: {outcome}')
-  return result
 
 
 def _tree_signature(tree) -> list:

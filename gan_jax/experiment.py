@@ -156,8 +156,7 @@ class Experiment:
 
   def update_spec(self, axis_name: Optional[str] = parallel.DATA_AXIS) -> step_lib.UpdateSpec:
     """The update's spec; `axis_name` None: the plain one-device update (a reference)."""
-    c, m, lc, o, a = (self.config, self.config.model, self.config.loss, self.config.optim,
-                      self.config.augment)
+    m, lc, o, a = (self.config.model, self.config.loss, self.config.optim, self.config.augment)
     sync_bn = m.sync_bn and axis_name is not None
     bn_axis = axis_name if sync_bn else None
     return step_lib.UpdateSpec(

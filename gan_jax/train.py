@@ -21,7 +21,7 @@ from gan_jax import configs
 from gan_jax import evaluation
 from gan_jax import experiment as experiment_lib
 from gan_jax import logbook
-from gan_jax import parallel
+from gan_jax import processes
 from gan_jax import sampling
 from gan_jax import state as state_lib
 from gan_jax import step as step_lib
@@ -171,7 +171,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   on the same data (a sweep passes one for all its points); None keeps nothing."""
   workdir = workdir_lib.check_workdir(config, workdir)  # Reads only.
   # Another run's lock: fail before building (process 0 looks; every process stops).
-  checkpoint_lib.on_process_0('workdir_free', workdir_lib.WorkdirLock(workdir).ensure_free)
+  processes.on_process_0('workdir_free', workdir_lib.WorkdirLock(workdir).ensure_free)
   exp = experiment_lib.Experiment(config)  # Validates config and data before anything compiles.
   if exp.source.vocab is not None:
     workdir_lib.check_vocab(workdir, exp.source.vocab.to_json())
@@ -201,7 +201,7 @@ def _claim(config, workdir: str, exp):
       lock.release()
       raise
     return lock
-  return checkpoint_lib.on_process_0('workdir_claim', take)
+  return processes.on_process_0('workdir_claim', take)
 
 
 def _train(config, workdir: str, exp, evaluator) -> state_lib.GANState:
