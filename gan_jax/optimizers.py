@@ -108,7 +108,8 @@ def burnin_problems(config: ml_collections.ConfigDict) -> list[str]:
   o, b = config.optim, config.optim.burnin
   unknown = sorted(set(b) - set(burnin_defaults()))
   checks = [
-      (not unknown, f'Unknown field(s) optim.burnin.{unknown}; valid: {sorted(burnin_defaults())}.'),
+      (not unknown,
+       f'Unknown field(s) optim.burnin.{unknown}; valid: {sorted(burnin_defaults())}.'),
       (is_int(b.steps) and b.steps >= 0,
        f'optim.burnin.steps must be an integer >= 0 (0: no burn-in), got {b.steps!r}.'),
       (b.shape in BURNIN_SHAPES,
