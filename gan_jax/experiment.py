@@ -173,7 +173,7 @@ class Experiment:
         ema_decay=float(o.ema_decay), ema_start=o.ema_start, simultaneous=o.simultaneous,
         augment=(augment_lib.make_augment(a.policy, a.translation_ratio, a.cutout_ratio)
                  if a.policy else None),
-        acgan_weight=float(lc.acgan_weight))
+        acgan_weight=float(lc.acgan_weight), **optimizers.burnin_update_fields(o))
 
   def reference_update(self):
     """One seed's plain update on one device, (state, {key: N x B x ...}): tests compare the

@@ -47,7 +47,8 @@ def _moved(outputs: dict, move) -> dict:
   """A copy of a run's outputs with every d_loss moved by `move`."""
   out = json.loads(json.dumps(outputs))
   for record in out['metrics']:
-    record['d_loss'] = move(record['d_loss'])
+    if 'd_loss' in record:  # Training lines (evaluation lines carry eval/* only).
+      record['d_loss'] = move(record['d_loss'])
   return out
 
 

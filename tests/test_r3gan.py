@@ -397,11 +397,6 @@ def test_runlocal_trains_end_to_end(name, tmp_path):
   np.testing.assert_allclose(np.asarray(hyper['b2']), config.optim.b2, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'gan_jax/experiment.py (not this change\'s file) does not yet pass the burn-in to the update: '
-    'Experiment.update_spec needs `**optimizers.burnin_update_fields(o)` in its UpdateSpec(...) '
-    'call; until then optim.burnin.gamma_factor and optim.burnin.ema leave training unchanged '
-    '(the learning rate and beta2 burn-ins work: they ride in Adam). Drop this mark once wired.'))
 def test_training_update_spec_carries_the_gamma_and_ema_burnin():
   from gan_jax.experiment import Experiment
   config = load_experiment('r3gan_mnist', 'runlocal')
