@@ -46,7 +46,8 @@ import orbax.checkpoint as ocp
 
 from gan_jax import atomic_files
 from gan_jax import errors
-from gan_jax.processes import ProcessError, on_process_0, share
+from gan_jax import processes
+from gan_jax.processes import ProcessError
 
 DIGEST_KEY = 'gan_jax_digest'  # In orbax's step metadata: the arrays' digests.
 MANIFEST_NAME = 'gan_jax_manifest.json'  # In the step directory: the files' digests.
@@ -267,7 +268,7 @@ class Checkpointer:
     def move():
       logging.warning('%s Moved aside to %s; trying the next older checkpoint.', message,
                       self._move_aside(step))
-    on_process_0('checkpoint_set_aside', move)
+    processes.on_process_0('checkpoint_set_aside', move)
     if jax.process_index():
       logging.info('%s Process 0 moved it aside.', message)
       self._manager.reload()
@@ -278,10 +279,10 @@ class Checkpointer:
     mismatched one fails, and so does a directory whose every checkpoint is damaged (nothing is
     started over silently). Every process of a run tries the same checkpoints (process 0's
     list) and shares its verdict on each: one found damaged anywhere is damaged everywhere."""
-    steps = json.loads(share('checkpoint_steps', json.dumps(self.all_steps()))[0])
+    steps = json.loads(processes.share('checkpoint_steps', json.dumps(self.all_steps()))[0])
     for step in sorted(steps, reverse=True):
       state, error = self._attempt(target, step)
-      verdicts = share('checkpoint_restore', '' if error is None else json.dumps(
+      verdicts = processes.share('checkpoint_restore', '' if error is None else json.dumps(
           [isinstance(error, DamagedCheckpointError), f'{type(error).__name__}: {error}'
            if not isinstance(error, CheckpointError) else str(error)]))
       found = [(i, *json.loads(v)) for i, v in enumerate(verdicts) if v]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint as checkpoint_lib
+from gan_jax import processes
 from gan_jax.experiment import Experiment
 
 
@@ -197,7 +198,7 @@ def test_damage_one_process_finds_sets_the_checkpoint_aside_for_all(tiny_config,
       other = json.dumps([True, 'Checkpoint step 4 is damaged: x differs from its digest.'])
     shared.append(tag)
     return [value, other]
-  monkeypatch.setattr(checkpoint_lib, 'share', share)
+  monkeypatch.setattr(processes, 'share', share)  # on_process_0 agrees through it too.
   restored, step = ckpt.restore_latest(exp.init_state())
   assert step == 2 and restored.step.tolist() == [0] and ckpt.all_steps() == [2]
   assert shared == ['checkpoint_steps', 'checkpoint_restore', 'checkpoint_set_aside',
