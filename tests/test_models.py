@@ -84,7 +84,8 @@ def test_unknown_model_and_field_errors():
   config = base_config()
   config.model.generator = 'stylegan9'
   with pytest.raises(configs.ConfigError,
-                     match=r"valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'resnet32', 'sngan_cnn32'\]"):
+                     match=r"valid names: \['conv1d_resnet', 'dcgan', 'mlp', 'r3gan', 'resnet32', "
+                           r"'sngan_cnn32'\]"):
     configs.validate(config)
   config = base_config()
   config.model.d_kwargs.dcgan.widht = 3
