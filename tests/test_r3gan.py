@@ -156,7 +156,10 @@ def test_gamma_burnin_scales_every_penalty_weight_at_the_step():
   exp, config = _ring8_experiment(steps=10, gamma_factor=0.1)
   fields = optimizers.burnin_update_fields(config.optim)
   assert set(fields) == {'penalty_scale'}
-  base = exp.update_spec(axis_name=None)
+  # The training spec carries the schedule (update_spec passes the burn-in fields): `base` is
+  # that spec without it.
+  assert exp.update_spec(axis_name=None).penalty_scale is not None
+  base = dataclasses.replace(exp.update_spec(axis_name=None), penalty_scale=None)
   scheduled = dataclasses.replace(base, **fields)
   state = state_lib.replica(exp.init_state(), 0)
   for t in (0, 3, 5, 12):
