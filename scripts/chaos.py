@@ -1304,7 +1304,7 @@ def _cell(text: str) -> str:
 
 # --------------------------------------------------------------------------- main
 
-def main(argv=None):
+def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--kills', type=int, default=20, help='SIGKILLs in the kills case')
@@ -1316,6 +1316,11 @@ def main(argv=None):
                       help='where reliability.md/.json go; "" writes none')
   parser.add_argument('--digest-cost-child', nargs=2, metavar=('DIR', 'N'),
                       help='only measure the digests\' cost (N saves in DIR): one RESULT line')
+  return parser
+
+
+def main(argv=None):
+  parser = _parser()
   args = parser.parse_args(argv)
   if args.digest_cost_child:
     directory, saves = args.digest_cost_child

@@ -23,7 +23,8 @@ PY = sys.executable
 
 
 def _run(cmd, env_extra=None, timeout=3600) -> str:
-  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', **(env_extra or {})}
+  path = os.pathsep.join([REPO, os.path.join(REPO, 'tests')])  # golden_runs, tests.*
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': path, **(env_extra or {})}
   r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
   if r.returncode:
     sys.exit(f'{" ".join(cmd)} failed:\n{r.stderr[-3000:]}')
@@ -31,13 +32,12 @@ def _run(cmd, env_extra=None, timeout=3600) -> str:
 
 
 def machine() -> dict:
-  code = ('import json, sys; sys.path.insert(0, "tests"); import golden_runs; '
-          'print(json.dumps(golden_runs.machine_class()))')
+  code = 'import json, golden_runs; print(json.dumps(golden_runs.machine_class()))'
   return json.loads(_run([PY, '-c', code]).strip().splitlines()[-1])
 
 
 def same_machine_twice() -> dict:
-  code = ('import json, sys, tempfile, os; sys.path.insert(0, "."); from tests import golden_runs;'
+  code = ('import json, tempfile, os; from tests import golden_runs;'
           'd = tempfile.mkdtemp(); a = golden_runs.run("dcgan_mnist", os.path.join(d, "a"));'
           'b = golden_runs.run("dcgan_mnist", os.path.join(d, "b"));'
           'print(json.dumps({"equal": json.dumps(a) == json.dumps(b), '
