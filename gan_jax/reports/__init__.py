@@ -1,0 +1,6 @@
+"""Reports: finished runs -> per-seed tables, mean ± std, paired differences, plots, pages.
+
+Reads records only (a study's .json), never trains: stats.py (numbers), tables.py (markdown),
+plots.py (matplotlib), pages.py (docs/NAME.md / .json / .png), text.py (the text application's
+matched-diversity comparison).
+"""

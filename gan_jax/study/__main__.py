@@ -1,0 +1,74 @@
+"""python -m gan_jax.study experiments/studies/NAME.py[:arg] [--shard i/n] [--report_only]
+
+Trains the study's unfinished runs (resuming stopped ones) in --workdir (default
+runs/studies/NAME), then writes docs/NAME.md, .json and .png from every finished run.
+--shard i/n: this process takes every n-th run from the i-th first, then any run no other
+process holds; it writes the page only when every run is finished (e.g. two single-core shards:
+  XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c i python -m gan_jax.study S --shard i/2
+or a SLURM array with --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
+--report_only: trains nothing and reads no run directory: the page is rewritten from its
+committed .json alone (byte for byte when nothing changed).
+"""
+import argparse
+import os
+import sys
+
+from gan_jax import configs
+from gan_jax.reports import pages
+from gan_jax.study import engine
+from gan_jax.study import spec
+
+
+def parse_args(argv):
+  parser = argparse.ArgumentParser(prog='python -m gan_jax.study',
+                                   description=__doc__.split('\n')[0])
+  parser.add_argument('study', help='A study file, experiments/studies/NAME.py[:arg].')
+  parser.add_argument('--shard', default=None, help='i/n: split the runs over n processes.')
+  parser.add_argument('--report_only', action='store_true',
+                      help='Only rewrite the page from its committed .json.')
+  parser.add_argument('--workdir', default=None, help='Run directories (runs/studies/NAME).')
+  parser.add_argument('--docs_dir', default=None, help='Where the page goes (docs/).')
+  args = parser.parse_args(argv)
+  if args.shard is not None and args.report_only:
+    parser.error('--shard and --report_only do not go together: a report trains nothing.')
+  try:
+    engine.parse_shard(args.shard)
+  except configs.ConfigError as e:
+    parser.error(str(e))
+  return args
+
+
+def report(study: spec.Study, records: dict, docs_dir: str) -> list:
+  results = spec.Results(runs=list(study.runs), records=records)
+  page = study.report(results)
+  header = {'study': study.name, 'command': study.command}
+  return pages.write(docs_dir, study.name, header, records, page)
+
+
+def main(argv=None) -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  path, _, arg = args.study.partition(':')
+  try:
+    study = engine.load(path, arg or None)
+  except configs.ConfigError as e:
+    print(f'Error: {e}', file=sys.stderr)
+    return 2
+  docs_dir = args.docs_dir or os.path.join(engine.kinds.ROOT, 'docs')
+  saved = pages.saved_records(pages.read(docs_dir, study.name))
+  if args.report_only:
+    records = {r.name: saved.get(r.name) for r in study.runs}
+  else:
+    workdir = os.path.abspath(args.workdir or os.path.join('runs', 'studies', study.name))
+    engine.work(study, workdir, args.shard, saved)
+    records = engine.collect(study, workdir, saved)
+    if args.shard is not None and any(v is None for v in records.values()):
+      print('Not every run is finished: the page is written by the last shard, or by a run '
+            'without --shard.', flush=True)
+      return 0
+  for p in report(study, records, docs_dir):
+    print(f'wrote {p}', flush=True)
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,171 @@
+"""The one way gan_jax runs many runs: a study's runs trained, resumed, split over processes and
+reported.
+
+Each run trains in <workdir>/<run name> under an exclusive lock on '<run dir>.lock' (flock:
+released when its process ends, even killed). `--shard i/n` gives a process every n-th run from
+the i-th first; once those are done it takes any run that no process holds, so shards that
+finish early take over the others' remainders and no run trains twice at once. The same split
+serves a SLURM array (i = $SLURM_ARRAY_TASK_ID) or any launcher.
+
+A finished run leaves a record: its kind's numbers, its config hash, the machine and the package
+versions. Records go into docs/NAME.json with the page, so a run recorded there (with the same
+config hash) is not trained again on another machine, and `--report_only` rewrites the page from
+the .json alone.
+"""
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from typing import Optional
+
+from gan_jax import configs
+from gan_jax import provenance
+from gan_jax.study import kinds
+from gan_jax.study import spec
+
+
+def load(path: str, arg: Optional[str] = None) -> spec.Study:
+  """The Study of a study file (its get_study(arg)); errors name the file and the problem."""
+  if not os.path.exists(path):
+    raise configs.ConfigError(f'No study file {path!r} (studies are in experiments/studies/).')
+  module = configs.load_module(path)
+  if not hasattr(module, 'get_study'):
+    raise configs.ConfigError(f'{path} defines no get_study(arg=None).')
+  study = module.get_study(arg)
+  check(study)
+  return study
+
+
+def check(study: spec.Study) -> None:
+  """Unique run names, known kinds and loadable configs, before anything trains."""
+  names = [r.name for r in study.runs]
+  twice = sorted({n for n in names if names.count(n) > 1})
+  if twice:
+    raise configs.ConfigError(f'Study {study.name}: run names used twice: {twice}.')
+  for run in study.runs:
+    kinds.get(run.kind).config(run)
+
+
+def config_hash(run: spec.Run) -> str:
+  """sha256 of what the run trains: its kind, its resolved config without the cadences (how
+  often it logs, samples and saves), and its kind's args."""
+  config = kinds.get(run.kind).config(run)
+  fields = {} if config is None else _training_fields(config)
+  blob = json.dumps({'kind': run.kind, 'config': run.config, 'fields': fields,
+                     'args': run.args}, sort_keys=True, default=str)
+  return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _training_fields(config) -> dict:
+  """The config's fields that change what trains: not the cadences, and not a field at the
+  value base_config gives it (so a field a newer gan_jax adds at its default hashes as before)."""
+  base = configs.flatten(configs.base_config().to_dict())
+  return {k: v for k, v in configs.flatten(json.loads(config.to_json())).items()
+          if k not in configs.CADENCES and not (k in base and base[k] == v)}
+
+
+def run_dir(workdir: str, run: spec.Run) -> str:
+  return os.path.join(workdir, run.name)
+
+
+def record_of(run: spec.Run, result: dict, digest: str) -> dict:
+  """A finished run as the page's .json keeps it."""
+  return {'kind': run.kind, 'config': run.config, 'overrides': run.overrides, 'seed': run.seed,
+          'labels': run.labels, 'args': run.args, 'config_hash': digest,
+          'machine': provenance.machine(), 'versions': provenance.versions(), 'result': result}
+
+
+def finished(run: spec.Run, workdir: str, saved: dict, digest: str) -> Optional[dict]:
+  """The run's record: from its directory when finished there, else from the saved .json when
+  recorded there under the same config hash, else None."""
+  result = kinds.get(run.kind).result(run, run_dir(workdir, run))
+  if result is not None:
+    old = saved.get(run.name)
+    if old is not None and old['config_hash'] == digest and old['result'] == result:
+      return old  # Already recorded (keeps the machine it was made on).
+    return record_of(run, result, digest)
+  old = saved.get(run.name)
+  return old if old is not None and old.get('config_hash') == digest else None
+
+
+@contextlib.contextmanager
+def run_lock(directory: str):
+  """Yields whether this process now holds the exclusive lock of a run directory (no waiting)."""
+  os.makedirs(os.path.dirname(directory.rstrip('/')) or '.', exist_ok=True)
+  with open(directory.rstrip('/') + '.lock', 'w') as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      held = True
+    except BlockingIOError:
+      held = False
+    try:
+      yield held
+    finally:
+      if held:
+        fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def parse_shard(shard: Optional[str]) -> tuple:
+  """'i/n' -> (i, n) with 0 <= i < n; None -> (0, 1)."""
+  if shard is None:
+    return 0, 1
+  from gan_jax import sweep
+  return sweep.parse_shard(shard)
+
+
+def queue(runs: list, shard: Optional[str]) -> list:
+  """This shard's runs first (every n-th from the i-th), then every other run."""
+  index, count = parse_shard(shard)
+  mine = list(runs[index::count])
+  return mine + [r for r in runs if r not in mine]
+
+
+def _train_one(run, workdir, saved, digest, label) -> Optional[str]:
+  """Trains one run under its lock; returns None, or the failure's text."""
+  with run_lock(run_dir(workdir, run)) as held:
+    if not held:
+      print(f'{label} {run.name}: training in another process, skipped', flush=True)
+      return None
+    if finished(run, workdir, saved, digest) is not None:
+      return None  # Another process finished it meanwhile.
+    print(f'{label} {run.name}: training', flush=True)
+    start = time.time()
+    try:
+      kinds.get(run.kind).train(run, run_dir(workdir, run))
+    except Exception as e:  # noqa: BLE001 -- reported; the other runs go on.
+      return f'{type(e).__name__}: {e}'
+    print(f'{label} {run.name}: done in {time.time() - start:.0f} s', flush=True)
+    return None
+
+
+def work(study: spec.Study, workdir: str, shard: Optional[str], saved: dict) -> int:
+  """Trains the unfinished runs (this shard's first); returns how many this process trained.
+  A failed run is reported and left for a later invocation; the others go on, then the process
+  exits with status 1 naming the failed runs."""
+  todo = queue(list(study.runs), shard)
+  digests = {r.name: config_hash(r) for r in study.runs}
+  trained, failed, start = 0, [], time.time()
+  for i, run in enumerate(todo):
+    if finished(run, workdir, saved, digests[run.name]) is not None:
+      continue
+    label = f'[{i + 1}/{len(todo)}, {(time.time() - start) / 60:.1f} min]'
+    error = _train_one(run, workdir, saved, digests[run.name], label)
+    if error:
+      print(f'{label} {run.name}: failed: {error}', flush=True)
+      failed.append(run.name)
+    elif finished(run, workdir, saved, digests[run.name]) is not None:
+      trained += 1
+  done = sum(finished(r, workdir, saved, digests[r.name]) is not None for r in study.runs)
+  print(f'{trained} runs trained by this process; {done} of {len(study.runs)} finished.',
+        flush=True)
+  if failed:
+    raise SystemExit(f'{len(failed)} runs failed: {", ".join(failed)} (their errors are above; '
+                     'a later invocation retries them).')
+  return trained
+
+
+def collect(study: spec.Study, workdir: str, saved: dict) -> dict:
+  """{run name: record or None} for every declared run."""
+  return {r.name: finished(r, workdir, saved, config_hash(r)) for r in study.runs}
