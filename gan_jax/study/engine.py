@@ -49,8 +49,8 @@ def check(study: spec.Study) -> None:
 
 
 def config_hash(run: spec.Run) -> str:
-  """sha256 of what the run trains: its kind, its resolved config without the cadences (how
-  often it logs, samples and saves), and its kind's args."""
+  """sha256 (16 hex digits) of what the run trains: its kind, its resolved config without the
+  output cadences, and its kind's args."""
   config = kinds.get(run.kind).config(run)
   fields = {} if config is None else _training_fields(config)
   blob = json.dumps({'kind': run.kind, 'config': run.config, 'fields': fields,
@@ -58,12 +58,17 @@ def config_hash(run: spec.Run) -> str:
   return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+# How often a run logs, samples and saves: not what it trains or what its record holds.
+OUTPUT_CADENCES = ('train.log_every', 'train.sample_every', 'train.ckpt_every', 'train.ckpt_keep')
+
+
 def _training_fields(config) -> dict:
-  """The config's fields that change what trains: not the cadences, and not a field at the
-  value base_config gives it (so a field a newer gan_jax adds at its default hashes as before)."""
+  """The config's fields that change what a run trains or evaluates: not the output cadences,
+  and not a field at the value base_config gives it (so a field a newer gan_jax adds at its
+  default hashes as before)."""
   base = configs.flatten(configs.base_config().to_dict())
   return {k: v for k, v in configs.flatten(json.loads(config.to_json())).items()
-          if k not in configs.CADENCES and not (k in base and base[k] == v)}
+          if k not in OUTPUT_CADENCES and not (k in base and base[k] == v)}
 
 
 def run_dir(workdir: str, run: spec.Run) -> str:
