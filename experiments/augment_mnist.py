@@ -1,7 +1,7 @@
 """Data augmentation on mnist5k: does a class-conditional GAN trained on N labelled digits per class
 make a classifier better than the N digits alone (or than shifts and rotations)?
 
-The protocol (gan_jax/data_augmentation.py, docs/augmentation.md) runs, for every N in
+The protocol (gan_jax/applications/augmentation/, docs/augmentation.md) runs, for every N in
 protocol.per_class and every seed (the subset, the GAN and the classifiers' seeds varied together):
 a class-conditional GAN trained on the subset (this config with data.per_class=N), then the
 downstream classifier (gan_jax/classifier.py, the `classifier` section) trained on real, real +
@@ -19,17 +19,17 @@ DiffAugment (translation, cutout; Zhao et al. 2020) on D's inputs, and an EMA of
 from step 1000) for sampling. Any of it can be swapped by override, e.g. --config.model.d_conditioning=acgan
 --config.loss.acgan_weight=1.0, or --config.augment.policy=''.
 
-  python -m gan_jax.data_augmentation --config=experiments/augment_mnist.py \
+  python -m gan_jax.main --mode=augment --config=experiments/augment_mnist.py \
       --workdir=runs/augment_mnist
-  make augment                      # the same; SHARD=0/2 and SHARD=1/2 split it
-  python -m gan_jax.data_augmentation --config=experiments/augment_mnist.py:runlocal \
+  python -m gan_jax.study experiments/studies/augmentation.py  # docs/augmentation.md (both data sets)
+  python -m gan_jax.main --mode=augment --config=experiments/augment_mnist.py:runlocal \
       --workdir=/tmp/augment_smoke  # seconds: the smoke test
 """
 import os
 
 from gan_jax import classifier
 from gan_jax import configs
-from gan_jax import data_augmentation
+from gan_jax.applications.augmentation import protocol
 
 
 def get_config(arg=None):
@@ -54,9 +54,9 @@ def get_config(arg=None):
   config.train.ckpt_every = 500
   config.train.sample_every = 1000
   config.eval.evaluators = ()  # The protocol measures the GAN by its classifiers.
-  config.protocol = data_augmentation.defaults()
+  config.protocol = protocol.defaults()
   config.protocol.per_class = (10, 25, 50, 100, 0)  # 0: every training digit (450 a class).
   config.protocol.seeds = (0, 1, 2)
   config.protocol.ratios = (1.0, 4.0)
   config.classifier = classifier.defaults()
-  return data_augmentation.experiment_arg(config, arg)
+  return protocol.experiment_arg(config, arg)

@@ -31,16 +31,9 @@ from gan_jax import sampling
 from gan_jax import state as state_lib
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
+from gan_jax.reports.stats import mean_std  # noqa: F401 -- evaluation.mean_std, as before.
 
 EVAL_JSON = 'eval.json'
-
-
-def mean_std(values) -> tuple:
-  """(mean, sample std (ddof=1; 0 for one value), count) over the values that are not None."""
-  v = np.array([x for x in values if x is not None], np.float64)
-  if not len(v):
-    return None, None, 0
-  return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
 
 
 def summarize(step: int, per_seed: dict, protocol: dict) -> dict:

@@ -30,8 +30,8 @@ def test_bad_command_lines_are_one_line(args, expected, tmp_path):
 
 
 @pytest.mark.parametrize('module, args, expected', [
-    ('gan_jax.data_augmentation', ['--config=experiments/augment_mnist.py:runlocal',
-                                   "--config.protocol.ratios=(0.001,)"],
+    ('gan_jax.main', ['--mode=augment', '--config=experiments/augment_mnist.py:runlocal',
+                      "--config.protocol.ratios=(0.001,)"],
      'ConfigError: protocol.ratios=\\(0.001,\\) gives no generated image'),
     ('gan_jax.main', ['--mode=augment', '--config=experiments/dcgan_mnist.py:runlocal'],
      'ConfigError: Invalid config:\n  - The config has no protocol or classifier section'),

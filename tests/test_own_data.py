@@ -371,13 +371,14 @@ def test_sweep_points_on_own_sources_are_checked_up_front(tmp_path, folder, npz)
 
 @pytest.mark.slow
 def test_augmentation_protocol_runlocal_on_a_folder(folder, tmp_path):
-  from gan_jax import data_augmentation as da
+  from gan_jax.applications import augmentation
+  from gan_jax.applications.augmentation import protocol as aug_protocol
   config = load_experiment('augment_mnist', 'runlocal')
   config.data.source = 'folder:' + folder
-  summary = da.run(config, str(tmp_path / 'augment'))
+  summary = augmentation.run(config, str(tmp_path / 'augment'))
   cell = json.load(open(tmp_path / 'augment' / 'n=5,seed=0' / 'results.json'))
   assert cell['real_examples'] == 15  # 5 a class, 3 classes.
-  assert set(cell['methods']) == set(da.methods(config.protocol.ratios))
+  assert set(cell['methods']) == set(aug_protocol.methods(config.protocol.ratios))
   assert cell['methods']['real+gan_x1']['train_examples'] == 30
   assert 0 <= cell['gan_test'] <= 1 and summary['rows']
   assert os.path.getsize(tmp_path / 'augment' / 'results.md') > 0

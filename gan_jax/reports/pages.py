@@ -42,8 +42,8 @@ def footer(records: dict, declared: int) -> list:
     listed = ', '.join(f'{k} {x}' for k, x in json.loads(v).items()) or 'not recorded'
     lines.append(f'Versions ({n} runs): {listed}.')
   if known:
-    lines.append(f'Training time summed over {len(known)} runs (their logged steps/s, one process '
-                 f'each): {sum(known) / 60:.1f} min.')
+    lines.append(f'Time summed over the {len(known)} runs that record it (as each run kind '
+                 f'measures it: gan_jax/study/kind_*.py): {sum(known) / 60:.1f} min.')
   return lines
 
 

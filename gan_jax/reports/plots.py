@@ -24,7 +24,7 @@ def png_bytes(fig) -> bytes:
   buf = io.BytesIO()
   with plt.rc_context(STYLE):
     fig.tight_layout()
-    fig.savefig(buf, format='png', metadata={'Software': None})
+    fig.savefig(buf, format='png', metadata={'Software': None}, bbox_inches='tight')
   plt.close(fig)
   return buf.getvalue()
 
@@ -40,4 +40,4 @@ def errorbar_lines(ax, xs: list, series: dict, xlabel: str, ylabel: str, title: 
                   marker='o', capsize=3, label=label)
   ax.set_xticks(positions, [str(x) for x in xs])
   ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-  ax.legend(loc='best')
+  ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)

@@ -9,4 +9,6 @@ its own directory under the study's workdir with a lock, so that shards split th
 each other's remainders, and writes docs/NAME.md, .json and .png. The .json keeps every run's
 numbers, so `--report_only` rewrites the page from it alone, byte for byte.
 """
-from gan_jax.study.spec import Run, Study, Results  # noqa: F401
+from gan_jax.study.spec import Page, Results, Run, Study
+
+__all__ = ['Page', 'Results', 'Run', 'Study']

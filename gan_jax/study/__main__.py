@@ -11,6 +11,7 @@ committed .json alone (byte for byte when nothing changed).
 """
 import argparse
 import os
+import shutil
 import sys
 
 from gan_jax import configs
@@ -65,9 +66,19 @@ def main(argv=None) -> int:
       print('Not every run is finished: the page is written by the last shard, or by a run '
             'without --shard.', flush=True)
       return 0
+    copy_assets(study, workdir, docs_dir)
   for p in report(study, records, docs_dir):
     print(f'wrote {p}', flush=True)
   return 0
+
+
+def copy_assets(study: spec.Study, workdir: str, docs_dir: str) -> None:
+  """The study's pictures from its run directories into docs/ (those that exist)."""
+  for dest, source in (study.assets(workdir) if study.assets else {}).items():
+    if os.path.exists(source):
+      os.makedirs(os.path.dirname(os.path.join(docs_dir, dest)), exist_ok=True)
+      shutil.copyfile(source, os.path.join(docs_dir, dest))
+      print(f'copied {source} to {os.path.join(docs_dir, dest)}', flush=True)
 
 
 if __name__ == '__main__':

@@ -62,9 +62,12 @@ class Study:
   """name: the page (docs/NAME.md, .json, .png) and the default workdir (runs/studies/NAME).
   runs: the declared runs, in the order they train (seed-major keeps a stopped table balanced).
   report: Results -> Page; a pure function of the records, so the page regenerates from its .json.
-  command: the command that makes the page, printed on it."""
+  command: the command that makes the page, printed on it.
+  assets: optional, workdir -> {path under docs/: file in a run directory}: pictures a page shows
+    that come from the runs themselves (sample grids), copied when the study runs (not by
+    --report_only, which reads the .json alone)."""
   name: str
   runs: list
   report: Callable[[Results], Page]
   command: str
-  description: str = ''
+  assets: Optional[Callable[[str], dict]] = None
