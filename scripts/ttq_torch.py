@@ -1,4 +1,5 @@
-"""The PyTorch side of the time-to-quality benchmark (scripts/ttq.py runs it; torch's python).
+"""The PyTorch side of the time-to-quality benchmark (run kind 'ttq_torch',
+gan_jax/study/kind_ttq_torch.py, runs it with torch's python; experiments/studies/ttq.py).
 
   .venv-torch/bin/python scripts/ttq_torch.py --reference ../shared/bench/torch_reference.py \
       --data train.npy --out DIR --start T --budgets 2,5,10 [--batch 64] [--seed 0]
@@ -50,11 +51,13 @@ def reference_step(g, d, opt_g, opt_d, real, zdim: int):
 
 
 def write_samples(g, zdim, num, seed, path, step, seconds):
-  """G's samples in training mode (a copy, so its running statistics stay as they were)."""
+  """G's samples in training mode (a copy, so its running statistics stay as they were), drawn
+  in chunks of 500 (the first `num` of whole chunks)."""
   g = copy.deepcopy(g).train()
   gen = torch.Generator().manual_seed(10_000 + seed)
   with torch.no_grad():
-    images = torch.cat([g(torch.randn(500, zdim, generator=gen)) for _ in range(num // 500)])
+    images = torch.cat([g(torch.randn(500, zdim, generator=gen))
+                        for _ in range(-(-num // 500))])[:num]
   images = images.permute(0, 2, 3, 1).numpy().astype(np.float32)
   tmp = path + '.tmp.npz'
   np.savez(tmp, images=images, step=step, seconds=seconds)
