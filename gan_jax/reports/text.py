@@ -1,0 +1,259 @@
+"""The text application's comparison: text GANs against the MLE language model at matched
+diversity (Caccia et al. 2020, "Language GANs falling short").
+
+A GAN is one operating point (self-BLEU-4, quality); the MLE language model sampled at several
+temperatures is a curve. The GAN is read against the LM's quality interpolated linearly along that
+curve at the GAN's self-BLEU-4 (`compare_at_diversity`), and against real data (training rows
+scored as samples: the text evaluator's `real_train_vs_heldout`).
+
+Per-seed results in, per-benchmark tables out (`aggregate`), then the generated sentences
+(`reading`), the markdown table (`table_lines`) and the cost line (`cost_lines`). A GAN result
+holds 'metrics' (eval.json's numbers for its seed); an LM result holds 'temperatures' ({T: metrics},
+T a string such as '0.85'). Minutes a run: the result's 'wall_minutes' when it has one (runs made by
+the old scripts/text_table.py: its gan_jax.main process's wall time), else its training 'seconds'.
+"""
+from typing import Optional
+
+import numpy as np
+
+from gan_jax.reports import stats
+
+METHODS = ('softmax', 'gumbel', 'lm')  # Run order within a (seed, benchmark).
+GAN_NAMES = {'softmax': 'GAN WGAN-GP softmax', 'gumbel': 'GAN Gumbel-softmax'}
+# Benchmark -> its quality numbers (metric, label, higher is better); the first is the one the
+# reading and the figure use.
+QUALITY = {
+    'words': (('dictionary_percent', 'dictionary %', True),
+              ('heldout_percent', 'held-out words %', True)),
+    'cfg': (('accepted_percent', 'accepted %', True),),
+    'oracle': (('nll_oracle', 'NLL_oracle', False),),
+}
+COMMON = (('bleu_4', 'BLEU-4', True), ('js_4', 'JS-4 (lower better)', False),
+          ('self_bleu_4', 'self-BLEU-4 (lower = more diverse)', False),
+          ('unique_percent', 'unique %', True))
+DIVERSITY = 'self_bleu_4'
+
+
+# --- Aggregation -------------------------------------------------------------------------------
+def metric_keys(benchmark: str) -> list:
+  return [k for k, _, _ in QUALITY[benchmark]] + [k for k, _, _ in COMMON]
+
+
+def stats_of(metrics: list, keys: list) -> dict:
+  """{key: {'mean', 'std', 'count'}} over a list of metric dicts (mean ± sample std)."""
+  out = {}
+  for k in keys:
+    mean, std, count = stats.mean_std([m.get(k) for m in metrics])
+    out[k] = {'mean': mean, 'std': std, 'count': count}
+  return out
+
+
+def median_range(values) -> Optional[dict]:
+  """{'median', 'min', 'max', 'count'} of the numbers among values (None for none): times are
+  read by their median, which with 3 or more seeds one run slowed by other work on its core does
+  not move."""
+  v = [x for x in values if x is not None]
+  if not v:
+    return None
+  return {'median': float(np.median(v)), 'min': min(v), 'max': max(v), 'count': len(v)}
+
+
+def run_minutes(result: dict) -> Optional[float]:
+  """A run's minutes: its recorded wall time, else its training seconds / 60, else None."""
+  if result.get('wall_minutes') is not None:
+    return result['wall_minutes']
+  return None if result.get('seconds') is None else result['seconds'] / 60
+
+
+def temperatures(lm_results) -> list:
+  """The temperatures of the LM results, in increasing order (strings as eval.json keys them)."""
+  return sorted({t for r in lm_results for t in r['temperatures']}, key=float)
+
+
+def aggregate(benchmark: str, runs: dict, real: Optional[dict]) -> dict:
+  """The table of one benchmark from runs {method: {seed: result}} (every method of METHODS) and
+  the real-data floor: {'real', 'seeds', 'wall_minutes', 'softmax', 'gumbel', 'lm': {T: stats}}."""
+  keys = metric_keys(benchmark)
+  table = {'real': real, 'seeds': {m: len(runs[m]) for m in METHODS},
+           'wall_minutes': {m: median_range([run_minutes(r) for r in runs[m].values()])
+                            for m in METHODS}}
+  for m in GAN_NAMES:
+    table[m] = stats_of([r['metrics'] for r in runs[m].values()], keys)
+  lm = list(runs['lm'].values())
+  table['lm'] = {t: stats_of([r['temperatures'][t] for r in lm if t in r['temperatures']], keys)
+                 for t in temperatures(lm)}
+  return table
+
+
+# --- Matched diversity -------------------------------------------------------------------------
+def compare_at_diversity(gan_diversity: float, gan_quality: float, curve: list,
+                         higher_is_better: bool = True) -> dict:
+  """The GAN's quality against the LM curve's at the GAN's self-BLEU-4.
+
+  curve: [(temperature, self-BLEU-4, quality)] in temperature order. Inside the curve's
+  self-BLEU range the LM's quality is interpolated linearly on each segment that brackets the
+  GAN's self-BLEU (the best LM value where the curve crosses it more than once); outside, the
+  nearest LM point in self-BLEU is used. 'advantage' > 0 means the GAN is better (by that much
+  of the quality number)."""
+  pts = [(t, d, q) for t, d, q in curve if d is not None and q is not None]
+  if not pts:
+    raise ValueError('compare_at_diversity: the LM curve has no point with both numbers.')
+  best = max if higher_is_better else min
+  crossings = []
+  for (t0, d0, q0), (t1, d1, q1) in zip(pts, pts[1:]):
+    if min(d0, d1) <= gan_diversity <= max(d0, d1):
+      w = 0.0 if d1 == d0 else (gan_diversity - d0) / (d1 - d0)
+      crossings.append((q0 + w * (q1 - q0), (t0, t1)))
+  if len(pts) == 1 and pts[0][1] == gan_diversity:
+    crossings.append((pts[0][2], (pts[0][0], pts[0][0])))
+  if crossings:
+    lm_quality, segment = best(crossings, key=lambda c: c[0])
+    nearest = None
+  else:
+    nearest = min(pts, key=lambda p: abs(p[1] - gan_diversity))
+    lm_quality, segment = nearest[2], None
+  advantage = (gan_quality - lm_quality) * (1 if higher_is_better else -1)
+  verdict = 'better' if advantage > 0 else 'worse' if advantage < 0 else 'equal'
+  return {'inside': nearest is None, 'lm_quality': lm_quality, 'segment': segment,
+          'nearest': nearest, 'advantage': advantage, 'verdict': verdict}
+
+
+def lm_curve(table: dict, quality: str) -> list:
+  """[(T, mean self-BLEU-4, mean quality)] of a benchmark's table, in temperature order."""
+  return [(t, s[DIVERSITY]['mean'], s[quality]['mean']) for t, s in table['lm'].items()]
+
+
+# --- The sentences -----------------------------------------------------------------------------
+def _by(value: float, quality: str, label: str) -> str:
+  unit = 'points' if quality.endswith('percent') else 'nats per token'
+  return f'by {abs(value):.3g} {unit} of {label}'
+
+
+def _against_mle(cmp: dict, d: float, label: str) -> tuple:
+  """(the MLE clause of a GAN's sentence, the 'dominated' remark or '')."""
+  if cmp['inside']:
+    t0, t1 = cmp['segment']
+    return (f'At the same self-BLEU-4 the MLE curve (between T={t0} and T={t1}) reaches '
+            f'{label} {cmp["lm_quality"]:.3g}'), ''
+  t, nd, nq = cmp['nearest']
+  side = 'less' if d > nd else 'more'
+  mle = (f'Its self-BLEU-4 lies outside the MLE curve (the GAN is {side} diverse than every '
+         f'temperature); the nearest MLE point, T={t} (self-BLEU-4 {nd:.3g}), has {label} '
+         f'{nq:.3g}')
+  dominated = (f' (MLE at T={t} is both more diverse and better)'
+               if side == 'less' and cmp['verdict'] == 'worse' else '')
+  return mle, dominated
+
+
+def gan_sentence(name: str, gan: dict, cmp: dict, real: Optional[dict], quality: str,
+                 label: str, higher: bool) -> tuple:
+  """One GAN's sentence (against the MLE curve at matched diversity, then against real data) and
+  whether the GAN is worse than real data (None without a floor)."""
+  q, d = gan[quality]['mean'], gan[DIVERSITY]['mean']
+  count = gan[quality]['count']
+  head = (f'- {name}: {label} {q:.3g} ± {gan[quality]["std"]:.2g}, self-BLEU-4 {d:.3g} ± '
+          f'{gan[DIVERSITY]["std"]:.2g} ({count} seed{"" if count == 1 else "s"}). ')
+  mle, dominated = _against_mle(cmp, d, label)
+  verdict = ('level with MLE' if cmp['verdict'] == 'equal' else
+             f'{cmp["verdict"]} than MLE {_by(cmp["advantage"], quality, label)}')
+  out, worse_than_real = head + mle + f': the GAN is {verdict}{dominated}.', None
+  if real and real.get(quality) is not None and real.get(DIVERSITY) is not None:
+    gap = (q - real[quality]) * (1 if higher else -1)
+    worse_than_real = gap < 0
+    out += (f' Against real data ({label} {real[quality]:.3g}, self-BLEU-4 '
+            f'{real[DIVERSITY]:.3g}) it is ' +
+            ('level' if gap == 0 else
+             f'{"better" if gap > 0 else "worse"} {_by(gap, quality, label)}') +
+            f' and {"less" if d > real[DIVERSITY] else "as or more"} diverse.')
+  return out, worse_than_real
+
+
+def summary_sentence(benchmark: str, verdicts: dict) -> str:
+  """verdicts: {GAN name: (verdict against MLE, worse than real data or None)}."""
+  if all(v == 'worse' and r is not False for v, r in verdicts.values()):
+    real = '' if any(r is None for _, r in verdicts.values()) else ' and worse than real data'
+    return (f'On {benchmark} every GAN loses: each is worse than the MLE language model at its '
+            f'own diversity (or at the nearest MLE point){real}.')
+  ahead = [n for n, (v, _) in verdicts.items() if v == 'better']
+  behind = [n for n, (v, _) in verdicts.items() if v != 'better']
+  return (f'On {benchmark}, ahead of MLE at matched diversity: {", ".join(ahead) or "none"}; '
+          f'not ahead: {", ".join(behind) or "none"}.')
+
+
+def reading(benchmark: str, table: dict) -> tuple:
+  """(generated lines for one benchmark, {method: comparison}); ([], {}) without an LM curve."""
+  quality, label, higher = QUALITY[benchmark][0]
+  curve = lm_curve(table, quality)
+  if not any(d is not None and q is not None for _, d, q in curve):
+    return [], {}
+  out = [f'Reading ({benchmark}, generated from the table; {label}, '
+         f'{"higher" if higher else "lower"} is better; matched diversity: the MLE temperature '
+         'curve interpolated linearly at the GAN\'s self-BLEU-4):', '']
+  results, verdicts = {}, {}
+  for m, name in GAN_NAMES.items():
+    gan = table[m]
+    if gan[quality]['mean'] is None or gan[DIVERSITY]['mean'] is None:
+      continue
+    cmp = compare_at_diversity(gan[DIVERSITY]['mean'], gan[quality]['mean'], curve, higher)
+    sentence, worse_than_real = gan_sentence(name, gan, cmp, table['real'], quality, label,
+                                             higher)
+    out.append(sentence)
+    results[m], verdicts[name] = cmp, (cmp['verdict'], worse_than_real)
+  if verdicts:
+    out += ['', summary_sentence(benchmark, verdicts)]
+  return out + [''], results
+
+
+# --- The table and the cost --------------------------------------------------------------------
+def digits(key: str) -> int:
+  return 1 if key.endswith('percent') else 3
+
+
+def cell(s: Optional[dict], key: str) -> str:
+  """'12.5 ± 1.5' (percentages) or '0.944 ± 0.006'; '—' without a mean."""
+  if s is None or s.get('mean') is None:
+    return '—'
+  d = digits(key)
+  return f'{s["mean"]:.{d}f} ± {s["std"]:.{d}f}'
+
+
+def minutes_cell(w: Optional[dict]) -> str:
+  """'5.0 (3.0–40.0)': the median (range) of a method's minutes a run; '—' without any."""
+  if not w:
+    return '—'
+  return f'{w["median"]:.1f}' + (f' ({w["min"]:.1f}–{w["max"]:.1f})' if w['count'] > 1 else '')
+
+
+def columns(benchmark: str) -> list:
+  """(metric, header) of a benchmark's table after 'seeds'."""
+  return [(k, label + ('' if higher else ' (lower better)')) for k, label, higher in
+          QUALITY[benchmark]] + [(k, label) for k, label, _ in COMMON]
+
+
+def table_lines(benchmark: str, table: dict) -> list:
+  """The markdown table of one benchmark: real data, the GANs, MLE at each temperature."""
+  cols = columns(benchmark)
+  wall = lambda m: minutes_cell(table['wall_minutes'][m])  # noqa: E731
+  lines = ['| method | seeds | ' + ' | '.join(h for _, h in cols) + ' | minutes a run |',
+           '|---|' + '---|' * (len(cols) + 2)]
+  real = table['real'] or {}
+  lines.append('| real data (train vs held-out) | — | ' + ' | '.join(
+      '—' if real.get(k) is None else f'{real[k]:.{digits(k)}f}' for k, _ in cols) + ' | — |')
+  for m, name in GAN_NAMES.items():
+    lines.append(f'| {name} | {table["seeds"][m]} | ' +
+                 ' | '.join(cell(table[m][k], k) for k, _ in cols) + f' | {wall(m)} |')
+  for t, s in table['lm'].items():
+    lines.append(f'| MLE, T={t} | {s[DIVERSITY]["count"]} | ' +
+                 ' | '.join(cell(s[k], k) for k, _ in cols) + f' | {wall("lm")} |')
+  return lines
+
+
+def cost_lines(tables: dict) -> list:
+  """The page's training cost: each method's median minutes a run times its runs."""
+  minutes = sum(w['median'] * w['count'] for t in tables.values()
+                for w in t['wall_minutes'].values() if w)
+  if not minutes:
+    return []
+  return [f'Cost of the page: about {minutes / 60:.1f} single-core hours of runs (each method\'s '
+          f'median minutes a run times its runs), about {minutes / 120:.1f} hours as two '
+          'single-core shards on a 2-core CPU.', '']
