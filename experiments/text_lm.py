@@ -1,5 +1,5 @@
 """The likelihood baseline of the text benchmarks: an LSTM language model trained by maximum
-likelihood, sampled at several temperatures (Caccia et al. 2020; gan_jax/text_lm.py).
+likelihood, sampled at several temperatures (Caccia et al. 2020; gan_jax/applications/text).
 
   python -m gan_jax.main --mode=lm --config=experiments/text_lm.py:words --workdir=runs/lm_words
 
@@ -11,7 +11,7 @@ One LSTM layer of 256 units over 64-d embeddings, Adam 1e-3, batch 64.
 import os
 
 from gan_jax import configs
-from gan_jax import text_lm
+from gan_jax.applications.text import config as lm_config
 
 BENCHMARK_STEPS = {'words': 3000, 'cfg': 3000, 'oracle': 3000}  # train.num_steps.
 
@@ -28,7 +28,7 @@ def get_config(arg=None):
                                 benchmark[0])
   config = configs.base_config()
   config.data = gan.data
-  config.lm = text_lm.defaults()
+  config.lm = lm_config.defaults()
   config.train.num_steps = BENCHMARK_STEPS[benchmark[0]]
   config.train.log_every = 100
   config.train.ckpt_every = 500

@@ -22,11 +22,17 @@ def format_eta(seconds: float) -> str:
   return f'{h}h{m:02d}m{s:02d}s' if h else f'{m}m{s:02d}s'
 
 
+# What a GAN run whose metrics turned non-finite should change (PendingMetrics' `fix`).
+GAN_FIX = 'Lower the learning rates (optim.g_lr, optim.d_lr) or change the loss'
+
+
 class PendingMetrics:
   """Per-step metrics of calls (each {name: K x S}) until they are checked and summarised."""
 
-  def __init__(self, seeds: list):
-    self._seeds = list(seeds)
+  def __init__(self, seeds: list, fix: str = GAN_FIX):
+    """`seeds`: the S seeds of the metrics' seed axis; `fix`: what the non-finite error tells
+    the user to change (the task's learning rates)."""
+    self._seeds, self._fix = list(seeds), fix
     self._device, self._host = [], {s: [] for s in self._seeds}
 
   def add(self, first_step: int, metrics_KxS) -> None:
@@ -49,9 +55,8 @@ class PendingMetrics:
                    else 'no checkpoint was written')
           raise NonFiniteError(
               f'Non-finite {", ".join(bad)} at step {step} (seed {seed}) '
-              f'({", ".join(f"{k}={v:.4g}" for k, v in m.items())}); {where}. Lower the '
-              'learning rates (optim.g_lr, optim.d_lr) or change the loss, then rerun with a '
-              'new --workdir (or the same one to retry from that checkpoint).')
+              f'({", ".join(f"{k}={v:.4g}" for k, v in m.items())}); {where}. {self._fix}, '
+              'then rerun with a new --workdir (or the same one to retry from that checkpoint).')
         self._host[seed].append(m)
     self._device = []
 

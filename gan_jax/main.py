@@ -1,32 +1,53 @@
 """Launches an experiment: python -m gan_jax.main --config=experiments/dcgan_mnist.py --workdir=runs/x
 
---mode=eval evaluates the latest checkpoint of --workdir and writes workdir/eval.json.
---mode=augment runs the data-augmentation protocol of an experiment that has one
-(experiments/augment_mnist.py; gan_jax/data_augmentation.py), --shard=i/n splitting its cells.
---mode=lm trains and evaluates the likelihood baseline of the text application (an MLE language
-model sampled at temperatures; gan_jax/text_lm.py) of an experiment with an lm section.
+--mode picks what runs, from one table (MODES): train (gan_jax/train.py), eval (the latest
+checkpoint of --workdir into workdir/eval.json; gan_jax/evaluation.py), lm (the likelihood
+baseline of the text application, an MLE language model sampled at temperatures, of an experiment
+with an lm section; gan_jax/applications/text) and augment (the data-augmentation protocol of an
+experiment that has one, --shard=i/n splitting its cells; gan_jax/data_augmentation.py). A mode's
+module is imported when the mode runs, so this module imports none of them.
 
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
 --config=experiments/dcgan_mnist.py:runlocal.
 """
+import dataclasses
+import importlib
+
 from absl import app
 from absl import flags
 from ml_collections import config_flags
 
 from gan_jax import cli
-from gan_jax import evaluation
 from gan_jax import parallel
-from gan_jax import train
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+  """A mode: `module.function(config, workdir[, shard])`, and its help text."""
+  module: str
+  function: str
+  help: str
+  takes_shard: bool = False  # Called with shard=(i, n) from --shard.
+
+
+MODES = {
+    'train': Mode('gan_jax.train', 'train_and_evaluate',
+                  'train (and evaluate every train.eval_every steps and at the end)'),
+    'eval': Mode('gan_jax.evaluation', 'evaluate_checkpoint',
+                 'evaluate the latest checkpoint of --workdir into workdir/eval.json'),
+    'lm': Mode('gan_jax.applications.text', 'run',
+               'the language-model baseline of the text application (gan_jax/applications/text)'),
+    'augment': Mode('gan_jax.data_augmentation', 'run',
+                    'the data-augmentation protocol (gan_jax/data_augmentation.py)',
+                    takes_shard=True),
+}
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
-flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'augment', 'lm'],
-                  'train: train (and evaluate every train.eval_every steps and at the end); '
-                  'eval: evaluate the latest checkpoint of --workdir into workdir/eval.json; '
-                  'augment: the data-augmentation protocol (gan_jax/data_augmentation.py); '
-                  'lm: the language-model baseline of the text application (gan_jax/text_lm.py).')
+flags.DEFINE_enum('mode', 'train', list(MODES),
+                  '; '.join(f'{name}: {mode.help}' for name, mode in MODES.items()) + '.')
 flags.DEFINE_string('shard', '0/1', '--mode=augment: i/n runs only cells i, i+n, ... so n '
                     'processes sharing --workdir split the protocol.')
 flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
@@ -36,24 +57,23 @@ flags.DEFINE_bool('distributed', False, 'Multi-process by JAX\'s cluster auto-de
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def run_mode(name: str, config, workdir: str, shard: str = '0/1'):
+  """The mode `name` on (config, workdir): its module imported now, its function called."""
+  mode = MODES[name]
+  fn = getattr(importlib.import_module(mode.module), mode.function)
+  if mode.takes_shard:
+    from gan_jax import sweep
+    return fn(config, workdir, shard=sweep.parse_shard(shard))
+  return fn(config, workdir)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   cli.prepare()
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
-  if FLAGS.mode == 'augment':
-    from gan_jax import data_augmentation
-    from gan_jax import sweep
-    cli.report_user_errors(lambda: data_augmentation.run(FLAGS.config, FLAGS.workdir,
-                                                         sweep.parse_shard(FLAGS.shard)))
-    return
-  if FLAGS.mode == 'lm':
-    from gan_jax import text_lm
-    cli.report_user_errors(text_lm.run, FLAGS.config, FLAGS.workdir)
-    return
-  run = evaluation.evaluate_checkpoint if FLAGS.mode == 'eval' else train.train_and_evaluate
-  cli.report_user_errors(run, FLAGS.config, FLAGS.workdir)
+  cli.report_user_errors(run_mode, FLAGS.mode, FLAGS.config, FLAGS.workdir, FLAGS.shard)
 
 
 if __name__ == '__main__':

@@ -36,6 +36,9 @@ TFDS_TEXT_PREFIX = 'tfds_text:'
 END = '<end>'  # The end symbol's text (words, cfg, text_file): it ends a row; the rest pads it.
 GRAMMARS = ('random', 'arithmetic')  # data.text.grammar.
 DEFAULT_LENGTHS = {'words': 12, 'cfg': 20, 'oracle': 20, 'text_file': 32, 'tfds_text': 32}
+# What a failed tfds_text read suggests instead (tfds_source.builder_of / data_source's hint).
+OFFLINE_TEXT_HINT = ('The offline sequence sources need no download: data.source=words, cfg, '
+                     'oracle or text_file:<path>.')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,11 +198,11 @@ def tfds_text_corpus(data_config) -> Corpus:
   from gan_jax.data import DataError
   from gan_jax.data import tfds_source
   name, feature = data_config.source[len(TFDS_TEXT_PREFIX):], data_config.text.feature
-  builder = tfds_source.builder_of(name, data_config)
+  builder = tfds_source.builder_of(name, data_config, OFFLINE_TEXT_HINT)
   if feature not in builder.info.features:
     raise DataError(f'{data_config.source} has no feature {feature!r} (data.text.feature); its '
                     f'features: {sorted(builder.info.features.keys())}.')
-  ds = tfds_source.data_source(name, builder, 'train', data_config)
+  ds = tfds_source.data_source(name, builder, 'train', data_config, OFFLINE_TEXT_HINT)
   texts = [ds[i][feature] for i in range(min(len(ds), data_config.text.num_sequences))]
   text = '\n'.join(t.decode('utf-8') if isinstance(t, bytes) else str(t) for t in texts)
   if not text.strip():

@@ -1,5 +1,6 @@
 """`tfds:<name>`: a tensorflow-datasets image dataset, read through `tfds.data_source` (whose
-builder and prepared-or-fail steps, `builder_of` and `data_source`, `tfds_text:<name>` shares).
+builder and prepared-or-fail steps, `builder_of` and `data_source`, `tfds_text:<name>` of
+text_sources.py shares, passing its own offline hint: this module imports no other source).
 
 Random access through ArrayRecord files, without TensorFlow. Config fields: `data.data_dir`
 (where prepared datasets live; None means tfds's default, ~/tensorflow_datasets), `data.split`
@@ -15,15 +16,9 @@ import numpy as np
 from gan_jax import data as data_lib
 
 _PROBE_HOST = ('storage.googleapis.com', 443)
-_OFFLINE_HINT = ('The offline sources need no download: data.source=mnist5k (5000 real MNIST '
-                 'digits) or data.source=digits.')
-_OFFLINE_TEXT_HINT = ('The offline sequence sources need no download: data.source=words, cfg, '
-                      'oracle or text_file:<path>.')
-
-
-def _hint(data_config) -> str:
-  from gan_jax.data import text_sources
-  return _OFFLINE_TEXT_HINT if text_sources.source_kind(data_config.source) else _OFFLINE_HINT
+# What a failed tfds read suggests instead (an image source's; text_sources passes its own).
+OFFLINE_HINT = ('The offline sources need no download: data.source=mnist5k (5000 real MNIST '
+                'digits) or data.source=digits.')
 
 
 # `:runlocal` of any tfds image source: an offline 3-channel stand-in (stacked_mnist), resized to
@@ -54,20 +49,22 @@ def check_network(timeout_s: float = 5.0) -> None:
         f'data.download=True but the network is unreachable ({_PROBE_HOST[0]}: {e}).') from e
 
 
-def builder_of(name: str, data_config):
-  """tfds's builder of `name` under data.data_dir; a clear error when tfds has no such dataset."""
+def builder_of(name: str, data_config, hint: str = OFFLINE_HINT):
+  """tfds's builder of `name` under data.data_dir; a clear error when tfds has no such dataset
+  (ending with `hint`: the offline sources of the caller's kind)."""
   import tensorflow_datasets as tfds
   try:
     return tfds.builder(name, data_dir=data_config.get('data_dir') or None)
   except tfds.core.registered.DatasetNotFoundError as e:
     raise data_lib.DataError(
         f'data.source={data_config.source}: tensorflow-datasets has no dataset {name!r} '
-        f'(see `tfds.list_builders()`). {_hint(data_config)}') from e
+        f'(see `tfds.list_builders()`). {hint}') from e
 
 
-def data_source(name: str, builder, split: str, data_config):
+def data_source(name: str, builder, split: str, data_config, hint: str = OFFLINE_HINT):
   """Random access to a prepared split; an unprepared dataset fails at once (or, with
-  data.download, is prepared where the network is reachable; fails within seconds where not)."""
+  data.download, is prepared where the network is reachable; fails within seconds where not).
+  Errors end with `hint`, as builder_of's."""
   data_dir = data_config.get('data_dir') or None
   try:
     return builder.as_data_source(split=split)
@@ -76,12 +73,12 @@ def data_source(name: str, builder, split: str, data_config):
       raise data_lib.DataError(
           f'{data_config.source} is prepared in {builder.data_dir} but cannot be read with '
           f'random access ({first_error}). Rebuild it with --file_format=array_record. '
-          f'{_hint(data_config)}') from first_error
+          f'{hint}') from first_error
     if not data_config.get('download', False):
       raise data_lib.DataError(
           f'{data_config.source} is not prepared under data.data_dir={data_dir!r} '
           f'(looked in {builder.data_dir}). {_prepare_hint(name, data_dir)} Or set '
-          f'data.download=True on a machine with network access. {_hint(data_config)}'
+          f'data.download=True on a machine with network access. {hint}'
       ) from first_error
     check_network()
     builder.download_and_prepare(file_format='array_record')
