@@ -147,7 +147,10 @@ def test_every_committed_page_regenerates_byte_for_byte_from_its_json(path, tmp_
   study = engine.load(path)
   committed = [p for p in (os.path.join(REPO, 'docs', f'{study.name}.{e}')
                            for e in ('md', 'json', 'png')) if os.path.exists(p)]
-  assert any(p.endswith('.json') for p in committed), f'{study.name} has no committed .json'
+  if not any(p.endswith('.json') for p in committed):
+    if study.name.startswith('gpu_'):  # Made on a device only (make gpu-check): none yet.
+      pytest.skip(f'{study.name} has no page yet: it runs on a GPU (make gpu-check).')
+    pytest.fail(f'{study.name} has no committed .json')
   for p in committed:
     shutil.copy(p, tmp_path)
   assert cli.main([path, '--report_only', '--docs_dir', str(tmp_path)]) == 0
