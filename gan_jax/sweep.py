@@ -1,19 +1,22 @@
-"""Sweeps: every point of an experiment's `get_sweep()` trained in its own workdir, then tabulated.
+"""Sweeps: every point of an experiment's `get_sweep()` trained as a run of the study engine,
+then tabulated.
 
   python -m gan_jax.sweep --config=experiments/loss_ablation.py --workdir=runs/ablation
-  make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/ablation
+  make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/ablation [SHARD=i/n]
 
 An experiment file may define `get_sweep(arg=None)` returning the points as override dicts
 ({'loss.name': 'hinge', 'model.d_kwargs.mlp.spectral_norm': True}); `product` and `zip_points`
-build them, and `cross` combines lists of points. Each point trains in `workdir/<its overrides>` with the experiment's `num_seeds`
-seeds together, evaluating at the end (gan_jax/evaluation.py). The sweep is resumable: a point whose
-eval.json is at its final step is read, not retrained; a stopped one resumes from its checkpoint.
-`--shard=i/n` trains only the points whose index is i mod n, so n processes or machines sharing the
-workdir split a sweep (each tabulates every finished point; the last to finish writes the full table).
-It writes workdir/results.csv and results.md (a row per point: its overrides, then each final
-metric as mean ± std over seeds) and results.png (the chosen --metric across points, with its
-std over seeds as error bars). The sweep owns one cache of reference features that all its points
-share (their data and extractor are mostly the same), dropped when the sweep ends.
+build them, and `cross` combines lists of points. Each point is a 'gan' run of the study engine
+(gan_jax/study/engine.py; `runs` makes them): `python -m gan_jax.main` in a process of its own
+trains it in `workdir/<point name>` with the experiment's `num_seeds` seeds together, evaluating
+at the end, under the point's lock. A finished point is read, not retrained; a stopped one resumes
+from its checkpoint. `--shard=i/n` takes every n-th point from the i-th first, then any point no
+other process holds, so n processes or machines sharing the workdir split a sweep and take over
+each other's remainders. Every finished point is tabulated in workdir/results.csv and results.md
+(a row per point: its overrides, then each final metric as mean ± std over seeds) and
+results.png (the chosen --metric across points, with its std over seeds as error bars; matplotlib).
+A sweep has no results page: a sweep that makes one is a study (experiments/studies/), which may
+take its runs from `runs`.
 """
 import csv
 import itertools
@@ -104,75 +107,20 @@ def plan(path: str, arg, workdir: str) -> list[tuple]:
   return out
 
 
-def finished(config, point_dir: str):
-  """The point's eval.json when it is at the config's final step, else None."""
-  path = os.path.join(point_dir, 'eval.json')
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    result = json.load(f)
-  return result if result['step'] == config.train.num_steps else None
+def runs(config: str) -> list:
+  """The points of the sweep of experiment file `config` ('path[:arg]') as study runs ('gan'
+  kind): each named point_name(overrides) (its directory), of the point's config.seed, labelled
+  by its overrides. Every point's config is built and validated first."""
+  from gan_jax.study import kinds
+  path, arg = kinds.experiment_path(config)
+  return _as_runs(config, plan(path, arg, ''))
 
 
-def _fmt(mean, std):
-  return '—' if mean is None else f'{mean:.4g} ± {std:.2g}'
-
-
-def write_results(workdir: str, rows: list, metric: str) -> list[str]:
-  """results.csv, results.md and results.png from [(overrides, eval.json)]; returns the paths.
-
-  Each is written under a temporary name and renamed, so shards finishing together never mix
-  two tables."""
-  fields = list(dict.fromkeys(k for overrides, _ in rows for k in overrides))
-  metrics = list(dict.fromkeys(m for _, r in rows for m in r['mean']))
-
-  def write_csv(f):
-    w = csv.writer(f)
-    w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
-    for overrides, r in rows:
-      w.writerow([overrides.get(k, '') for k in fields] + [r['num_seeds']] +
-                 [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
-
-  md = ['| ' + ' | '.join(fields + ['seeds'] + metrics) + ' |',
-        '|' + '---|' * (len(fields) + 1 + len(metrics))]
-  for overrides, r in rows:
-    md.append('| ' + ' | '.join([str(overrides.get(k, '')) for k in fields] + [str(r['num_seeds'])]
-                                + [_fmt(r['mean'].get(m), r['std'].get(m)) for m in metrics]) + ' |')
-  protocol = rows[0][1]['protocol'] if rows else {}
-  md += ['', f'Mean ± sample std over seeds at the final step; protocol: {json.dumps(protocol)}.',
-         '']
-  paths = [os.path.join(workdir, f'results.{ext}') for ext in ('csv', 'md', 'png')]
-  atomic_files.write_atomically(paths[0], write_csv, 'w', newline='')
-  atomic_files.write_text(paths[1], '\n'.join(md))
-  atomic_files.write_atomically(
-      paths[2], lambda f: _plot(f, [point_name(o) for o, _ in rows],
-                                [r['mean'].get(metric) for _, r in rows],
-                                [r['std'].get(metric) for _, r in rows], metric), 'wb')
-  return paths
-
-
-def _plot(f, labels, means, stds, metric):
-  """A horizontal bar chart with error bars, drawn with PIL (no plotting dependency), as PNG into
-  the binary file f."""
-  from PIL import Image, ImageDraw
-  row, left, width = 22, 330, 360
-  img = Image.new('RGB', (left + width + 90, row * (len(labels) + 2)), 'white')
-  draw = ImageDraw.Draw(img)
-  draw.text((4, 4), f'{metric}: mean ± std over seeds', fill='black')
-  valid = [(m, s) for m, s in zip(means, stds) if m is not None]
-  hi = max([m + s for m, s in valid] + [1e-12])
-  lo = min([0.0] + [m - s for m, s in valid])
-  x = lambda v: left + (v - lo) / (hi - lo) * width
-  for i, (label, m, s) in enumerate(zip(labels, means, stds)):
-    y = row * (i + 1) + 4
-    draw.text((4, y + 4), label[:52], fill='black')
-    if m is None:
-      draw.text((left, y + 4), 'undefined', fill='gray')
-      continue
-    draw.rectangle([x(min(0.0, m)), y + 3, x(max(0.0, m)), y + row - 5], fill=(90, 130, 200))
-    draw.line([x(m - s), y + row // 2, x(m + s), y + row // 2], fill='black', width=2)
-    draw.text((left + width + 6, y + 4), f'{m:.3g}', fill='black')
-  img.save(f, format='PNG')
+def _as_runs(config: str, planned: list) -> list:
+  from gan_jax.study import spec
+  return [spec.Run(name=point_name(overrides), config=config, overrides=dict(overrides),
+                   seed=point_config.seed, labels=dict(overrides))
+          for overrides, point_config, _ in planned]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -184,39 +132,114 @@ def parse_shard(text: str) -> tuple[int, int]:
   return int(m.group(1)), int(m.group(2))
 
 
+def per_seed(run, result: dict) -> dict:
+  """{str(seed): final numbers} of a 'gan' run's result (several seeds: its 'seeds'; one: its
+  'metrics', under the run's seed)."""
+  return result['seeds'] if 'seeds' in result else {str(run.seed): result['metrics']}
+
+
+def summarize(run, record: dict) -> dict:
+  """A finished point's row: its overrides, its seed count, each metric's mean and sample std
+  over seeds (None where no seed defines it)."""
+  from gan_jax.reports import stats
+  seeds = per_seed(run, record['result'])
+  metrics = list(dict.fromkeys(m for numbers in seeds.values() for m in numbers))
+  ms = {m: stats.mean_std([numbers.get(m) for numbers in seeds.values()]) for m in metrics}
+  return {'overrides': run.overrides, 'num_seeds': len(seeds),
+          'mean': {m: v[0] for m, v in ms.items()}, 'std': {m: v[1] for m, v in ms.items()}}
+
+
+def _fmt(mean, std):
+  return '—' if mean is None else f'{mean:.4g} ± {std:.2g}'
+
+
+def _csv_writer(fields: list, metrics: list, rows: list):
+  def write(f):
+    w = csv.writer(f)
+    w.writerow(fields + ['num_seeds'] + [c for m in metrics for c in (f'{m}_mean', f'{m}_std')])
+    for r in rows:
+      w.writerow([r['overrides'].get(k, '') for k in fields] + [r['num_seeds']] +
+                 [v for m in metrics for v in (r['mean'].get(m), r['std'].get(m))])
+  return write
+
+
+def write_results(workdir: str, rows: list, metric: str, protocol: dict) -> list[str]:
+  """results.csv, results.md and results.png from the finished points' rows (`summarize`);
+  returns the paths. Each is written under a temporary name and renamed, so shards finishing
+  together never mix two tables."""
+  fields = list(dict.fromkeys(k for r in rows for k in r['overrides']))
+  metrics = list(dict.fromkeys(m for r in rows for m in r['mean']))
+  md = ['| ' + ' | '.join(fields + ['seeds'] + metrics) + ' |',
+        '|' + '---|' * (len(fields) + 1 + len(metrics))]
+  for r in rows:
+    md.append('| ' + ' | '.join([str(r['overrides'].get(k, '')) for k in fields]
+                                + [str(r['num_seeds'])]
+                                + [_fmt(r['mean'].get(m), r['std'].get(m)) for m in metrics])
+              + ' |')
+  md += ['', f'Mean ± sample std over seeds at the final step; protocol: {json.dumps(protocol)}.',
+         '']
+  paths = [os.path.join(workdir, f'results.{ext}') for ext in ('csv', 'md', 'png')]
+  atomic_files.write_atomically(paths[0], _csv_writer(fields, metrics, rows), 'w', newline='')
+  atomic_files.write_text(paths[1], '\n'.join(md))
+  png = plot_png([point_name(r['overrides']) for r in rows], [r['mean'].get(metric) for r in rows],
+                 [r['std'].get(metric) for r in rows], metric)
+  atomic_files.write_atomically(paths[2], lambda f: f.write(png), 'wb')
+  return paths
+
+
+def plot_png(labels: list, means: list, stds: list, metric: str) -> bytes:
+  """A horizontal bar per point, its std over seeds as an error bar ('undefined' where no seed
+  defines the metric), as PNG bytes (gan_jax/reports/plots.py's style)."""
+  from gan_jax.reports import plots
+  fig, (ax,) = plots.figure(width=8.0, height=1.0 + 0.3 * len(labels))
+  ys = list(range(len(labels)))
+  at = [i for i, m in enumerate(means) if m is not None]
+  ax.barh([ys[i] for i in at], [means[i] for i in at], xerr=[stds[i] or 0.0 for i in at],
+          capsize=3, color='C0')
+  for i in ys:
+    if means[i] is None:
+      ax.text(0.0, i, ' undefined', va='center', color='gray')
+  ax.set_yticks(ys, labels)
+  ax.invert_yaxis()
+  ax.set(xlabel=metric, title=f'{metric}: mean ± std over seeds')
+  return plots.png_bytes(fig)
+
+
+def _protocol(workdir: str, name: str) -> dict:
+  from gan_jax.study import kinds
+  return (kinds.read_json(os.path.join(workdir, name, 'eval.json')) or {}).get('protocol', {})
+
+
 def run_sweep(path: str, arg, workdir: str, metric=None, dry_run: bool = False,
-              shard: tuple[int, int] = (0, 1)) -> list:
-  from gan_jax import train
+              shard=None) -> list:
+  """Trains the sweep's unfinished points through the study engine (none with dry_run), then
+  tabulates every finished one; returns their rows (`summarize`), in the sweep's order.
+  `shard`: 'i/n' (or (i, n)), None for all."""
+  from gan_jax.study import engine
+  from gan_jax.study import spec
+  shard = '/'.join(map(str, shard)) if isinstance(shard, tuple) else shard
+  if shard is not None:
+    parse_shard(shard)
   workdir = os.path.abspath(workdir)
-  points = plan(path, arg, workdir)  # Every point's config is checked before any trains.
-  eval_cache = {}  # Reference features, shared by the points (train.train_and_evaluate).
-  index, count = shard
+  config = os.path.abspath(path) + (f':{arg}' if arg else '')
+  planned = plan(path, arg, workdir)  # Every point's config is checked before any trains.
+  points = _as_runs(config, planned)
+  for overrides, point_config, _ in planned:
+    if point_config.eval.features == 'none' or not point_config.eval.get('evaluators', True):
+      raise configs.ConfigError(f'Sweep point {overrides}: a sweep tabulates eval.json; set '
+                                'eval.features (not none) and eval.evaluators (not empty).')
+  study = spec.Study(name=os.path.basename(workdir), runs=points, report=None,
+                     command=f'python -m gan_jax.sweep --config={config}')
   logging.info('Sweep of %d points in %s%s', len(points), workdir,
-               f' (shard {index}/{count}: points {index + 1}, {index + 1 + count}, ...)'
-               if count > 1 else '')
-  for i, (overrides, config, point_dir) in enumerate(points):
-    result = finished(config, point_dir)
-    if result is None and i % count != index:
-      logging.info('Point %d/%d %s: another shard\'s, not finished yet', i + 1, len(points),
-                   overrides)
-    elif result is None and not dry_run:
-      logging.info('Point %d/%d %s: training in %s', i + 1, len(points), overrides, point_dir)
-      if config.eval.features == 'none' or not config.eval.get('evaluators', True):
-        raise configs.ConfigError('A sweep tabulates eval.json; set eval.features (not none) '
-                                  'and eval.evaluators (not empty).')
-      train.train_and_evaluate(config, point_dir, eval_cache=eval_cache)
-    elif result is not None:
-      logging.info('Point %d/%d %s: finished, read from %s', i + 1, len(points), overrides,
-                   point_dir)
-    else:
-      logging.info('Point %d/%d %s: not trained (dry run), %s', i + 1, len(points), overrides,
-                   point_dir)
-  # Read every point again: other shards may have finished theirs while this one trained.
-  rows = [(overrides, result) for overrides, config, point_dir in points
-          if (result := finished(config, point_dir)) is not None]
+               f' (shard {shard})' if shard else '')
+  if not dry_run:
+    engine.work(study, workdir, shard, {})
+  records = engine.collect(study, workdir, {})  # Other shards may have finished theirs.
+  rows = [summarize(r, records[r.name]) for r in points if records[r.name] is not None]
   if rows:
-    metric = metric or next(iter(rows[0][1]['mean']))
-    paths = write_results(workdir, rows, metric)
+    metric = metric or next(iter(rows[0]['mean']))
+    first = next(r.name for r in points if records[r.name] is not None)
+    paths = write_results(workdir, rows, metric, _protocol(workdir, first))
     logging.info('Results of %d/%d points: %s', len(rows), len(points), ', '.join(paths))
   return rows
 
@@ -227,8 +250,9 @@ def _define_flags():
   flags.DEFINE_string('workdir', None, 'Directory of the sweep; one subdirectory per point.')
   flags.DEFINE_string('metric', None, 'Metric of results.png (default: the first of eval.json).')
   flags.DEFINE_bool('dry_run', False, 'List the points and tabulate finished ones; train nothing.')
-  flags.DEFINE_string('shard', '0/1', 'i/n: train only points i, i+n, i+2n, ... (0-based), so n '
-                      'processes sharing --workdir split the sweep.')
+  flags.DEFINE_string('shard', None, 'i/n: train points i, i+n, i+2n, ... (0-based) first, then '
+                      'any point no other process holds, so n processes sharing --workdir split '
+                      'the sweep.')
 
 
 def main(argv):
@@ -239,7 +263,7 @@ def main(argv):
   path, _, arg = FLAGS.config.partition(':')
   cli.prepare()
   cli.report_user_errors(lambda: run_sweep(path, arg or None, FLAGS.workdir, FLAGS.metric,
-                                           FLAGS.dry_run, parse_shard(FLAGS.shard)))
+                                           FLAGS.dry_run, FLAGS.shard))
 
 
 if __name__ == '__main__':

@@ -98,7 +98,8 @@ def reading(table: dict) -> list:
       continue
     t = hq(v, 'train_bn')
     out.append(f'- {v}: {m["mean"]:.1f} ± {m["std"]:.1f} ({m["mean"] - base["mean"]:+.1f} points; '
-               f'{m["count"]} seeds); sampled with train-mode BN {t["mean"]:.1f} ± {t["std"]:.1f}.')
+               f'{m["count"]} seeds); sampled with train-mode BN {t["mean"]:.1f} ± '
+               f'{t["std"]:.1f}.')
   return out
 
 
