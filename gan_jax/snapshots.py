@@ -31,27 +31,27 @@ def _data(config) -> tuple:
   return source, data_lib.get_split(source, config.data.split).element_shape
 
 
-def _evaluators(config, cache: Optional[dict]) -> list:
-  """The evaluators of config.eval for its data, built; refused when evaluation is off."""
-  built = evaluators_lib.build(config, *_data(config), 0, cache)
-  if not built:
-    raise configs.ConfigError('Evaluation is off (eval.features=none or eval.evaluators=()): '
-                              'a snapshot cannot be scored; set eval.features.')
-  return built
-
-
 def num_samples(config) -> int:
-  """How many generated samples a snapshot needs: the most any selected evaluator takes."""
+  """How many generated samples a snapshot needs: the most any selected evaluator takes (0 when
+  evaluation is off)."""
   classes = evaluators_lib.select(config, _data(config)[1])
   return max((config.eval.num_samples or c.default_num_samples for c in classes), default=0)
+
+
+def _require_evaluation(config, what: str) -> None:
+  if not num_samples(config):
+    raise configs.ConfigError('Evaluation is off (eval.features=none or eval.evaluators=()): '
+                              f'{what} cannot be scored; set eval.features.')
 
 
 def score_images(config, images, cache: Optional[dict] = None) -> dict:
   """The protocol's numbers of images (N, H, W, C) in [-1, 1], each evaluator reading the first
   of them it takes (all of them when there are fewer)."""
+  _require_evaluation(config, 'a snapshot')
   images = np.asarray(images, np.float32)
+  built = evaluators_lib.build(config, *_data(config), 0, cache)
   return evaluation.merge_metrics([(ev, ev.metrics_of_samples(images[:ev.num_samples]))
-                                   for ev in _evaluators(config, cache)])
+                                   for ev in built])
 
 
 def score_split(config, split: str, cache: Optional[dict] = None) -> tuple:
@@ -66,12 +66,10 @@ def score_checkpoints(config, checkpoint_dir: str, steps: list,
                       cache: Optional[dict] = None) -> dict:
   """{step: {seed: numbers}} of a run's checkpoints at `steps`, sampled as its evaluation samples
   (gan_jax.evaluation.EvalRunner: the EMA of G where kept, eval.bn_stats, fixed latents)."""
+  _require_evaluation(config, 'a checkpoint')
   exp = experiment_lib.Experiment(config)
   runner = evaluation.EvalRunner(config, exp.source, exp.dataset.element_shape,
                                  exp.num_classes, exp.generator, exp.seeds, cache)
-  if not runner.enabled:
-    raise configs.ConfigError('Evaluation is off (eval.features=none or eval.evaluators=()): '
-                              'a checkpoint cannot be scored; set eval.features.')
   ckpt = checkpoint_lib.Checkpointer(checkpoint_dir, None)
   out = {}
   try:
