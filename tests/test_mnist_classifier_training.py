@@ -70,7 +70,8 @@ def test_study_installs_the_committed_weights_and_reports_a_record():
             'weights': None, 'platform': 'cpu'}
   page = study.report(spec.Results(runs=[run], records={run.name: {'result': result}}))
   text = '\n'.join(page.lines)
-  assert 'weights seed0/mnist_classifier.npz in the study\'s workdir (12 parameters, 2.50 MB' in text
+  assert ('weights seed0/mnist_classifier.npz in the study\'s workdir (12 parameters, 2.50 MB'
+          in text)
   assert '**Held-out accuracy on mnist5k test (500 digits): 50.0%**' in text
   assert '- Per class: 0: 25%, 1: 25%' in text and '8: 25%.' in text
   assert '- Training took 10 s (cpu).' in text

@@ -67,6 +67,7 @@ def row(results: spec.Results, data: str, per_class, name: str) -> dict:
 
 
 def verdicts(rows: dict, candidates: dict, settings: tuple) -> list:
+  """A line per alternative: whether the decision rule lets it replace its data's default."""
   out = []
   for data, recipes in candidates.items():
     default = recipes[0][1]
@@ -83,6 +84,7 @@ def verdicts(rows: dict, candidates: dict, settings: tuple) -> list:
 
 
 def per_seed_lines(rows: dict) -> list:
+  """Each row's accuracy per seed, or a line saying the runs did not keep them."""
   if any(r['seeds'] is None for r in rows.values()):
     return ['Per seed: the accuracies of single seeds were not kept by the script that made '
             'these runs (scripts/classifier_recipe.py); each row above is its page\'s.']

@@ -41,6 +41,7 @@ def _classes(counts: list) -> str:
 
 
 def table(run: Run, r: dict) -> list:
+  """The page's table of measures (markdown lines)."""
   last = r['last']
   return [
       '| measure | value |', '|---|---|',
