@@ -15,6 +15,7 @@ field exists in every experiment and can be overridden from the command line
 import importlib.util
 import json
 import os
+import re
 import types
 
 import ml_collections
@@ -205,3 +206,30 @@ def keep_flags(saved: dict, current: dict) -> list[str]:
 def differences(saved: dict, current: dict) -> list[str]:
   """Fields (dotted) whose values differ between two config dicts, resumable fields excepted."""
   return changed(saved, current, _resumable)
+
+
+def apply_overrides(config, overrides: dict):
+  """Sets dotted fields; an unknown field or a value of another type fails naming both."""
+  for key, value in overrides.items():
+    *parents, leaf = key.split('.')
+    node = config
+    for p in parents:
+      if p not in node:
+        raise ConfigError(f'Override {key}={value!r}: the config has no field {key!r}.')
+      node = node[p]
+    if leaf not in node:
+      raise ConfigError(f'Override {key}={value!r}: the config has no field {key!r}.')
+    try:
+      node[leaf] = value
+    except (TypeError, ValueError) as e:
+      raise ConfigError(f'Override {key}={value!r}: {e}') from e
+  return config
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+  """'i/n' -> (i, n) with 0 <= i < n; anything else fails naming the expected form."""
+  m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text or '')
+  if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
+    raise ConfigError(f'--shard={text!r}: expected i/n with 0 <= i < n, e.g. --shard=0/2 '
+                      'and --shard=1/2 for two processes sharing the workdir.')
+  return int(m.group(1)), int(m.group(2))

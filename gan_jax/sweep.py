@@ -63,22 +63,8 @@ def point_name(overrides: dict) -> str:
 
 
 def apply_overrides(config, overrides: dict):
-  """Sets dotted fields; an unknown field or a value of another type fails naming both."""
-  for key, value in overrides.items():
-    *parents, leaf = key.split('.')
-    node = config
-    for p in parents:
-      if p not in node:
-        raise configs.ConfigError(f'Sweep override {key}={value!r}: the config has no field '
-                                  f'{key!r}.')
-      node = node[p]
-    if leaf not in node:
-      raise configs.ConfigError(f'Sweep override {key}={value!r}: the config has no field {key!r}.')
-    try:
-      node[leaf] = value
-    except (TypeError, ValueError) as e:
-      raise configs.ConfigError(f'Sweep override {key}={value!r}: {e}') from e
-  return config
+  """Sets dotted fields (configs.apply_overrides, which the study engine also uses)."""
+  return configs.apply_overrides(config, overrides)
 
 
 def load_sweep(path: str, arg=None) -> list[dict]:
@@ -124,12 +110,8 @@ def _as_runs(config: str, planned: list) -> list:
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-  """'i/n' -> (i, n) with 0 <= i < n; anything else fails naming the expected form."""
-  m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text or '')
-  if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
-    raise configs.ConfigError(f'--shard={text!r}: expected i/n with 0 <= i < n, e.g. --shard=0/2 '
-                              'and --shard=1/2 for two processes sharing the workdir.')
-  return int(m.group(1)), int(m.group(2))
+  """'i/n' -> (i, n) with 0 <= i < n (configs.parse_shard)."""
+  return configs.parse_shard(text)
 
 
 def per_seed(run, result: dict) -> dict:

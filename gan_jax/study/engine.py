@@ -39,13 +39,16 @@ def load(path: str, arg: Optional[str] = None) -> spec.Study:
 
 
 def check(study: spec.Study) -> None:
-  """Unique run names, known kinds and loadable configs, before anything trains."""
+  """Unique run names, known kinds and measures, loadable configs, before anything trains."""
+  from gan_jax.study import measures
   names = [r.name for r in study.runs]
   twice = sorted({n for n in names if names.count(n) > 1})
   if twice:
     raise configs.ConfigError(f'Study {study.name}: run names used twice: {twice}.')
   for run in study.runs:
     kinds.get(run.kind).config(run)
+    for name in run.args.get('measures', ()):
+      measures.get(name)
 
 
 def config_hash(run: spec.Run) -> str:
@@ -116,8 +119,7 @@ def parse_shard(shard: Optional[str]) -> tuple:
   """'i/n' -> (i, n) with 0 <= i < n; None -> (0, 1)."""
   if shard is None:
     return 0, 1
-  from gan_jax import sweep
-  return sweep.parse_shard(shard)
+  return configs.parse_shard(shard)
 
 
 def queue(runs: list, shard: Optional[str]) -> list:

@@ -10,14 +10,13 @@ the cell's wall and GAN seconds) and the reference classifier's own test accurac
 import os
 
 from gan_jax import configs
-from gan_jax import sweep
 from gan_jax.study import kinds
 
 
 def cell_config(run):
   """The experiment with the run's overrides (config.seed is the protocol's, not the cell's)."""
   path, arg = kinds.experiment_path(run.config)
-  config = sweep.apply_overrides(configs.load_experiment(path, arg), dict(run.overrides))
+  config = configs.apply_overrides(configs.load_experiment(path, arg), dict(run.overrides))
   if len(config.protocol.per_class) != 1 or tuple(config.protocol.seeds) != (run.seed,):
     raise configs.ConfigError(
         f'Run {run.name}: an augmentation run is one cell; set overrides protocol.per_class=(N,) '

@@ -59,10 +59,9 @@ def experiment_path(config: str) -> tuple:
 
 def experiment_config(run):
   """The run's experiment with its overrides and seed applied (what gan_jax.main trains)."""
-  from gan_jax import sweep
   path, arg = experiment_path(run.config)
   config = configs.load_experiment(path, arg)
-  return sweep.apply_overrides(config, {'seed': run.seed, **run.overrides})
+  return configs.apply_overrides(config, {'seed': run.seed, **run.overrides})
 
 
 def flag(value) -> str:

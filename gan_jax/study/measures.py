@@ -11,6 +11,8 @@ strings (a seed as '0', a step as '2500'), so a record reads back from JSON unch
   train_mode_bn_coverage  mode coverage of the final G's samples with its batch norm in training
                           mode (the statistics of the sample batch itself, not the running ones
                           the library's evaluation uses): {seed: mode coverage numbers}.
+  text_samples            the first lines of a token-sequence run's last text samples:
+                          {'file': 'step_NNNNNNN.txt', 'lines': [...]}.
 """
 import os
 
@@ -65,7 +67,26 @@ def train_mode_bn_coverage(config, run_dir: str) -> dict:
   return out
 
 
-MEASURES = {'mid_run_evals': mid_run_evals, 'train_mode_bn_coverage': train_mode_bn_coverage}
+TEXT_SAMPLE_LINES = 5  # Lines of text samples a page shows.
+
+
+def text_samples(config, run_dir: str) -> dict:
+  """The first TEXT_SAMPLE_LINES lines of a token-sequence run's last samples
+  (samples/[seed_<s>/]step_NNNNNNN.txt, its config.seed's): {'file': 'step_0003000.txt',
+  'lines': [...]}, or {'file': None, 'lines': []} when it wrote none."""
+  import glob
+  from gan_jax import workdir as workdir_lib
+  folder = workdir_lib.sample_dir(run_dir, config.seed, config.get('num_seeds', 1))
+  paths = sorted(glob.glob(os.path.join(folder, 'step_*.txt')))
+  if not paths:
+    return {'file': None, 'lines': []}
+  with open(paths[-1]) as f:
+    return {'file': os.path.basename(paths[-1]),
+            'lines': f.read().splitlines()[:TEXT_SAMPLE_LINES]}
+
+
+MEASURES = {'mid_run_evals': mid_run_evals, 'train_mode_bn_coverage': train_mode_bn_coverage,
+            'text_samples': text_samples}
 
 
 def get(name: str):
