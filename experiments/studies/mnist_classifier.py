@@ -8,6 +8,9 @@ mnist5k's 4,500 training digits, batch 64, Adam lr 0.002 with cosine decay, rand
 2 pixels; about 8 minutes on 2 cores. It installs its weights where every evaluation loads them,
 gan_jax/metrics/weights/mnist_classifier.npz (seeded: the same software gives the same weights),
 and the page states their held-out accuracy on mnist5k's 500 test digits, per class.
+While docs/mnist_classifier.json records the run, the study trains nothing; to train and install
+the weights again (e.g. when the file is missing), give the page another directory, which holds
+no record: `python -m gan_jax.study experiments/studies/mnist_classifier.py --docs_dir=/tmp/mc`.
 """
 import os
 
