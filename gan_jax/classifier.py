@@ -29,7 +29,8 @@ many: a first train() in a process spends ~4 s compiling, later ones with the sa
 Each run's wall time is recorded by the protocol (results.json, `seconds` of every method).
 The recipe's alternatives (batch 64 x 400 steps, weight decay 0.05, and for 8x8 images a 2-pixel
 shift) were compared with it on validation data from the training split only
-(scripts/classifier_recipe.py, docs/classifier_recipe.md): none won, so the defaults stand, with
+(experiments/studies/classifier_recipe.py, gan_jax/classifier_validation.py,
+docs/classifier_recipe.md): none won, so the defaults stand, with
 max_shift 1 for the 8x8 digits. Its accuracy with every mnist5k training digit is the protocol's
 `real` row at N = all (docs/augmentation.md); tests/test_classifier.py checks a lower bound of a
 shortened recipe.

@@ -44,7 +44,7 @@ def train_defaults() -> ml_collections.ConfigDict:
   train.log_every = 100
   train.sample_every = 500
   train.ckpt_every = 500
-  train.ckpt_keep = 3  # Checkpoints kept (the newest); 0 keeps every one (scripts/ttq.py).
+  train.ckpt_keep = 3  # Checkpoints kept (the newest); 0 keeps every one (the ttq study).
   train.steps_per_call = 1  # Updates per jitted call (unrolled in one program); cadences are multiples.
   train.seed_layout = 'loop'  # num_seeds > 1: 'loop' (unrolled) or 'vmap' (parallel.py).
   train.eval_every = 0  # Evaluate every this many steps (0: only at the end).

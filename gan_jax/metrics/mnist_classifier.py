@@ -1,7 +1,8 @@
 """The project's MNIST classifier: a feature extractor for MNIST-like samples.
 
-A small CNN trained by scripts/train_mnist_classifier.py on mnist5k's training split (4,500
-digits; seeded, so the command regenerates the committed weights). It gives 128-d penultimate
+A small CNN trained by gan_jax/mnist_classifier_training.py (its study:
+experiments/studies/mnist_classifier.py) on mnist5k's training split (4,500 digits; seeded, so
+the command regenerates the committed weights). It gives 128-d penultimate
 features (for FID, KID, precision/recall, density/coverage) and class probabilities (for the
 Inception Score, and for labelling each channel of Stacked MNIST). Held-out accuracy on mnist5k's
 test split is in docs/mnist_classifier.md.
@@ -59,7 +60,8 @@ def load_params(path: Optional[str] = None):
   if not os.path.exists(path):
     raise FileNotFoundError(
         f'No mnist_classifier weights at {path}; regenerate them with '
-        '`.venv/bin/python scripts/train_mnist_classifier.py`.')
+        '`python -m gan_jax.study experiments/studies/mnist_classifier.py --docs_dir=/tmp/mc` '
+        '(trains it and installs the weights here).')
   with np.load(path, allow_pickle=False) as f:
     flat = {k: jnp.asarray(f[k]) for k in f.files}
   return flax.traverse_util.unflatten_dict(flat, sep='/')
