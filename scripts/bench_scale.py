@@ -3,120 +3,83 @@ in {1, 10}.
 
 Eight seeds run in both layouts of train.seed_layout ('loop', 'vmap'); 'vmap' with 10 steps per
 call only with --all (on a 2-core CPU one vmapped 8-seed step takes about 18 s). Rows with 8
-seeds time one call per repeat. Compile seconds: `jit(...).lower(...).compile()` alone, timed
-before the first call (no persistent compilation cache).
+seeds time one call per repeat. Compile seconds: `jit(...).lower(...).compile()`'s compilation
+alone, before the first call (no persistent compilation cache).
 
-Times gan_jax's real update (experiment.Experiment.update_fn: data parallel over every device, vmapped
-over seeds, scanned over steps) on real mnist5k batches already on the devices, after one
-compiling call; prints a table and writes docs/bench_scale.{json,md} with the devices named.
+Times gan_jax's real update (gan_jax/bench.py: data parallel over every device, vmapped over
+seeds, scanned over steps) on real mnist5k batches already on the devices, after one compiling
+call; prints a table and writes docs/bench_scale.{json,md} with the devices named.
 
   .venv/bin/python scripts/bench_scale.py [--batch=64] [--steps=10] [--repeats=3]
 
 steps/s counts updates of one replica; images/s = steps/s x batch x seeds (real images seen by D).
 """
 import argparse
-import json
 import os
-import platform
-import sys
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+from gan_jax import bench
+from gan_jax import configs
+from gan_jax import xla_defaults
+from gan_jax.reports import tool_pages
 
-from gan_jax import configs  # noqa: E402
-from gan_jax import xla_defaults  # noqa: E402
-from gan_jax.experiment import Experiment  # noqa: E402
-
-xla_defaults.apply()  # As gan_jax's entry points do (GAN_JAX_XLA_DEFAULTS=0 opts out).
+CASES = [(1, 'loop', 1), (1, 'loop', 10), (8, 'loop', 1), (8, 'loop', 10), (8, 'vmap', 1)]
 
 
-def device_description() -> str:
-  d = jax.devices()[0]
-  kind = d.device_kind
-  if d.platform == 'cpu':
-    try:
-      kind = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo')
-                  if l.startswith('model name'))
-    except (OSError, StopIteration):
-      kind = platform.processor() or 'CPU'
-    kind += f' ({os.cpu_count()} cores)'
-  return f'{jax.device_count()} x {d.platform}: {kind}'
-
-
-def bench(batch: int, seeds: int, layout: str, k: int, steps: int, repeats: int) -> dict:
-  config = configs.load_experiment(os.path.join(REPO, 'experiments', 'dcgan_mnist.py'))
+def measure(batch: int, seeds: int, layout: str, k: int, steps: int, repeats: int) -> dict:
+  """One row: experiments/dcgan_mnist.py with these seeds, layout and steps per call."""
+  config = configs.load_experiment(os.path.join(bench.ROOT, 'experiments', 'dcgan_mnist.py'))
   config.data.batch_size = batch or config.data.batch_size
-  batch = config.data.batch_size
-  config.num_seeds = seeds
-  config.train.seed_layout = layout
-  config.train.steps_per_call = k
-  exp = Experiment(config)
-  state = exp.place(exp.init_state())
+  config.num_seeds, config.train.seed_layout, config.train.steps_per_call = seeds, layout, k
   calls = max(1, steps // k)
-  batches = [exp.device_batch(i * k) for i in range(calls)]
-  lowered = jax.jit(exp.update_fn(), donate_argnums=0).lower(state, batches[0])
-  start = time.perf_counter()
-  update = lowered.compile()
-  compile_s = time.perf_counter() - start
-  state, metrics = update(state, batches[0])  # A first call (warm-up).
-  jax.block_until_ready(metrics)
-  rates = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    for b in batches:
-      state, metrics = update(state, b)
-    jax.block_until_ready(metrics)
-    rates.append(calls * k / (time.perf_counter() - start))
+  step = bench.Step(config, num_batches=calls)
+  rates = [step.rate(calls) for _ in range(repeats)]
   rate = float(np.median(rates))
+  batch = config.data.batch_size
   return {'batch': batch, 'num_seeds': seeds, 'seed_layout': layout if seeds > 1 else '-',
-          'steps_per_call': k, 'compile_s': compile_s, 'steps_per_s': rate,
+          'steps_per_call': k, 'compile_s': step.compile_s, 'steps_per_s': rate,
           'images_per_s': rate * batch * seeds, 'repeats': rates}
 
 
-def main():
-  parser = argparse.ArgumentParser()
-  parser.add_argument('--batch', type=int, default=None,
-                      help="data.batch_size (default: the experiment's own)")
-  parser.add_argument('--steps', type=int, default=10, help='updates timed per repeat')
-  parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'bench_scale'))
-  parser.add_argument('--all', action='store_true', help='also 8 vmapped seeds x 10 steps/call')
-  args = parser.parse_args()
-  device = device_description()
-  rows = []
-  cases = [(1, 'loop', 1), (1, 'loop', 10), (8, 'loop', 1), (8, 'loop', 10), (8, 'vmap', 1)]
-  if args.all:
-    cases.append((8, 'vmap', 10))
-  for seeds, layout, k in cases:
-    steps = max(args.steps, k) if seeds == 1 else k
-    row = bench(args.batch, seeds, layout, k, steps, args.repeats)
-    rows.append(row)
-    print(f'seeds {seeds} {row["seed_layout"]:4s} steps/call {k:2d}: compile '
-          f'{row["compile_s"]:6.1f} s, {row["steps_per_s"]:8.2f} steps/s per replica, '
-          f'{row["images_per_s"]:9.0f} images/s', flush=True)
-  one = rows[0]['steps_per_s']
-  batch = rows[0]['batch']
-  lines = [f'# Seeds and steps per call: dcgan_mnist update (the default experiment), batch {batch}',
-           '',
+def page(rows: list, args, device: str) -> list:
+  one, batch = rows[0]['steps_per_s'], rows[0]['batch']
+  lines = [f'# Seeds and steps per call: dcgan_mnist update (the default experiment), batch '
+           f'{batch}', '',
            f'Device: {device}. JAX {jax.__version__}. Generated by '
            f'`.venv/bin/python scripts/bench_scale.py --batch={batch} --steps={args.steps} '
            f'--repeats={args.repeats}` (`make bench`); medians of {args.repeats} repeats.', '',
            '| num_seeds | seed_layout | steps_per_call | compile s | steps/s per replica | '
            'images/s | time per step vs one seed, one step per call |',
            '|---|---|---|---|---|---|---|']
-  for r in rows:
-    lines.append(f'| {r["num_seeds"]} | {r["seed_layout"]} | {r["steps_per_call"]} | '
-                 f'{r["compile_s"]:.1f} | {r["steps_per_s"]:.2f} | {r["images_per_s"]:.0f} | '
-                 f'{one / r["steps_per_s"]:.2f}x |')
-  os.makedirs(os.path.dirname(args.out), exist_ok=True)
-  with open(args.out + '.json', 'w') as f:
-    json.dump({'device': device, 'jax': jax.__version__, 'rows': rows}, f, indent=1)
-  with open(args.out + '.md', 'w') as f:
-    f.write('\n'.join(lines) + '\n')
+  return lines + [f'| {r["num_seeds"]} | {r["seed_layout"]} | {r["steps_per_call"]} | '
+                  f'{r["compile_s"]:.1f} | {r["steps_per_s"]:.2f} | {r["images_per_s"]:.0f} | '
+                  f'{one / r["steps_per_s"]:.2f}x |' for r in rows]
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--batch', type=int, default=None,
+                      help="data.batch_size (default: the experiment's own)")
+  parser.add_argument('--steps', type=int, default=10, help='updates timed per repeat')
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--out', default=os.path.join(bench.ROOT, 'docs', 'bench_scale'),
+                      help='the page, without extension (.md and .json)')
+  parser.add_argument('--all', action='store_true', help='also 8 vmapped seeds x 10 steps/call')
+  args = parser.parse_args()
+  xla_defaults.apply()  # As gan_jax's entry points do, before JAX opens its backend.
+  device = bench.device_description()
+  rows = []
+  for seeds, layout, k in CASES + ([(8, 'vmap', 10)] if args.all else []):
+    steps = max(args.steps, k) if seeds == 1 else k
+    rows.append(measure(args.batch, seeds, layout, k, steps, args.repeats))
+    r = rows[-1]
+    print(f'seeds {seeds} {r["seed_layout"]:4s} steps/call {k:2d}: compile '
+          f'{r["compile_s"]:6.1f} s, {r["steps_per_s"]:8.2f} steps/s per replica, '
+          f'{r["images_per_s"]:9.0f} images/s', flush=True)
+  lines = page(rows, args, device)
+  tool_pages.write(args.out, lines, {'device': device, 'jax': jax.__version__, 'rows': rows})
   print('\n'.join(lines))
 
 

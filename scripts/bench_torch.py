@@ -1,112 +1,43 @@
 """gan_jax's training update against the PyTorch reference step, side by side, same machine.
 
-  .venv/bin/python scripts/bench_torch.py [--steps 10] [--repeats 3] [--batch 64]
+  .venv/bin/python scripts/bench_torch.py [--steps 10] [--repeats 3] [--batch 64] [--out docs/bench]
 
 For each architecture of ../shared/bench/torch_reference.py (dcgan28, sngan_cnn32) times
-gan_jax's real update (experiment.Experiment.update_fn, the function training uses: data parallel over
-the devices, jitted, state donated) on one batch resident on the devices, and torch_reference.py
-(torch eager, run by .venv-torch/bin/python: `make torch-venv`), alternating the two, --repeats
-times each; prints a table of medians and writes docs/bench.json and docs/bench.md.
-
-Both steps: one D update on a real batch and a fresh fake batch, one G update on a fresh fake
-batch, non-saturating loss, Adam(2e-4, 0.5, 0.999). gan_jax's dcgan28 is its DCGAN with the
-reference's leaky-ReLU slope 0.2; sngan_cnn32 is its SN-GAN standard CNN (no spectral norm, as
-the reference), on 32x32x3 stand-in data.
+gan_jax's real update (gan_jax/bench.py: the function training runs, jitted, state donated) on
+one batch resident on the devices, and torch_reference.py (torch eager, run by
+.venv-torch/bin/python: `make torch-venv`), alternating the two, --repeats times each; writes a
+table of medians to docs/bench.md and the numbers to docs/bench.json.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+import jax
 
-import jax  # noqa: E402
-
-from gan_jax import configs  # noqa: E402
-from gan_jax.experiment import Experiment  # noqa: E402
-from scripts.bench_scale import device_description  # noqa: E402  (applies the XLA defaults)
-
-TORCH_PYTHON = os.path.join(REPO, '.venv-torch', 'bin', 'python')
-TORCH_REFERENCE = os.path.join(os.path.dirname(REPO), 'shared', 'bench', 'torch_reference.py')
+from gan_jax import bench
+from gan_jax import xla_defaults
+from gan_jax.reports import tool_pages
 
 
-def jax_config(arch: str, batch: int, dtype: str):
-  config = configs.base_config()
-  if arch == 'dcgan28':
-    config.data.source = 'mnist5k'
-    config.model.generator = config.model.discriminator = 'dcgan'
-    config.model.g_kwargs.dcgan.leaky_slope = config.model.d_kwargs.dcgan.leaky_slope = 0.2
-  else:
-    config.data.source, config.data.image_size = 'stacked_mnist', 32
-    config.model.generator = config.model.discriminator = 'sngan_cnn32'
-    config.model.latent_dim = 128
-  config.data.batch_size = batch
-  config.loss.name = 'non_saturating'
-  config.model.dtype = dtype
-  config.eval.features = 'none'
-  return config
+def measure(arch: str, args, device: str) -> dict:
+  """One arch's row: gan_jax and torch timed alternately (drifts in load hit both)."""
+  step = bench.Step(bench.reference_config(arch, args.batch, 'float32'))
+  jax_rates, torch_rates, info = [], [], None
+  for _ in range(args.repeats):
+    jax_rates.append(step.rate(args.steps))
+    info = bench.torch_rate(arch, args.batch, args.steps, python=bench.TORCH_PYTHON)
+    torch_rates.append(info['steps_per_s'])
+  j, t = statistics.median(jax_rates), statistics.median(torch_rates)
+  return {'arch': arch, 'batch': args.batch, 'dtype': 'float32', 'device': device,
+          'gan_jax_steps_per_s': round(j, 3), 'torch_steps_per_s': round(t, 3),
+          'ratio': round(j / t, 3), 'gan_jax_rates': [round(r, 3) for r in jax_rates],
+          'torch_rates': torch_rates, 'gan_jax_compile_s': round(step.compile_s, 1),
+          'torch': info['torch'], 'torch_threads': info['threads'], 'jax': jax.__version__,
+          'xla_flags': os.environ.get('XLA_FLAGS', '')}
 
 
-class JaxStep:
-  def __init__(self, arch, batch, dtype):
-    exp = Experiment(jax_config(arch, batch, dtype))
-    self.update = jax.jit(exp.update_fn(), donate_argnums=0)
-    self.state = exp.place(exp.init_state())
-    self.batch = exp.device_batch(0)
-    start = time.perf_counter()
-    self.state, m = self.update(self.state, self.batch)  # Compile.
-    jax.block_until_ready(m)
-    self.compile_s = time.perf_counter() - start
-
-  def rate(self, steps):
-    start = time.perf_counter()
-    for _ in range(steps):
-      self.state, m = self.update(self.state, self.batch)
-    jax.block_until_ready((self.state, m))
-    return steps / (time.perf_counter() - start)
-
-
-def torch_rate(arch, batch, steps):
-  out = subprocess.run([TORCH_PYTHON, TORCH_REFERENCE, '--arch', arch, '--batch', str(batch),
-                        '--steps', str(steps), '--repeats', '1', '--warmup', '2',
-                        '--device', 'cpu'], capture_output=True, text=True, check=True)
-  return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--steps', type=int, default=10)
-  parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--batch', type=int, default=64)
-  parser.add_argument('--archs', default='dcgan28,sngan_cnn32')
-  args = parser.parse_args()
-  for path, what in ((TORCH_PYTHON, 'make torch-venv'), (TORCH_REFERENCE, 'shared/bench')):
-    if not os.path.exists(path):
-      sys.exit(f'Missing {path}: run `{what}` first.' if what.startswith('make')
-               else f'Missing {path} (the PyTorch reference of {what}).')
-  device = device_description()
-  rows = []
-  for arch in args.archs.split(','):
-    step = JaxStep(arch, args.batch, 'float32')
-    jax_rates, torch_rates, torch_info = [], [], None
-    for _ in range(args.repeats):  # Alternating, so drifts in machine load hit both.
-      jax_rates.append(step.rate(args.steps))
-      torch_info = torch_rate(arch, args.batch, args.steps)
-      torch_rates.append(torch_info['steps_per_s'])
-    j, t = statistics.median(jax_rates), statistics.median(torch_rates)
-    row = {'arch': arch, 'batch': args.batch, 'dtype': 'float32', 'device': device,
-           'gan_jax_steps_per_s': round(j, 3), 'torch_steps_per_s': round(t, 3),
-           'ratio': round(j / t, 3), 'gan_jax_rates': [round(r, 3) for r in jax_rates],
-           'torch_rates': torch_rates, 'gan_jax_compile_s': round(step.compile_s, 1),
-           'torch': torch_info['torch'], 'torch_threads': torch_info['threads'],
-           'jax': jax.__version__, 'xla_flags': os.environ.get('XLA_FLAGS', '')}
-    rows.append(row)
-    print(json.dumps(row), flush=True)
-    del step
+def page(rows: list, args, device: str) -> list:
   lines = ['# gan_jax vs the PyTorch reference step', '',
            f'Generated by `.venv/bin/python scripts/bench_torch.py --steps {args.steps} '
            f'--repeats {args.repeats} --batch {args.batch}` (part of `make bench`); do not edit '
@@ -116,15 +47,37 @@ def main():
            f'{rows[0]["torch"]} eager ({rows[0]["torch_threads"]} threads).', '',
            '| arch | batch | dtype | device | gan_jax steps/s | torch steps/s | ratio |',
            '|---|---|---|---|---|---|---|']
-  for r in rows:
-    lines.append(f'| {r["arch"]} | {r["batch"]} | {r["dtype"]} | {jax.devices()[0].platform} | '
-                 f'{r["gan_jax_steps_per_s"]} | {r["torch_steps_per_s"]} | {r["ratio"]} |')
-  lines.append('')
-  os.makedirs(os.path.join(REPO, 'docs'), exist_ok=True)
-  with open(os.path.join(REPO, 'docs', 'bench.json'), 'w') as f:
-    json.dump(rows, f, indent=2)
-  with open(os.path.join(REPO, 'docs', 'bench.md'), 'w') as f:
-    f.write('\n'.join(lines))
+  return lines + [f'| {r["arch"]} | {r["batch"]} | {r["dtype"]} | {jax.devices()[0].platform} | '
+                  f'{r["gan_jax_steps_per_s"]} | {r["torch_steps_per_s"]} | {r["ratio"]} |'
+                  for r in rows]
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--steps', type=int, default=10)
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--archs', default='dcgan28,sngan_cnn32')
+  parser.add_argument('--out', default=os.path.join(bench.ROOT, 'docs', 'bench'),
+                      help='the page, without extension (.md and .json)')
+  args = parser.parse_args()
+  unknown = sorted(set(args.archs.split(',')) - set(bench.ARCHS))
+  if unknown:
+    parser.error(f'--archs: unknown {unknown}; valid: {list(bench.ARCHS)}')
+  if not os.path.exists(bench.TORCH_PYTHON):
+    sys.exit(f'Missing {bench.TORCH_PYTHON}: run `make torch-venv` first.')
+  try:
+    bench.torch_reference()
+  except FileNotFoundError as e:
+    sys.exit(str(e))
+  xla_defaults.apply()  # As gan_jax's entry points do, before JAX opens its backend.
+  device = bench.device_description()
+  rows = []
+  for arch in args.archs.split(','):
+    rows.append(measure(arch, args, device))
+    print(rows[-1], flush=True)
+  lines = page(rows, args, device)
+  tool_pages.write(args.out, lines, rows)
   print('\n'.join(lines))
 
 

@@ -1,8 +1,9 @@
 """The CPU speed changes tried for the update step, each measured against its alternative.
 
-  .venv/bin/python scripts/perf_experiments.py [--steps 8] [--rounds 2] [--archs dcgan28,sngan_cnn32]
+  .venv/bin/python scripts/perf_experiments.py [--steps 8] [--rounds 2]
+      [--archs dcgan28,sngan_cnn32,ring8_mlp]
 
-Whole update steps (gan_jax's real update: scripts/bench_torch.py's JaxStep at batch 64, and
+Whole update steps (gan_jax's real update: gan_jax/bench.py's Step at batch 64, and
 experiments/ring8.py's MLPs at batch 100), each configuration in
 a fresh process because XLA flags are read once per process, alternating configurations over
 --rounds rounds:
@@ -25,8 +26,16 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import bench
+from gan_jax import configs
+from gan_jax import xla_defaults
+from gan_jax.models import layers
+from gan_jax.reports import tool_pages
 
 WHOLE_STEP = [  # (label, environment, dtype)
     ('XLA default kernels (YNNPACK), float32', {'GAN_JAX_XLA_DEFAULTS': '0'}, 'float32'),
@@ -35,28 +44,20 @@ WHOLE_STEP = [  # (label, environment, dtype)
 ]
 
 
-def _ring8_step(dtype):
-  """experiments/ring8.py's update (PacGAN's 2-D MLPs, batch 100), timed as JaxStep times its."""
-  import jax
-  from gan_jax import configs
-  from gan_jax.experiment import Experiment
-  from scripts.bench_torch import JaxStep
-  config = configs.load_experiment(os.path.join(REPO, 'experiments', 'ring8.py'))
+def _ring8_config(dtype):
+  """experiments/ring8.py's update (PacGAN's 2-D MLPs, batch 100)."""
+  config = configs.load_experiment(os.path.join(bench.ROOT, 'experiments', 'ring8.py'))
   config.model.dtype, config.eval.features = dtype, 'none'
-  exp = Experiment(config)
-  step = JaxStep.__new__(JaxStep)
-  step.update = jax.jit(exp.update_fn(), donate_argnums=0)
-  step.state, step.batch = exp.place(exp.init_state()), exp.device_batch(0)
-  return step
+  return config
 
 
 def worker(arch, dtype, steps):
   """Runs in a fresh process: compiles the update, prints its steps/s (median of 3 timings)."""
-  from scripts.bench_torch import JaxStep
+  xla_defaults.apply()  # GAN_JAX_XLA_DEFAULTS, set by the parent, says whether.
   if arch == 'ring8_mlp':
-    step, steps = _ring8_step(dtype), steps * 25  # A ~20 ms step: time more of them.
+    step, steps = bench.Step(_ring8_config(dtype)), steps * 25  # A ~20 ms step: time more.
   else:
-    step = JaxStep(arch, 64, dtype)
+    step = bench.Step(bench.reference_config(arch, 64, dtype))
     steps = max(2, steps // 2) if arch == 'sngan_cnn32' else steps  # A ~2 s step.
   step.rate(1)
   rates = [step.rate(steps) for _ in range(3)]
@@ -85,8 +86,8 @@ def whole_steps(archs, steps, rounds):
       if not rates[label]:
         continue
       median = statistics.median(rates[label])
-      rows.append({'arch': arch, 'batch': 100 if arch == 'ring8_mlp' else 64, 'config': label, 'dtype': dtype,
-                   'xla_flags': flags[label], 'steps_per_s': round(median, 3),
+      rows.append({'arch': arch, 'batch': 100 if arch == 'ring8_mlp' else 64, 'config': label,
+                   'dtype': dtype, 'xla_flags': flags[label], 'steps_per_s': round(median, 3),
                    'rates': [round(r, 3) for r in rates[label]],
                    'vs_xla_default': round(median / base, 2)})
       print(json.dumps(rows[-1]), flush=True)
@@ -96,32 +97,20 @@ def whole_steps(archs, steps, rounds):
 # Single-layer alternatives -----------------------------------------------------------------------
 
 def _conv(x, k, s, pad):
-  import jax
   return jax.lax.conv_general_dilated(x, k, (s, s), pad, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 
 def _space_to_depth_conv(x, k, s, pad):
-  """The strided convolution as a stride-1 one on space_to_depth(x): y[i] = sum_{p<k'} S[i+p] K'[p]
-  with S[u] = x_pad[s*u : s*u+s] stacked on channels and K'[p] = k[s*p : s*p+s] (zero-padded)."""
-  import jax.numpy as jnp
-  b, _, _, c = x.shape
-  kh, kw, _, o = k.shape
-  pads, taps = [], []
-  for size, kk, (lo, hi) in ((x.shape[1], kh, pad[0]), (x.shape[2], kw, pad[1])):
-    out = (size + lo + hi - kk) // s + 1
-    kt = -(-kk // s)
-    pads.append((lo, s * (out + kt - 1) - size - lo))
-    taps.append(kt)
+  """The strided convolution as a stride-1 one of space_to_depth(x) with the rearranged,
+  zero-padded kernel: gan_jax/models/layers.py's SpaceToDepthConv as a function (its derivation)."""
+  pads = [layers.space_to_depth_padding(n, kk, s, p)[0]
+          for n, kk, p in zip(x.shape[1:3], k.shape[:2], pad)]
   xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-  n1, n2 = xp.shape[1] // s, xp.shape[2] // s
-  xs = xp.reshape(b, n1, s, n2, s, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, n1, n2, s * s * c)
-  kp = jnp.pad(k, ((0, s * taps[0] - kh), (0, s * taps[1] - kw), (0, 0), (0, 0)))
-  ks = kp.reshape(taps[0], s, taps[1], s, c, o).transpose(0, 2, 1, 3, 4, 5)
-  return _conv(xs, ks.reshape(taps[0], taps[1], s * s * c, o), 1, ((0, 0), (0, 0)))
+  return _conv(layers.space_to_depth(xp, s, s), layers.space_to_depth_kernel(k, (s, s)), 1,
+               ((0, 0), (0, 0)))
 
 
 def _im2col_conv(x, k, s, pad):
-  import jax.numpy as jnp
   kh, kw, c, o = k.shape
   xp = jnp.pad(x, ((0, 0), pad[0], pad[1], (0, 0)))
   oh, ow = (xp.shape[1] - kh) // s + 1, (xp.shape[2] - kw) // s + 1
@@ -132,8 +121,6 @@ def _im2col_conv(x, k, s, pad):
 
 def _transpose_pair(cin, cout, ksize, stride):
   """(flax ConvTranspose, gan_jax ConvTranspose) as functions of (x, kernel), 'SAME' padding."""
-  import flax.linen as nn
-  from gan_jax.models import layers
   mods = [nn.ConvTranspose(cout, (ksize, ksize), (stride, stride), padding='SAME', use_bias=False),
           layers.ConvTranspose(cout, (ksize, ksize), (stride, stride), use_bias=False)]
   return [lambda x, k, s, pad, m=m: m.apply({'params': {'kernel': k}}, x) for m in mods]
@@ -160,9 +147,6 @@ LAYERS = [  # (name, input NHWC, kernel, out channels, stride, padding, what, (b
 
 
 def single_layers():
-  import jax
-  import jax.numpy as jnp
-  import numpy as np
   rng = np.random.default_rng(0)
   rows = []
   for name, shape, ksize, cout, stride, pad, what, pair in LAYERS:
@@ -175,20 +159,32 @@ def single_layers():
     grads = [f(x, k) for f in fns]
     max_diff = max(float(jnp.max(jnp.abs(outs[0] - outs[1]))),
                    *(float(jnp.max(jnp.abs(a - b))) for a, b in zip(*grads)))
-    times = [[], []]
-    for _ in range(3):
-      for i, f in enumerate(fns):
-        jax.block_until_ready(f(x, k))
-        start = time.perf_counter()
-        for _ in range(4):
-          jax.block_until_ready(f(x, k))
-        times[i].append((time.perf_counter() - start) / 4 * 1000)
-    base, alt = statistics.median(times[0]), statistics.median(times[1])
+    base, alt = bench.alternating_ms(fns, (x, k), repeats=3, calls=4)
     rows.append({'layer': name, 'alternative': what, 'base_ms': round(base, 1),
                  'alternative_ms': round(alt, 1), 'speedup': round(base / alt, 2),
                  'max_abs_difference': float(f'{max_diff:.2g}')})
     print(json.dumps(rows[-1]), flush=True)
   return rows
+
+
+def page(args, seconds: float, device: str, steps: list, layer_rows: list) -> list:
+  lines = ['# CPU speed experiments', '',
+           f'Generated by `.venv/bin/python scripts/perf_experiments.py --steps {args.steps} '
+           f'--rounds {args.rounds} --archs {args.archs}` ({seconds:.0f} s); do not edit by hand. '
+           f'Device: {device}; JAX {jax.__version__}. What each experiment is: the script\'s '
+           'docstring; what it means: [performance.md](performance.md).', '',
+           '## Whole update steps (medians of alternating fresh processes)', '',
+           'ring8_mlp is experiments/ring8.py\'s update (PacGAN\'s 2-D MLPs, batch 100).', '',
+           '| arch | batch | configuration | steps/s | vs XLA default |', '|---|---|---|---|---|']
+  lines += [f'| {r["arch"]} | {r["batch"]} | {r["config"]} | {r["steps_per_s"]} | '
+            f'{r["vs_xla_default"]}x |' for r in steps]
+  lines += ['', '## Single layers (forward + input and kernel gradients, batch 64, float32, '
+            "gan_jax's XLA defaults; medians of 3 alternating repeats)", '',
+            '| layer | alternative | direct ms | alternative ms | speedup | max abs difference |',
+            '|---|---|---|---|---|---|']
+  return lines + [f'| {r["layer"]} | {r["alternative"]} | {r["base_ms"]} | '
+                  f'{r["alternative_ms"]} | {r["speedup"]}x | {r["max_abs_difference"]} |'
+                  for r in layer_rows]
 
 
 def main():
@@ -199,36 +195,17 @@ def main():
                       help='timed steps per repeat (sngan_cnn32 half, ring8_mlp 25x)')
   parser.add_argument('--rounds', type=int, default=2)
   parser.add_argument('--archs', default='dcgan28,sngan_cnn32,ring8_mlp')
-  parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'perf_experiments'))
+  parser.add_argument('--out', default=os.path.join(bench.ROOT, 'docs', 'perf_experiments'),
+                      help='the page, without extension (.md and .json)')
   args = parser.parse_args()
-  import jax
-  from scripts.bench_scale import device_description
   start = time.time()
   steps = whole_steps(args.archs.split(','), args.steps, args.rounds)
-  layers = single_layers()
-  device = device_description()
-  with open(args.out + '.json', 'w') as f:
-    json.dump({'device': device, 'jax': jax.__version__, 'whole_steps': steps,
-               'layers': layers}, f, indent=2)
-  lines = ['# CPU speed experiments', '',
-           f'Generated by `.venv/bin/python scripts/perf_experiments.py --steps {args.steps} '
-           f'--rounds {args.rounds} --archs {args.archs}` ({time.time() - start:.0f} s); do not edit '
-           f'by hand. Device: {device}; JAX {jax.__version__}. What each experiment is: the '
-           "script's docstring; what it means: [performance.md](performance.md).", '',
-           '## Whole update steps (medians of alternating fresh processes)', '',
-           'ring8_mlp is experiments/ring8.py\'s update (PacGAN\'s 2-D MLPs, batch 100).', '',
-           '| arch | batch | configuration | steps/s | vs XLA default |', '|---|---|---|---|---|']
-  lines += [f'| {r["arch"]} | {r["batch"]} | {r["config"]} | {r["steps_per_s"]} | '
-            f'{r["vs_xla_default"]}x |' for r in steps]
-  lines += ['', '## Single layers (forward + input and kernel gradients, batch 64, float32, '
-            "gan_jax's XLA defaults; medians of 3 alternating repeats)", '',
-            '| layer | alternative | direct ms | alternative ms | speedup | max abs difference |',
-            '|---|---|---|---|---|---|']
-  lines += [f'| {r["layer"]} | {r["alternative"]} | {r["base_ms"]} | {r["alternative_ms"]} | '
-            f'{r["speedup"]}x | {r["max_abs_difference"]} |' for r in layers]
-  lines.append('')
-  with open(args.out + '.md', 'w') as f:
-    f.write('\n'.join(lines))
+  xla_defaults.apply()  # The single layers run here, with gan_jax's defaults.
+  layer_rows = single_layers()
+  device = bench.device_description()
+  lines = page(args, time.time() - start, device, steps, layer_rows)
+  tool_pages.write(args.out, lines, {'device': device, 'jax': jax.__version__,
+                                     'whole_steps': steps, 'layers': layer_rows})
   print('\n'.join(lines))
 
 

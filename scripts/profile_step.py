@@ -2,10 +2,11 @@
 
   .venv/bin/python scripts/profile_step.py [--archs dcgan28,sngan_cnn32] [--steps 5] [--batch 64]
 
-For each architecture of scripts/bench_torch.py, traces --steps calls of the real update (the
-function training runs) with jax.profiler, sums the time of every compiled operation over XLA's
-worker threads, and classifies it from the optimised HLO: convolution forward, its input
-gradient, its kernel gradient, matrix product, or other (elementwise fusions, copies, reductions).
+For each architecture of the torch reference (gan_jax/bench.py), traces --steps calls of the
+real update (the function training runs) with jax.profiler, sums the time of every compiled
+operation over XLA's worker threads, and classifies it from the optimised HLO: convolution
+forward, its input gradient, its kernel gradient, matrix product, or other (elementwise fusions,
+copies, reductions).
 Beside it, the PyTorch reference step's per-operator profile (scripts/profile_torch_reference.py,
 run in .venv-torch when it exists). Writes docs/profile.md and docs/profile.json; the XLA flags in
 effect are recorded.
@@ -22,21 +23,18 @@ import glob
 import json
 import os
 import re
-import sys
-import tempfile
 import subprocess
+import tempfile
 import time
 
-os.environ.setdefault('GAN_JAX_XLA_DEFAULTS', '0')  # See the docstring; before gan_jax is imported.
+import jax
+from jax.profiler import ProfileData
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from gan_jax import bench
+from gan_jax import xla_defaults
+from gan_jax.reports import tool_pages
 
-import jax  # noqa: E402
-from jax.profiler import ProfileData  # noqa: E402
-
-from scripts.bench_scale import device_description  # noqa: E402
-from scripts.bench_torch import JaxStep  # noqa: E402
+REPO = bench.ROOT
 
 _INSTR = re.compile(r'^\s*(?:ROOT )?%([\w.\-]+) = (\w+\[[^\]]*\])\S* (\w[\w\-]*)\(')
 _CALLS = re.compile(r'calls=%([\w.\-]+)')
@@ -89,9 +87,9 @@ def classify(name, instrs, bodies, batch):
 
 
 def profile(arch, batch, steps, dtype):
-  step = JaxStep(arch, batch, dtype)
+  step = bench.Step(bench.reference_config(arch, batch, dtype))
   step.rate(2)
-  instrs, bodies = parse_hlo(step.update.lower(step.state, step.batch).compile().as_text())
+  instrs, bodies = parse_hlo(step.update.as_text())
   wall = [1.0 / step.rate(steps) for _ in range(3)]
   with tempfile.TemporaryDirectory() as tmp:
     jax.profiler.start_trace(tmp)
@@ -118,11 +116,12 @@ def profile(arch, batch, steps, dtype):
 
 
 def torch_profile(arch, batch, steps):
-  python = os.path.join(REPO, '.venv-torch', 'bin', 'python')
+  python = bench.TORCH_PYTHON
   if not os.path.exists(python):
     return None
   out = subprocess.run([python, os.path.join(REPO, 'scripts', 'profile_torch_reference.py'),
-                        '--arch', arch, '--batch', str(batch), '--steps', str(steps)],
+                        '--arch', arch, '--batch', str(batch), '--steps', str(steps),
+                        '--reference', bench.torch_reference()],
                        capture_output=True, text=True, check=True)
   return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -152,7 +151,8 @@ def markdown(results, args, device, flags):
       lines += ['', f'The PyTorch reference step on the same machine (torch {t["torch"]}, '
                 f'{t["threads"]} threads): wall {t["wall_ms_per_step"]} ms per step; '
                 f'{t["self_cpu_ms_per_step"]} ms self CPU time in operators. Largest:', '',
-                '| operator | input shapes (NCHW) | calls per step | self CPU ms |', '|---|---|---|---|']
+                '| operator | input shapes (NCHW) | calls per step | self CPU ms |',
+                '|---|---|---|---|']
       for op in t['ops']:
         lines.append(f'| {op["op"]} | `{op["input_shapes"]}` | {op["calls"]} | '
                      f'{op["self_cpu_ms"]} |')
@@ -169,18 +169,17 @@ def main():
   parser.add_argument('--top', type=int, default=12)
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'profile'))
   args = parser.parse_args()
+  os.environ.setdefault('GAN_JAX_XLA_DEFAULTS', '0')  # See the docstring.
+  xla_defaults.apply()  # Before JAX opens its backend, as gan_jax's entry points do.
   start = time.time()
   results = []
   for arch in args.archs.split(','):
     results.append(profile(arch, args.batch, args.steps, args.dtype))
     results[-1]['torch'] = torch_profile(arch, args.batch, args.steps)
-  device, flags = device_description(), os.environ.get('XLA_FLAGS', '')
-  with open(args.out + '.json', 'w') as f:
-    json.dump({'device': device, 'xla_flags': flags, 'jax': jax.__version__,
-               'results': results}, f, indent=2)
+  device, flags = bench.device_description(), os.environ.get('XLA_FLAGS', '')
   text = markdown(results, args, device, flags)
-  with open(args.out + '.md', 'w') as f:
-    f.write(text)
+  tool_pages.write(args.out, text.split('\n'), {'device': device, 'xla_flags': flags,
+                                                'jax': jax.__version__, 'results': results})
   print(text)
   print(f'({time.time() - start:.0f} s)')
 

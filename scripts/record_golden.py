@@ -2,22 +2,19 @@
 (tests/golden_runs.py) and the machine class they were made on.
 
 Run only when the numerics change on purpose (and say why in the commit), or to hold this machine
-to its own exact values:
-  .venv/bin/python scripts/record_golden.py               # every run
-  .venv/bin/python scripts/record_golden.py NAME [NAME]   # only these runs (same machine class)
-  .venv/bin/python scripts/record_golden.py --drift       # no recording: how far each run lands
+to its own exact values. From the repository root (it reads tests/golden_runs.py as a module of
+the tests package):
+  .venv/bin/python -m scripts.record_golden               # every run
+  .venv/bin/python -m scripts.record_golden NAME [NAME]   # only these runs (same machine class)
+  .venv/bin/python -m scripts.record_golden --drift       # no recording: how far each run lands
                                                           # from golden.json on this machine
 """
 import json
 import os
 import sys
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [_REPO, os.path.join(_REPO, 'tests')]
-from gan_jax import xla_defaults  # noqa: E402
-
-xla_defaults.apply()  # The numerics of gan_jax's entry points (and of the tests' conftest).
-import golden_runs  # noqa: E402
+from gan_jax import xla_defaults
+from tests import golden_runs
 
 
 def drift(names):
@@ -33,6 +30,7 @@ def drift(names):
 
 
 def main():
+  xla_defaults.apply()  # The numerics of gan_jax's entry points (and of the tests' conftest).
   args = sys.argv[1:]
   names = [a for a in args if not a.startswith('--')] or None
   unknown = sorted(set(names or ()) - set(golden_runs.RUNS))

@@ -5,7 +5,7 @@
 Every measurement runs the code as it is, in subprocesses:
 1. the same run twice on this machine (a golden run, tests/golden_runs.py): equal or not;
 2. the golden runs compiled for a lower ISA (XLA_FLAGS=--xla_cpu_max_isa=AVX2 / SSE4_2, standing
-   in for another CPU model) against golden.json (scripts/record_golden.py --drift);
+   in for another CPU model) against golden.json (`python -m scripts.record_golden --drift`);
 3. 1 against 8 CPU devices (tests/invariance_worker.py): the default and sngan_cnn_cifar10;
 4. a longer run of the default at `:runlocal` width on one device, compiled for AVX2, and on 8
    devices: how far apart the trajectories drift, step by step.
@@ -23,8 +23,8 @@ PY = sys.executable
 
 
 def _run(cmd, env_extra=None, timeout=3600) -> str:
-  path = os.pathsep.join([REPO, os.path.join(REPO, 'tests')])  # golden_runs, tests.*
-  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': path, **(env_extra or {})}
+  """Runs cmd from the repository root (so `-c` code and `-m` find tests/ and scripts/)."""
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', **(env_extra or {})}
   r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
   if r.returncode:
     sys.exit(f'{" ".join(cmd)} failed:\n{r.stderr[-3000:]}')
@@ -32,7 +32,8 @@ def _run(cmd, env_extra=None, timeout=3600) -> str:
 
 
 def machine() -> dict:
-  code = 'import json, golden_runs; print(json.dumps(golden_runs.machine_class()))'
+  code = ('import json; from tests import golden_runs; '
+          'print(json.dumps(golden_runs.machine_class()))')
   return json.loads(_run([PY, '-c', code]).strip().splitlines()[-1])
 
 
@@ -46,7 +47,7 @@ def same_machine_twice() -> dict:
 
 
 def isa_drift(isa: str) -> list:
-  out = _run([PY, 'scripts/record_golden.py', '--drift'],
+  out = _run([PY, '-m', 'scripts.record_golden', '--drift'],
              {'XLA_FLAGS': f'--xla_cpu_max_isa={isa}'})
   return [json.loads(line) for line in out.splitlines() if line.startswith('{')]
 

@@ -5,14 +5,16 @@ converter) and OUT_DIR/io.npz (inputs in [-1, 1] NHWC, pool features).
   .venv-torch/bin/python tests/torch_inception_reference.py OUT_DIR
 """
 import os
+import runpy
 import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                'scripts'))
-from convert_inception_weights import state_dict_to_npz  # noqa: E402
+# The project's converter, read from its file (scripts/ is not a package).
+state_dict_to_npz = runpy.run_path(os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts',
+    'convert_inception_weights.py'))['state_dict_to_npz']
 
 # The PyPI torchvision wheel is built for CUDA torch; its C++ ops do not load with the CPU torch
 # wheel, and only its pure-Python Inception modules are needed here.
