@@ -1,7 +1,7 @@
-"""Time to quality: sample quality against wall time, gan_jax's recipes beside the PyTorch reference.
+"""Time to quality: sample quality against wall time, gan_jax's recipes beside the torch reference.
 
   python -m gan_jax.study experiments/studies/ttq.py [--report_only]    (alone on the machine)
-  python -m gan_jax.study experiments/studies/ttq.py:runlocal          (a minute: the smoke test)
+  python -m gan_jax.study experiments/studies/ttq.py:runlocal          (minutes: the smoke test)
 
 Each recipe trains once (seed 0), alone on the machine, for up to the largest budget (minutes of
 wall time from the moment its process is launched: interpreter start, imports, data loading and
@@ -68,7 +68,7 @@ RUNLOCAL = {'default': ({}, 'experiments/dcgan_mnist.py:runlocal as it is', None
                                 'default sampled with running batch-norm statistics', 'default')}
 SHOWN = ('step', 'fid', 'confident_percent', 'classes_present', 'precision', 'recall', 'density',
          'coverage')
-GOAL_FID = 241.5 / 4  # Issue 16: a quarter of the tutorial recipe's FID at 10 minutes.
+GOAL_FID = 241.5 / 4  # Issue 16's FID goal, beside >= 90% confident and 10 classes.
 
 
 def runs(recipes: dict, arg: str, budgets: list, torch_budgets: list) -> list:
@@ -243,7 +243,7 @@ def report(results: spec.Results, recipes: dict, command: str, samples: int,
 
 
 def get_study(arg=None) -> Study:
-  if arg == 'runlocal':  # About a minute: 4 steps, seconds of torch (the study's smoke test).
+  if arg == 'runlocal':  # Minutes: 4 steps, seconds of torch (the study's smoke test).
     command = f'{ENGINE}:runlocal'
     return Study(name='ttq_runlocal', runs=runs(RUNLOCAL, ':runlocal', [0.05, 3], [0.05, 0.15]),
                  report=lambda r: report(r, RUNLOCAL, command, 256, 'ttq_runlocal'),

@@ -3,7 +3,7 @@
   XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c i \\
       python -m gan_jax.study experiments/studies/ttq_screen.py --shard i/2     (i = 0, 1)
   python -m gan_jax.study experiments/studies/ttq_screen.py [--report_only]
-  python -m gan_jax.study experiments/studies/ttq_screen.py:runlocal     (a minute: smoke test)
+  python -m gan_jax.study experiments/studies/ttq_screen.py:runlocal     (minutes: the smoke test)
 
 The time-to-quality benchmark (experiments/studies/ttq.py) times each recipe alone on the whole
 machine, ten minutes a recipe: too dear to try many. This screen asks the cheaper question first:
@@ -156,7 +156,7 @@ def report(results: spec.Results, command: str) -> spec.Page:
 
 
 def get_study(arg=None) -> Study:
-  if arg == 'runlocal':  # A minute: two candidates, 4 steps scored at 2 and 4.
+  if arg == 'runlocal':  # Minutes: two candidates, 4 steps scored at 2 and 4.
     command = f'{ENGINE}:runlocal'
     return Study(name='ttq_screen_runlocal', runs=runs(['default', 'no_ema'], [2, 4], ':runlocal'),
                  report=lambda r: report(r, command), command=command)

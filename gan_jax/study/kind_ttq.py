@@ -157,7 +157,7 @@ def train_timed(run, run_dir: str, minutes: list) -> dict:
   for long enough; else trained afresh (a timed run cannot resume)."""
   fields = trained_fields(run)
   done = kinds.read_json(os.path.join(run_dir, TIMELINE))
-  if not (done and done['trained'] == fields and covers(done, minutes)):
+  if not (done and done.get('trained') == fields and covers(done, minutes)):
     shutil.rmtree(run_dir, ignore_errors=True)
     cmd = kinds.main_command(training_run(run), os.path.abspath(run_dir))
     print(' '.join(cmd), flush=True)
@@ -176,7 +176,7 @@ def twin_times(run, run_dir: str, minutes: list) -> tuple:
   if done is None:
     raise RuntimeError(f'Run {run.name} scores the checkpoints of {twin!r}, which has not '
                        'trained yet (it must come earlier in the study).')
-  if done['trained'] != trained_fields(run) or not covers(done, minutes):
+  if done.get('trained') != trained_fields(run) or not covers(done, minutes):
     raise RuntimeError(f'Run {run.name} scores the checkpoints of {twin!r}, which trained '
                        'otherwise (only eval.* may differ) or not for as long.')
   return directory, {int(s): t for s, t in done['checkpoint_seconds'].items()}

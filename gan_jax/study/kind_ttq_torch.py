@@ -94,7 +94,7 @@ def train(run, run_dir: str) -> None:
   config, minutes = protocol(run), kind_ttq.budgets(run)
   marker = os.path.join(run_dir, kind_ttq.TIMELINE)
   made = kinds.read_json(marker)
-  if not (made and made['made_for'] == kind_ttq.identity(run, kind_ttq.flat(config, USED))):
+  if not (made and made.get('made_for') == kind_ttq.identity(run, kind_ttq.flat(config, USED))):
     train_torch(run, run_dir, config)
     atomic_files.write_json(marker, {'made_for': kind_ttq.identity(
         run, kind_ttq.flat(config, USED))}, indent=1)
