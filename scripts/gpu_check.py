@@ -17,11 +17,13 @@ its own (so this driver needs nothing but the standard library), in order of val
   d gpu_pacgan         ring8 / grid25, GAN and PacGAN2, 5 seeds, 400,000 steps (--short: 40,000)
   e gpu_stacked_mnist  Stacked MNIST, DCGAN and PacDCGAN2, 100,000 steps (--short: 10,000)
 A study trains only what is not finished (resuming in --workdir) and writes its page
-(gpu_NAME.md, .json) into --out (docs/). --budget stops the parts when the time is spent: a
-part cut off keeps its finished runs in the workdir and a rerun resumes it. docs/gpu.md then lists
-every part's page and headline, a pure function of their .json (--report_only rewrites the pages
-and gpu.md from the .json alone). Modules the machine lacks (WHEEL_MODULES) are unpacked from
-.gpu_wheels/ into .gpu_wheels/site and given to the parts on PYTHONPATH.
+(gpu_NAME.md, .json) into --out (docs/); a run recorded in that .json is not measured again
+(the engine reuses a record of the same config hash, whatever machine made it): to measure
+another device, move the page's .json aside first. --budget stops the parts when the time is
+spent: a part cut off keeps its finished runs in the workdir and a rerun resumes it. docs/gpu.md
+then lists every part's page and headline, a pure function of their .json (--report_only
+rewrites the pages and gpu.md from the .json alone). Modules the machine lacks (WHEEL_MODULES)
+are unpacked from .gpu_wheels/ into .gpu_wheels/site and given to the parts on PYTHONPATH.
 """
 import argparse
 import glob
@@ -150,8 +152,12 @@ def main(argv=None) -> int:
     if letter not in args.parts:
       continue
     left = None if end is None else end - time.time()
-    status = 'skipped: no time left' if left is not None and left <= 0 else run_part(
-        study, arg, args, env, left)
+    if args.report_only and not os.path.exists(os.path.join(args.out, f'{names[-1][1]}.json')):
+      status = 'skipped: no page to rewrite'
+    elif left is not None and left <= 0:
+      status = 'skipped: no time left'
+    else:
+      status = run_part(study, arg, args, env, left)
     print(f'[gpu_check] part {letter} ({study}): {status}', flush=True)
     failed += [study] if status.startswith('failed') else []
   os.makedirs(args.out, exist_ok=True)
