@@ -26,10 +26,10 @@ def test_a_result_is_read_only_under_the_same_args(tmp_path):
   run = Run(name='m', kind='device', args={'measure': 'matmul', 'n': 8, 'reps': 1})
   assert kind_device.result(run, str(tmp_path)) is None
   with open(tmp_path / 'result.json', 'w') as f:
-    json.dump({'args': {**run.args, 'n': 16}, 'result': {'flop_per_s': 1.0}}, f)
+    json.dump({'args': {**run.args, 'n': 16}, 'seed': 0, 'result': {'flop_per_s': 1.0}}, f)
   assert kind_device.result(run, str(tmp_path)) is None
   with open(tmp_path / 'result.json', 'w') as f:
-    json.dump({'args': run.args, 'result': {'flop_per_s': 1.0}}, f)
+    json.dump({'args': run.args, 'seed': 0, 'result': {'flop_per_s': 1.0}}, f)
   assert kind_device.result(run, str(tmp_path)) == {'flop_per_s': 1.0}
 
 

@@ -9,8 +9,8 @@ gpu_check's studies (experiments/studies/gpu_*.py) are made of these runs. A run
   xla_flags  added to the process's XLA_FLAGS (XLA reads them once per process);
   and the measure's own: arch, batch, dtype, narrow (runlocal's narrow models), num_seeds,
   seed_layout, steps, repeats, tol, warmup, device (torch's), n and reps (the matmul).
-train() runs `python -m gan_jax.study.kind_device RUN_DIR ARGS_JSON`, which writes
-RUN_DIR/result.json ({'args', 'result'}); result() reads it back when its args are the run's.
+train() runs `python -m gan_jax.study.kind_device RUN_DIR ARGS_JSON SEED`, which writes
+RUN_DIR/result.json (gan_jax/study/result_files.py); result() reads it back under the same args.
 """
 import json
 import os
@@ -18,9 +18,10 @@ import statistics
 import subprocess
 import sys
 
-from gan_jax import atomic_files
 from gan_jax import configs
 from gan_jax.study import kinds
+from gan_jax.study import result_files
+from gan_jax.study import spec
 
 
 def _config(args: dict):
@@ -92,7 +93,7 @@ def train(run, run_dir: str) -> None:
   if run.args.get('xla_flags'):
     env['XLA_FLAGS'] = f'{env.get("XLA_FLAGS", "")} {run.args["xla_flags"]}'.strip()
   cmd = [sys.executable, '-m', 'gan_jax.study.kind_device', os.path.abspath(run_dir),
-         json.dumps(run.args)]
+         json.dumps(run.args), str(run.seed)]
   done = subprocess.run(cmd, cwd=kinds.ROOT, env=env, stderr=subprocess.PIPE, text=True)
   if done.returncode:
     tail = ' | '.join(done.stderr.strip().splitlines()[-3:])
@@ -100,22 +101,20 @@ def train(run, run_dir: str) -> None:
 
 
 def result(run, run_dir: str):
-  saved = kinds.read_json(os.path.join(run_dir, 'result.json'))
-  return saved['result'] if saved and saved.get('args') == run.args else None
+  return result_files.load(run, run_dir)
 
 
 def main(argv: list) -> None:
-  """RUN_DIR ARGS_JSON: measures, then writes RUN_DIR/result.json."""
+  """RUN_DIR ARGS_JSON SEED: measures, then writes RUN_DIR/result.json."""
   run_dir, args = argv[0], json.loads(argv[1])
+  run = spec.Run(name=os.path.basename(run_dir), kind='device', args=args, seed=int(argv[2]))
   from gan_jax import cli
   cli.prepare()  # gan_jax's XLA defaults, before JAX opens a backend.
   import jax
   if args.get('platform') and jax.default_backend() != args['platform']:
     sys.exit(f'This run measures a {args["platform"]} device; JAX\'s backend here is '
              f'{jax.default_backend()} (run this study on a machine with one).')
-  numbers = MEASURES[args['measure']](args, run_dir)
-  atomic_files.write_json(os.path.join(run_dir, 'result.json'),
-                          {'args': args, 'result': numbers}, indent=1)
+  result_files.save(run, run_dir, MEASURES[args['measure']](args, run_dir))
 
 
 KIND = kinds.Kind(config=config, train=train, result=result)
