@@ -6,7 +6,7 @@ made class-conditional on the digits' labels: conditional batch norm in G (de Vr
 Miyato & Koyama 2018) and a projection discriminator (Miyato & Koyama 2018); G draws each
 sample's digit uniformly over the ten classes, so every class is drawn. Adam with beta1 0.5
 (Radford et al. 2016) at lr 5e-4 for both players, batches of 32. The recipe was chosen by the
-screen and the time-to-quality benchmark (scripts/ttq_screen.py, scripts/ttq.py;
+screen and the time-to-quality benchmark (experiments/studies/ttq_screen.py, experiments/studies/ttq.py;
 docs/ttq_screen.md and docs/ttq.md: every recipe tried, with its numbers); what it adds to the
 tutorial:
 - the labels (conditional G, projection D): at equal steps FID 41 against the unconditional

@@ -4,7 +4,8 @@
 checkpoint of --workdir into workdir/eval.json; gan_jax/evaluation.py), lm (the likelihood
 baseline of the text application, an MLE language model sampled at temperatures, of an experiment
 with an lm section; gan_jax/applications/text) and augment (the data-augmentation protocol of an
-experiment that has one, --shard=i/n splitting its cells; gan_jax/data_augmentation.py). A mode's
+experiment that has one, every cell in this process; gan_jax/applications/augmentation; many
+processes split its cells through the study experiments/studies/augmentation.py). A mode's
 module is imported when the mode runs, so this module imports none of them.
 
 Any config field can be overridden: --config.optim.g_lr=1e-4; a config argument follows a colon:
@@ -23,11 +24,10 @@ from gan_jax import parallel
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
-  """A mode: `module.function(config, workdir[, shard])`, and its help text."""
+  """A mode: `module.function(config, workdir)`, and its help text."""
   module: str
   function: str
   help: str
-  takes_shard: bool = False  # Called with shard=(i, n) from --shard.
 
 
 MODES = {
@@ -37,9 +37,8 @@ MODES = {
                  'evaluate the latest checkpoint of --workdir into workdir/eval.json'),
     'lm': Mode('gan_jax.applications.text', 'run',
                'the language-model baseline of the text application (gan_jax/applications/text)'),
-    'augment': Mode('gan_jax.data_augmentation', 'run',
-                    'the data-augmentation protocol (gan_jax/data_augmentation.py)',
-                    takes_shard=True),
+    'augment': Mode('gan_jax.applications.augmentation', 'run',
+                    'the data-augmentation protocol (gan_jax/applications/augmentation)'),
 }
 
 FLAGS = flags.FLAGS
@@ -48,8 +47,6 @@ config_flags.DEFINE_config_file('config', None, 'Experiment config file (path[:a
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
 flags.DEFINE_enum('mode', 'train', list(MODES),
                   '; '.join(f'{name}: {mode.help}' for name, mode in MODES.items()) + '.')
-flags.DEFINE_string('shard', '0/1', '--mode=augment: i/n runs only cells i, i+n, ... so n '
-                    'processes sharing --workdir split the protocol.')
 flags.DEFINE_string('coordinator_address', None, 'Multi-process: host:port of process 0.')
 flags.DEFINE_integer('num_processes', None, 'Multi-process: how many processes.')
 flags.DEFINE_integer('process_id', None, 'Multi-process: this process, 0..num_processes-1.')
@@ -57,14 +54,10 @@ flags.DEFINE_bool('distributed', False, 'Multi-process by JAX\'s cluster auto-de
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
-def run_mode(name: str, config, workdir: str, shard: str = '0/1'):
+def run_mode(name: str, config, workdir: str):
   """The mode `name` on (config, workdir): its module imported now, its function called."""
   mode = MODES[name]
-  fn = getattr(importlib.import_module(mode.module), mode.function)
-  if mode.takes_shard:
-    from gan_jax import sweep
-    return fn(config, workdir, shard=sweep.parse_shard(shard))
-  return fn(config, workdir)
+  return getattr(importlib.import_module(mode.module), mode.function)(config, workdir)
 
 
 def main(argv):
@@ -73,7 +66,7 @@ def main(argv):
   cli.prepare()
   parallel.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id, FLAGS.distributed)
-  cli.report_user_errors(run_mode, FLAGS.mode, FLAGS.config, FLAGS.workdir, FLAGS.shard)
+  cli.report_user_errors(run_mode, FLAGS.mode, FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from gan_jax import main
 from tests.conftest import REPO
 
 MODE_MODULES = ('gan_jax.train', 'gan_jax.evaluation', 'gan_jax.applications',
-                'gan_jax.data_augmentation', 'gan_jax.experiment')
+                'gan_jax.experiment')
 
 
 def test_every_mode_is_a_function_of_config_and_workdir():
@@ -19,7 +19,6 @@ def test_every_mode_is_a_function_of_config_and_workdir():
     fn = getattr(importlib.import_module(mode.module), mode.function)
     params = list(inspect.signature(fn).parameters)
     assert params[:2] == ['config', 'workdir'], (name, params)
-    assert ('shard' in params) == mode.takes_shard, (name, params)
     assert f'{name}: {mode.help}' in main.FLAGS['mode'].help
 
 

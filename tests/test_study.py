@@ -167,6 +167,18 @@ def test_the_cli_refuses_shard_with_report_only():
   assert r.returncode == 2 and 'do not go together' in r.stderr
 
 
+def test_collect_only_writes_the_page_of_the_finished_runs_and_trains_nothing(fake_study, tmp_path,
+                                                                             monkeypatch):
+  study, log = fake_study
+  engine.work(Study(name='fake', runs=study.runs[:2], report=mean_report, command=''),
+              str(tmp_path / 'runs'), None, {})
+  monkeypatch.setattr(engine, 'load', lambda path, arg=None: study)
+  assert cli.main(['x.py', '--collect_only', '--workdir', str(tmp_path / 'runs'),
+                   '--docs_dir', str(tmp_path / 'docs')]) == 0
+  assert len(log) == 2  # Nothing more trained.
+  assert '2 of 5 runs finished' in (tmp_path / 'docs' / 'fake.md').read_text()
+
+
 @pytest.mark.slow
 def test_pacgan_runlocal_study_runs_end_to_end_in_two_shards(tmp_path):
   """Two shard processes share the workdir; the page lists every run once."""

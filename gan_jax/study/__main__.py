@@ -8,6 +8,8 @@ process holds; it writes the page only when every run is finished (e.g. two sing
 or a SLURM array with --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
 --report_only: trains nothing and reads no run directory: the page is rewritten from its
 committed .json alone (byte for byte when nothing changed).
+--collect_only: trains nothing; the page is written from the runs finished so far (in --workdir,
+or recorded in the committed .json), e.g. after a partial sharded session.
 """
 import argparse
 import os
@@ -27,11 +29,14 @@ def parse_args(argv):
   parser.add_argument('--shard', default=None, help='i/n: split the runs over n processes.')
   parser.add_argument('--report_only', action='store_true',
                       help='Only rewrite the page from its committed .json.')
+  parser.add_argument('--collect_only', action='store_true',
+                      help='Train nothing; write the page from the runs finished so far.')
   parser.add_argument('--workdir', default=None, help='Run directories (runs/studies/NAME).')
   parser.add_argument('--docs_dir', default=None, help='Where the page goes (docs/).')
   args = parser.parse_args(argv)
-  if args.shard is not None and args.report_only:
-    parser.error('--shard and --report_only do not go together: a report trains nothing.')
+  if args.shard is not None and (args.report_only or args.collect_only):
+    parser.error('--shard and --report_only / --collect_only do not go together: they train '
+                 'nothing.')
   try:
     engine.parse_shard(args.shard)
   except configs.ConfigError as e:
@@ -60,7 +65,8 @@ def main(argv=None) -> int:
     records = {r.name: saved.get(r.name) for r in study.runs}
   else:
     workdir = os.path.abspath(args.workdir or os.path.join('runs', 'studies', study.name))
-    engine.work(study, workdir, args.shard, saved)
+    if not args.collect_only:
+      engine.work(study, workdir, args.shard, saved)
     records = engine.collect(study, workdir, saved)
     if args.shard is not None and any(v is None for v in records.values()):
       print('Not every run is finished: the page is written by the last shard, or by a run '

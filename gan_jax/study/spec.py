@@ -8,7 +8,7 @@ class Run:
   """One run of a study.
 
   name: unique in the study; its directory under the study's workdir ('ring8_pack1/seed0').
-  kind: a run kind of gan_jax/study/kinds.py ('gan', 'lm', 'augmentation', 'torch_ttq', ...).
+  kind: a run kind of gan_jax/study/kinds.py ('gan', 'lm', 'augmentation', 'ttq_torch', ...).
   config: the experiment file (with ':arg' if any) for kinds that train one; '' otherwise.
   overrides: config fields set on top of the experiment ({'model.pack': 2}).
   seed: the run's seed (config.seed for gan_jax runs); the report's per-seed axis.
