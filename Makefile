@@ -8,12 +8,11 @@ CONFIG ?= experiments/dcgan_mnist.py
 WORKDIR ?= runs/dcgan_mnist
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
-TEXT_ARGS ?=
 
 TORCH_VENV := .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
 
-.PHONY: install torch-venv train test test-fast golden bench profile ttq ttq-screen sweep augment augment-docs text clean chaos gpu-check gpu-wheels
+.PHONY: install torch-venv train test test-fast golden bench profile study ttq ttq-screen sweep text clean chaos gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -56,25 +55,20 @@ golden: install
 sweep: install
 	$(BIN)/python -m gan_jax.sweep --config=$(CONFIG) --workdir=$(WORKDIR) $(if $(SHARD),--shard=$(SHARD))
 
-# The data-augmentation protocol (gan_jax/data_augmentation.py): a conditional GAN per (N, seed),
-# classifiers on real / classical / GAN-augmented data; writes $(AUGMENT_WORKDIR)/results.md and
-# results.png. Resumable; SHARD=0/2 and SHARD=1/2 in two shells split it.
-#   make augment AUGMENT_CONFIG=experiments/augment_digits.py AUGMENT_WORKDIR=runs/augment_digits
-AUGMENT_CONFIG ?= experiments/augment_mnist.py
-AUGMENT_WORKDIR ?= runs/augment_mnist
-augment: install
-	$(BIN)/python -m gan_jax.data_augmentation --config=$(AUGMENT_CONFIG) \
-	  --workdir=$(AUGMENT_WORKDIR) $(if $(SHARD),--shard=$(SHARD))
+# Any results page (experiments/studies/NAME.py -> docs/NAME.md, .json, .png): trains what is not
+# finished, resumable; SHARD=i/n splits the runs over processes sharing the workdir (a lock per
+# run; early finishers take over the rest). STUDY_ARGS=--report_only rewrites the page from its
+# .json alone; STUDY_ARGS=--collect_only writes the page of the runs finished so far.
+#   make study STUDY=pacgan     make study STUDY=augmentation SHARD=0/2 & make study ... SHARD=1/2
+STUDY ?= pacgan
+STUDY_ARGS ?=
+study: install
+	$(BIN)/python -m gan_jax.study experiments/studies/$(STUDY).py $(if $(SHARD),--shard=$(SHARD)) $(STUDY_ARGS)
 
-# The text application's results: GANs and the MLE baseline on words, cfg and oracle, 3 seeds,
-# docs/text.md / .json / .png (scripts/text_table.py; resumable; SHARD=i/n splits the runs over
-# processes, e.g. two single-core shards, and a run without SHARD writes the page).
+# The text application's results (experiments/studies/text.py: GANs and the MLE baseline on words,
+# cfg and oracle, 3 seeds); SHARD=i/n as for `make study`.
 text: install
-	$(BIN)/python scripts/text_table.py $(if $(SHARD),--shard=$(SHARD)) $(TEXT_ARGS)
-
-# docs/augmentation.md from runs/augment_mnist and runs/augment_digits (scripts/augmentation_report.py).
-augment-docs: install
-	$(BIN)/python scripts/augmentation_report.py
+	$(BIN)/python -m gan_jax.study experiments/studies/text.py $(if $(SHARD),--shard=$(SHARD)) $(STUDY_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache
@@ -83,22 +77,15 @@ bench: install torch-venv
 	$(BIN)/python scripts/bench_torch.py
 	$(BIN)/python scripts/bench_scale.py
 
-# Time to quality: gan_jax's recipes and the PyTorch reference (../shared/bench) trained for the
-# same wall-clock budgets, scored by the feature protocol; writes docs/ttq.md, .json and .png
-# (scripts/ttq.py; about 12 minutes a recipe, resumable). TTQ_ARGS='--recipes default,torch'.
-TTQ_ARGS ?=
+# Time to quality (experiments/studies/ttq.py): docs/ttq.md, .json, .png; run alone on the machine.
 ttq: install torch-venv
-	$(BIN)/python scripts/ttq.py $(TTQ_ARGS)
+	$(BIN)/python -m gan_jax.study experiments/studies/ttq.py $(STUDY_ARGS)
 
-# Screening candidate recipes by quality against steps, before ttq times them (scripts/ttq_screen.py;
-# docs/ttq_screen.md; resumable). SHARD=i/n runs shard i on core i alone (its steps/s column is a
-# one-core rate): `make ttq-screen SHARD=0/2 & make ttq-screen SHARD=1/2`, then
-# `make ttq-screen TTQ_SCREEN_ARGS=--table_only` writes the page of the finished candidates (plain
-# `make ttq-screen` first trains every unfinished one). TTQ_SCREEN_ARGS='--candidates default,d64'.
-TTQ_SCREEN_ARGS ?=
+# Screening candidates by quality against steps (experiments/studies/ttq_screen.py); SHARD=i/n
+# runs shard i on core i alone: `make ttq-screen SHARD=0/2 & make ttq-screen SHARD=1/2`.
 ttq-screen: install
 	$(if $(SHARD),XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c $(firstword $(subst /, ,$(SHARD)))) \
-	  $(BIN)/python scripts/ttq_screen.py $(if $(SHARD),--shard=$(SHARD)) $(TTQ_SCREEN_ARGS)
+	  $(BIN)/python -m gan_jax.study experiments/studies/ttq_screen.py $(if $(SHARD),--shard=$(SHARD)) $(STUDY_ARGS)
 
 # Where the CPU time of the update goes, beside torch's, and the speed changes tried
 # (docs/profile.md, docs/perf_experiments.md; about 12 minutes on 2 cores).
@@ -126,6 +113,7 @@ gpu-wheels: install
 # kill -9 at random moments (start-up included), damaged checkpoints, a torn metrics.jsonl, a full
 # disk (root: a tmpfs), a second run of a busy workdir and bad command lines, every finished run
 # checked bit for bit against an uninterrupted one; writes docs/reliability.md and .json
-# (scripts/chaos.py; about 10 minutes on 2 cores). CHAOS_ARGS='--seed 1 --kills 40'.
+# (tests/chaos/; about 10 minutes on 2 cores). CHAOS_ARGS='--seed 1 --kills 40'; the page alone,
+# rewritten from its .json: CHAOS_ARGS=--report_only.
 chaos: install
-	$(BIN)/python scripts/chaos.py $(CHAOS_ARGS)
+	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
