@@ -3,8 +3,8 @@
 `--xla_cpu_experimental_ynn_fusion_type=` (empty: no YNNPACK fusions) makes XLA:CPU run
 convolutions and dots with its Eigen kernels instead of YNNPACK, which jaxlib 0.10 uses by default.
 On the 2-core development CPU the whole training update ran faster with Eigen (measured by
-scripts/perf_experiments.py, docs/perf_experiments.md and docs/performance.md). The flag only concerns the CPU
-backend; GPU and TPU runs are unaffected.
+scripts/perf_experiments.py; docs/perf_experiments.md, docs/performance.md). The flag only
+concerns the CPU backend; GPU and TPU runs are unaffected.
 
 A flag already named in the environment's XLA_FLAGS is left as the user set it, so
 `XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=individual_convolution` (or any other value)
