@@ -12,7 +12,6 @@ gamma / 2 = 0.025 (its CIFAR-10 preset's final gamma 0.05; no burn-in here). Eva
 import os
 
 from gan_jax import configs
-from gan_jax import sweep
 
 
 def get_config(arg=None):

@@ -8,7 +8,7 @@ import pytest
 
 from gan_jax import configs
 from gan_jax import digit_reading
-from gan_jax.study import Run, engine, spec
+from gan_jax.study import engine, spec
 from gan_jax.study import kind_main_job as kind
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
