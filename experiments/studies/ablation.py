@@ -12,6 +12,7 @@ mean ± sample std over the seeds at the end, the mean at the mid-run evaluation
 """
 import dataclasses
 
+from gan_jax import configs
 from gan_jax import sweep
 from gan_jax.reports import plots
 from gan_jax.reports import stats
@@ -216,4 +217,6 @@ def get_study(arg=None) -> Study:
   if arg == 'runlocal':
     return Study(name='ablation_runlocal', runs=runs('runlocal'), report=report,
                  command=f'{COMMAND}:runlocal')
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='ablation', runs=runs(), report=report, command=COMMAND)

@@ -10,6 +10,7 @@ within 3 std of its nearest mode; KL of the high-quality samples' histogram over
 uniform. Paper: Lin et al. (2018), "PacGAN", Table 1, mean of 10 runs after 400 epochs
 (400,000 steps); the unpacked GAN there is their own baseline, not ours.
 """
+from gan_jax import configs
 from gan_jax.reports import stats
 from gan_jax.reports import tables
 from gan_jax.study import Run, Study, spec
@@ -73,5 +74,7 @@ def get_study(arg=None) -> Study:
   if arg == 'runlocal':  # A minute: one seed of each, 4 steps (the study's smoke test).
     return Study(name='pacgan_runlocal', runs=runs(4, 2, 1, 8, ':runlocal'), report=report,
                  command='python -m gan_jax.study experiments/studies/pacgan.py:runlocal')
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='pacgan', runs=runs(STEPS, EVAL_EVERY, SEEDS), report=report,
                command='python -m gan_jax.study experiments/studies/pacgan.py')

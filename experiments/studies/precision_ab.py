@@ -11,6 +11,7 @@ with G's batch norm in training mode (statistics of the 2,500-sample batch itsel
 reading of "sampling a BN generator": the measure train_mode_bn_coverage
 (gan_jax/study/measures.py). The variants are VARIANTS, described on the page (DESCRIPTIONS).
 """
+from gan_jax import configs
 from gan_jax.reports import plots
 from gan_jax.reports import stats
 from gan_jax.reports import tables
@@ -192,5 +193,7 @@ def get_study(arg=None) -> Study:
   if arg == 'runlocal':  # Seconds a run: baseline and both, one seed, 4 steps.
     return Study(name='precision_ab_runlocal', runs=runs(4, 1, ['baseline', 'both'], ':runlocal'),
                  report=report, command=f'{COMMAND}:runlocal')
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='precision_ab', runs=runs(STEPS, SEEDS, list(VARIANTS)), report=report,
                command=COMMAND)

@@ -16,6 +16,7 @@ The page compares each GAN with the MLE curve at matched diversity (Caccia et al
 quality number interpolated linearly along its temperature curve at the GAN's self-BLEU-4
 (gan_jax/reports/text.py).
 """
+from gan_jax import configs
 from gan_jax.reports import plots
 from gan_jax.reports import text
 from gan_jax.study import Page, Results, Run, Study
@@ -253,5 +254,7 @@ def get_study(arg=None) -> Study:
     command = f'{COMMAND}:runlocal'
     return Study(name='text_runlocal', runs=runs(('cfg',), 1, ',runlocal', small),
                  report=make_report(('cfg',), command, runlocal=True), command=command)
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='text', runs=runs(BENCHMARKS, SEEDS), report=make_report(BENCHMARKS, COMMAND),
                command=COMMAND)

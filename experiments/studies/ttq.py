@@ -21,6 +21,7 @@ mnist_classifier's feature space: FID, precision / recall, density / coverage, c
 G where the recipe keeps one). The 500 mnist5k test digits are scored alike (kind 'ttq_real'):
 what real digits reach under the protocol.
 """
+from gan_jax import configs
 from gan_jax.reports import plots
 from gan_jax.reports import tables
 from gan_jax.study import Run, Study, kinds, spec
@@ -248,5 +249,7 @@ def get_study(arg=None) -> Study:
     return Study(name='ttq_runlocal', runs=runs(RUNLOCAL, ':runlocal', [0.05, 3], [0.05, 0.15]),
                  report=lambda r: report(r, RUNLOCAL, command, 256, 'ttq_runlocal'),
                  command=command)
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='ttq', runs=runs(RECIPES, '', BUDGETS, BUDGETS),
                report=lambda r: report(r, RECIPES, ENGINE, 5000, 'ttq'), command=ENGINE)

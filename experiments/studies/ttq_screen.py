@@ -19,6 +19,7 @@ one core it had, beside the default's on a neighbouring core: a ratio, not a tim
 that wins here goes to experiments/studies/ttq.py, which alone decides the default. A candidate
 not yet trained is named on the page, not in its table.
 """
+from gan_jax import configs
 from gan_jax.reports import tables
 from gan_jax.study import Run, Study, kinds, spec
 
@@ -160,5 +161,7 @@ def get_study(arg=None) -> Study:
     command = f'{ENGINE}:runlocal'
     return Study(name='ttq_screen_runlocal', runs=runs(['default', 'no_ema'], [2, 4], ':runlocal'),
                  report=lambda r: report(r, command), command=command)
+  if arg:
+    raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='ttq_screen', runs=runs(list(CANDIDATES), STEPS),
                report=lambda r: report(r, ENGINE), command=ENGINE)
