@@ -97,7 +97,7 @@ def test_a_failing_run_is_reported_and_the_others_go_on(fake_study, tmp_path, mo
     kind.train(run, run_dir)
   broken = kinds.Kind(config=kind.config, train=train, result=kind.result)
   monkeypatch.setattr(kinds, 'get', lambda name: broken)
-  with pytest.raises(SystemExit, match='1 runs failed: r/seed2'):
+  with pytest.raises(engine.StudyError, match='1 runs failed: r/seed2'):
     engine.work(study, str(tmp_path), None, {})
   assert len(log) == 4
 
@@ -194,3 +194,38 @@ def test_pacgan_runlocal_study_runs_end_to_end_in_two_shards(tmp_path):
   assert r.returncode == 0, r.stdout + r.stderr
   page = open(tmp_path / 'docs' / 'pacgan_runlocal.md').read()
   assert '4 of 4 runs finished' in page and '| ring8 | PacGAN2 | 1 |' in page
+
+
+def test_a_run_that_trains_but_leaves_no_result_is_a_failure(fake_study, tmp_path, monkeypatch):
+  study, log = fake_study
+  kind = kinds.get('fake')
+  silent = kinds.Kind(config=kind.config, train=lambda run, d: os.makedirs(d, exist_ok=True),
+                      result=kind.result)
+  monkeypatch.setattr(kinds, 'get', lambda name: silent)
+  with pytest.raises(engine.StudyError, match='5 runs failed'):
+    engine.work(study, str(tmp_path), None, {})
+
+
+def test_records_keep_the_machine_of_the_process_that_trained(fake_study, tmp_path):
+  study, _ = fake_study
+  engine.work(study, str(tmp_path), None, {})
+  path = os.path.join(engine.run_dir(str(tmp_path), study.runs[0]), engine.PROVENANCE)
+  with open(path, 'w') as f:
+    json.dump({'machine': 'the trainer', 'versions': {'jax': 'x'}}, f)
+  record = engine.collect(study, str(tmp_path), {})[study.runs[0].name]
+  assert record['machine'] == 'the trainer' and record['versions'] == {'jax': 'x'}
+
+
+def test_report_only_refuses_an_empty_page_and_records_of_another_config(tmp_path):
+  pacgan = os.path.join(REPO, 'experiments', 'studies', 'pacgan.py')
+  assert cli.main([pacgan, '--report_only', '--docs_dir', str(tmp_path)]) == 1
+  assert not os.listdir(tmp_path)  # Nothing written.
+  payload = json.load(open(os.path.join(REPO, 'docs', 'pacgan.json')))
+  first = next(iter(payload['runs']))
+  payload['runs'][first]['config_hash'] = 'another'
+  (tmp_path / 'pacgan.json').write_text(pages.json_text(payload))
+  assert cli.main([pacgan, '--report_only', '--docs_dir', str(tmp_path)]) == 1
+  assert sorted(os.listdir(tmp_path)) == ['pacgan.json']
+  del payload['runs'][first]['result']
+  (tmp_path / 'pacgan.json').write_text(pages.json_text(payload))
+  assert cli.main([pacgan, '--report_only', '--docs_dir', str(tmp_path)]) == 1

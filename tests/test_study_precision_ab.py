@@ -48,7 +48,7 @@ def write_run(run_dir, config, step=10000):
   numbers = {'modes_captured': 20, 'high_quality_percent': 10.0, 'kl_to_uniform': 0.5}
   files = {'config.json': json.loads(config.to_json()),
            'eval.json': {'step': step, 'seeds': {'0': numbers}},
-           'measures.json': {'train_mode_bn_coverage': {'0': numbers}}}
+           'measures.json': {'step': step, 'train_mode_bn_coverage': {'0': numbers}}}
   for name, content in files.items():
     with open(os.path.join(run_dir, name), 'w') as f:
       json.dump(content, f)

@@ -7,6 +7,7 @@ import os
 from typing import Optional
 
 from gan_jax import atomic_files
+from gan_jax import errors
 
 
 def json_text(payload: dict) -> str:
@@ -23,10 +24,15 @@ def read(docs_dir: str, name: str) -> dict:
 
 
 def saved_records(payload: dict) -> dict:
-  """{run name: record} of a page's .json ({} for a page made before studies kept records)."""
-  runs = payload.get('runs')
-  return runs if isinstance(runs, dict) and all(
-      isinstance(r, dict) and 'result' in r for r in runs.values()) else {}
+  """{run name: record} of a page's .json ({} when it has none); a record without its result or
+  config hash is an error naming it (silently dropping it would retrain it)."""
+  runs = payload.get('runs') or {}
+  bad = [name for name, r in runs.items() if not (isinstance(r, dict) and 'result' in r
+                                                  and 'config_hash' in r)]
+  if not isinstance(runs, dict) or bad:
+    raise errors.UserError(f'The page\'s .json has malformed run records: {bad[:5]}; restore it from '
+                     'git, or delete the record to retrain that run.')
+  return runs
 
 
 def footer(records: dict, declared: int) -> list:
@@ -36,8 +42,8 @@ def footer(records: dict, declared: int) -> list:
   versions = collections.Counter(json.dumps(r['versions'], sort_keys=True) for r in done)
   seconds = [r['result'].get('seconds') for r in done if isinstance(r['result'], dict)]
   known = [s for s in seconds if s is not None]
-  lines = ['', '---', '', f'{len(done)} of {declared} runs finished. Made on: ' + '; '.join(
-      f'{m} ({n} runs)' for m, n in sorted(machines.items())) + '.']
+  made = '; '.join(f'{m} ({n} runs)' for m, n in sorted(machines.items())) or 'none yet'
+  lines = ['', '---', '', f'{len(done)} of {declared} runs finished. Made on: {made}.']
   for v, n in sorted(versions.items()):
     listed = ', '.join(f'{k} {x}' for k, x in json.loads(v).items()) or 'not recorded'
     lines.append(f'Versions ({n} runs): {listed}.')

@@ -16,7 +16,10 @@ import os
 import shutil
 import sys
 
+from absl import logging
+
 from gan_jax import configs
+from gan_jax import errors
 from gan_jax.reports import pages
 from gan_jax.study import engine
 from gan_jax.study import spec
@@ -51,18 +54,29 @@ def report(study: spec.Study, records: dict, docs_dir: str) -> list:
   return pages.write(docs_dir, study.name, header, records, page)
 
 
-def main(argv=None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
+def saved_for_report(study: spec.Study, saved: dict) -> dict:
+  """--report_only's records: the committed .json's, each made under the run's declared config
+  (a record of another config would put old numbers under today's declaration)."""
+  if not saved:
+    raise engine.StudyError(f'docs/{study.name}.json holds no runs: nothing to report from (run '
+                            'the study, or --collect_only after a partial run).')
+  stale = [r.name for r in study.runs
+           if r.name in saved and saved[r.name]['config_hash'] != engine.config_hash(r)]
+  if stale:
+    raise engine.StudyError(
+        f'{len(stale)} records of docs/{study.name}.json were made under another config than the '
+        f'study now declares ({", ".join(stale[:5])}{", ..." if len(stale) > 5 else ""}): rerun '
+        'those runs (the study without --report_only), or restore the declaration.')
+  return {r.name: saved.get(r.name) for r in study.runs}
+
+
+def run(args) -> int:
   path, _, arg = args.study.partition(':')
-  try:
-    study = engine.load(path, arg or None)
-  except configs.ConfigError as e:
-    print(f'Error: {e}', file=sys.stderr)
-    return 2
+  study = engine.load(path, arg or None)
   docs_dir = args.docs_dir or os.path.join(engine.kinds.ROOT, 'docs')
   saved = pages.saved_records(pages.read(docs_dir, study.name))
   if args.report_only:
-    records = {r.name: saved.get(r.name) for r in study.runs}
+    records = saved_for_report(study, saved)
   else:
     workdir = os.path.abspath(args.workdir or os.path.join('runs', 'studies', study.name))
     if not args.collect_only:
@@ -76,6 +90,20 @@ def main(argv=None) -> int:
   for p in report(study, records, docs_dir):
     print(f'wrote {p}', flush=True)
   return 0
+
+
+def main(argv=None) -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  logging.use_absl_handler()
+  logging.set_verbosity(logging.INFO)
+  try:
+    return run(args)
+  except configs.ConfigError as e:
+    print(f'Error: {e}', file=sys.stderr)
+    return 2
+  except errors.UserError as e:
+    print(f'Error: {e}', file=sys.stderr)
+    return 1
 
 
 def copy_assets(study: spec.Study, workdir: str, docs_dir: str) -> None:

@@ -20,7 +20,11 @@ import os
 import time
 from typing import Optional
 
+from absl import logging
+
+from gan_jax import atomic_files
 from gan_jax import configs
+from gan_jax import errors
 from gan_jax import provenance
 from gan_jax.study import kinds
 from gan_jax.study import spec
@@ -78,11 +82,21 @@ def run_dir(workdir: str, run: spec.Run) -> str:
   return os.path.join(workdir, run.name)
 
 
-def record_of(run: spec.Run, result: dict, digest: str) -> dict:
-  """A finished run as the page's .json keeps it."""
+PROVENANCE = 'study_provenance.json'  # The machine and versions of the process that trained it.
+
+
+class StudyError(errors.UserError):
+  """Runs of a study failed, or its page cannot be written as asked."""
+
+
+def record_of(run: spec.Run, result: dict, digest: str, directory: str) -> dict:
+  """A finished run as the page's .json keeps it: where it trained (the process that trained it
+  wrote its machine and versions into its directory; else this process's)."""
+  made = kinds.read_json(os.path.join(directory, PROVENANCE)) or {
+      'machine': provenance.machine(), 'versions': provenance.versions()}
   return {'kind': run.kind, 'config': run.config, 'overrides': run.overrides, 'seed': run.seed,
           'labels': run.labels, 'args': run.args, 'config_hash': digest,
-          'machine': provenance.machine(), 'versions': provenance.versions(), 'result': result}
+          'machine': made['machine'], 'versions': made['versions'], 'result': result}
 
 
 def finished(run: spec.Run, workdir: str, saved: dict, digest: str) -> Optional[dict]:
@@ -93,7 +107,7 @@ def finished(run: spec.Run, workdir: str, saved: dict, digest: str) -> Optional[
     old = saved.get(run.name)
     if old is not None and old['config_hash'] == digest and old['result'] == result:
       return old  # Already recorded (keeps the machine it was made on).
-    return record_of(run, result, digest)
+    return record_of(run, result, digest, run_dir(workdir, run))
   old = saved.get(run.name)
   return old if old is not None and old.get('config_hash') == digest else None
 
@@ -131,26 +145,32 @@ def queue(runs: list, shard: Optional[str]) -> list:
 
 def _train_one(run, workdir, saved, digest, label) -> Optional[str]:
   """Trains one run under its lock; returns None, or the failure's text."""
-  with run_lock(run_dir(workdir, run)) as held:
+  directory = run_dir(workdir, run)
+  with run_lock(directory) as held:
     if not held:
-      print(f'{label} {run.name}: training in another process, skipped', flush=True)
+      logging.info('%s %s: training in another process, skipped', label, run.name)
       return None
     if finished(run, workdir, saved, digest) is not None:
       return None  # Another process finished it meanwhile.
-    print(f'{label} {run.name}: training', flush=True)
+    logging.info('%s %s: training', label, run.name)
     start = time.time()
     try:
-      kinds.get(run.kind).train(run, run_dir(workdir, run))
+      kinds.get(run.kind).train(run, directory)
     except Exception as e:  # noqa: BLE001 -- reported; the other runs go on.
       return f'{type(e).__name__}: {e}'
-    print(f'{label} {run.name}: done in {time.time() - start:.0f} s', flush=True)
+    if os.path.isdir(directory):
+      atomic_files.write_json(os.path.join(directory, PROVENANCE), {
+          'machine': provenance.machine(), 'versions': provenance.versions()}, indent=1)
+    if finished(run, workdir, saved, digest) is None:
+      return f'it trained without an error but left no result in {directory} (see its output)'
+    logging.info('%s %s: done in %.0f s', label, run.name, time.time() - start)
     return None
 
 
 def work(study: spec.Study, workdir: str, shard: Optional[str], saved: dict) -> int:
   """Trains the unfinished runs (this shard's first); returns how many this process trained.
-  A failed run is reported and left for a later invocation; the others go on, then the process
-  exits with status 1 naming the failed runs."""
+  A failed run is reported and left for a later invocation; the others go on, then StudyError
+  names the failed runs."""
   todo = queue(list(study.runs), shard)
   digests = {r.name: config_hash(r) for r in study.runs}
   trained, failed, start = 0, [], time.time()
@@ -160,15 +180,15 @@ def work(study: spec.Study, workdir: str, shard: Optional[str], saved: dict) -> 
     label = f'[{i + 1}/{len(todo)}, {(time.time() - start) / 60:.1f} min]'
     error = _train_one(run, workdir, saved, digests[run.name], label)
     if error:
-      print(f'{label} {run.name}: failed: {error}', flush=True)
+      logging.error('%s %s: failed: %s', label, run.name, error)
       failed.append(run.name)
     elif finished(run, workdir, saved, digests[run.name]) is not None:
       trained += 1
   done = sum(finished(r, workdir, saved, digests[r.name]) is not None for r in study.runs)
-  print(f'{trained} runs trained by this process; {done} of {len(study.runs)} finished.',
-        flush=True)
+  logging.info('%d runs trained by this process; %d of %d finished.', trained, done,
+               len(study.runs))
   if failed:
-    raise SystemExit(f'{len(failed)} runs failed: {", ".join(failed)} (their errors are above; '
+    raise StudyError(f'{len(failed)} runs failed: {", ".join(failed)} (their errors are above; '
                      'a later invocation retries them).')
   return trained
 

@@ -45,8 +45,17 @@ def train(run, run_dir: str) -> None:
 
 
 def result(run, run_dir: str):
+  """The cell's numbers when it finished under the run's config (the protocol workdir's
+  protocol_config.json equal to it, more N or seeds aside), else None."""
+  import json
+  from gan_jax.applications.augmentation import cells
   r = kinds.read_json(os.path.join(run_dir, 'results.json'))
   if not r or 'gan_test' not in r:
+    return None
+  workdir = os.path.dirname(os.path.abspath(run_dir))
+  saved = kinds.read_json(os.path.join(workdir, cells.CONFIG_FILE)) or {}
+  if configs.changed(saved, json.loads(cell_config(run).to_json()),
+                     lambda k: k in cells.GROWING_FIELDS):
     return None
   reference = kinds.read_json(os.path.join(os.path.dirname(os.path.abspath(run_dir)),
                                            'reference', f'seed={run.seed}.json')) or {}

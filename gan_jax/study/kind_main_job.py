@@ -25,6 +25,8 @@ from typing import Optional
 
 import numpy as np
 
+from absl import logging
+
 from gan_jax import configs
 from gan_jax.study import kinds
 from gan_jax.study import result_files
@@ -49,7 +51,7 @@ def command(run, run_dir: str) -> list:
 
 def run_logged(cmd: list) -> tuple:
   """Runs cmd from the repository root, passing its log (stderr) through; (log, wall seconds)."""
-  print(' '.join(cmd), flush=True)
+  logging.info('%s', ' '.join(cmd))
   start = time.time()
   proc = subprocess.Popen(cmd, cwd=kinds.ROOT, stderr=subprocess.PIPE, text=True)
   lines = []

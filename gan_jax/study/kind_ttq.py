@@ -27,6 +27,8 @@ import subprocess
 import time
 from typing import Optional
 
+from absl import logging
+
 from gan_jax import atomic_files
 from gan_jax import configs
 from gan_jax import workdir as workdir_lib
@@ -160,7 +162,7 @@ def train_timed(run, run_dir: str, minutes: list) -> dict:
   if not (done and done.get('trained') == fields and covers(done, minutes)):
     shutil.rmtree(run_dir, ignore_errors=True)
     cmd = kinds.main_command(training_run(run), os.path.abspath(run_dir))
-    print(' '.join(cmd), flush=True)
+    logging.info('%s', ' '.join(cmd))
     seen, ended = time_checkpoints(cmd, workdir_lib.checkpoint_dir(run_dir), 60 * max(minutes))
     done = {'trained': fields, 'limit_minutes': max(minutes), 'ended': ended,
             'checkpoint_seconds': {str(s): t for s, t in sorted(seen.items())}}

@@ -19,6 +19,8 @@ from typing import Optional
 
 import numpy as np
 
+from absl import logging
+
 from gan_jax import atomic_files
 from gan_jax import configs
 from gan_jax.study import kind_ttq
@@ -77,7 +79,7 @@ def train_torch(run, run_dir: str, config) -> None:
          '--budgets=' + ','.join(kind_ttq.key(b) for b in kind_ttq.budgets(run)),
          f'--batch={run.args.get("batch", 64)}', f'--seed={run.seed}',
          f'--num_samples={snapshots.num_samples(config)}']
-  print(' '.join(cmd), flush=True)
+  logging.info('%s', ' '.join(cmd))
   subprocess.run(cmd + [f'--start={time.time()}'], cwd=kinds.ROOT, check=True)
 
 

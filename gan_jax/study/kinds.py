@@ -9,7 +9,8 @@ A kind has three functions of (run, run_dir):
 The 'gan' kind is here; any other kind NAME is the `KIND` of module gan_jax/study/kind_NAME.py,
 imported when a study first names it (a new kind is one new module, no registry edit).
 A 'gan' run may list `args={'measures': [...]}`: functions of gan_jax/study/measures.py run on its
-final checkpoint, their numbers added to its result under their names.
+final checkpoint when it trains (cached in its measures.json with the step they were taken at),
+their numbers added to its result under their names.
 """
 import dataclasses
 import importlib
@@ -18,6 +19,8 @@ import os
 import subprocess
 import sys
 from typing import Callable, Optional
+
+from absl import logging
 
 from gan_jax import configs
 
@@ -80,7 +83,7 @@ def run_main(run, run_dir: str, mode: str = 'train') -> None:
   """Runs gan_jax.main in a subprocess from the repository root (a fresh process per run: its
   memory and compiled code go with it), its output passed through."""
   cmd = main_command(run, os.path.abspath(run_dir), mode)
-  print(' '.join(cmd), flush=True)
+  logging.info('%s', ' '.join(cmd))
   subprocess.run(cmd, cwd=ROOT, check=True)
 
 
@@ -110,36 +113,57 @@ def training_seconds(run_dir: str) -> Optional[float]:
   return round(seconds, 1)
 
 
+EVAL_CONFIG = 'study_eval_config.json'  # The eval section the run's eval.json was made under.
+MEASURES = 'measures.json'  # {'step': the final step they were taken at, name: numbers, ...}
+
+
+def eval_section(config) -> dict:
+  return json.loads(config.to_json())['eval']
+
+
+def train_gan(run, run_dir: str) -> None:
+  """Trains (or resumes) the run; re-evaluates a finished run whose eval section changed (a
+  resumable field: the resumed run trains no step, so it would not evaluate again); then takes
+  its measures on the final checkpoint (under the run's lock, as the engine trains)."""
+  from gan_jax import atomic_files
+  config = experiment_config(run)
+  before = (read_json(os.path.join(run_dir, 'config.json')) or {}).get('eval')
+  made_under = read_json(os.path.join(run_dir, EVAL_CONFIG)) or before
+  run_main(run, run_dir)
+  if made_under is not None and made_under != eval_section(config):
+    run_main(run, run_dir, mode='eval')
+  atomic_files.write_json(os.path.join(run_dir, EVAL_CONFIG), eval_section(config), indent=1)
+  e = read_json(os.path.join(run_dir, 'eval.json')) or {}
+  cache = read_json(os.path.join(run_dir, MEASURES)) or {}
+  cache = cache if cache.get('step') == e.get('step') else {'step': e.get('step')}
+  from gan_jax.study import measures
+  for name in run.args.get('measures', ()):
+    if name not in cache:
+      cache[name] = measures.get(name)(config, run_dir)
+      atomic_files.write_json(os.path.join(run_dir, MEASURES), cache, indent=1)
+
+
 def gan_result(run, run_dir: str) -> Optional[dict]:
-  """A gan_jax run's final evaluation when its eval.json is at train.num_steps and its
-  config.json is the run's config (cadences aside): {'step', 'metrics' (its seed's numbers; for a
-  run of several seeds together 'seeds': {seed: numbers}), 'seconds' (training_seconds)}."""
+  """A gan_jax run's final evaluation when its eval.json is at train.num_steps, its config.json
+  is the run's config (cadences aside), its eval.json was made under the run's eval section and
+  its measures were taken at that step: {'step', 'metrics' (its seed's numbers; for a run of
+  several seeds together 'seeds': {seed: numbers}), 'seconds' (training_seconds), measures...}."""
   config = experiment_config(run)
   e = read_json(os.path.join(run_dir, 'eval.json'))
   saved = read_json(os.path.join(run_dir, 'config.json'))
-  if not e or e.get('step') != config.train.num_steps or not configs.trained_under(saved or {},
-                                                                                     config):
+  made_under = read_json(os.path.join(run_dir, EVAL_CONFIG))
+  if (not e or e.get('step') != config.train.num_steps
+      or not configs.trained_under(saved or {}, config)
+      or (made_under is not None and made_under != eval_section(config))):
     return None
+  names = run.args.get('measures', ())
+  cache = read_json(os.path.join(run_dir, MEASURES)) or {}
+  if names and (cache.get('step') != e['step'] or any(n not in cache for n in names)):
+    return None  # Its measures are taken when it trains (train_gan).
   seeds = e['seeds']  # One run may train several seeds together (config.num_seeds).
   numbers = {'metrics': next(iter(seeds.values()))} if len(seeds) == 1 else {'seeds': seeds}
   result = {'step': e['step'], **numbers, 'seconds': training_seconds(run_dir)}
-  return {**result, **measured(run, run_dir, config)}
+  return {**result, **{name: cache[name] for name in names}}
 
 
-def measured(run, run_dir: str, config) -> dict:
-  """The run's `measures` on its final checkpoint, each cached in run_dir/measures.json."""
-  names = run.args.get('measures', ())
-  if not names:
-    return {}
-  from gan_jax.study import measures
-  path = os.path.join(run_dir, 'measures.json')
-  cache = read_json(path) or {}
-  for name in names:
-    if name not in cache:
-      cache[name] = measures.get(name)(config, run_dir)
-      from gan_jax import atomic_files
-      atomic_files.write_json(path, cache, indent=1)
-  return {name: cache[name] for name in names}
-
-
-GAN = Kind(config=experiment_config, train=run_main, result=gan_result)
+GAN = Kind(config=experiment_config, train=train_gan, result=gan_result)
