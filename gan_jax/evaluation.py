@@ -31,7 +31,7 @@ from gan_jax import sampling
 from gan_jax import state as state_lib
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
-from gan_jax.reports.stats import mean_std  # noqa: F401 -- evaluation.mean_std, as before.
+from gan_jax.seed_stats import mean_std  # noqa: F401 -- evaluation.mean_std, as before.
 
 EVAL_JSON = 'eval.json'
 

@@ -134,3 +134,12 @@ def test_docs_index_lists_every_page(page):
   pages = [os.path.basename(p) for p in glob.glob(os.path.join(REPO, 'docs', '*.md'))]
   missing = [p for p in pages if p != 'index.md' and f'({p})' not in text]
   assert not missing, f'docs/index.md does not list {missing}'
+
+
+def test_readme_main_job_block_states_the_main_job_page_numbers():
+  """The README's block between the main-job markers is docs/main_job.json's summary text."""
+  import json
+  text = open(os.path.join(REPO, 'README.md')).read()
+  block = text[text.index('<!-- main-job:start'):text.index('<!-- main-job:end -->')]
+  summary = json.load(open(os.path.join(REPO, 'docs', 'main_job.json')))['summary']['text']
+  assert ' '.join(summary.split()) in ' '.join(block.split())

@@ -1,16 +1,7 @@
 """The statistics a results page states: mean ± sample std over seeds, and paired differences."""
 from typing import Optional
 
-import numpy as np
-
-
-def mean_std(values) -> tuple:
-  """(mean, sample std (ddof=1; 0 for one value), count) over the values that are not None;
-  (None, None, 0) when none is."""
-  v = np.array([x for x in values if x is not None], np.float64)
-  if not len(v):
-    return None, None, 0
-  return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
+from gan_jax.seed_stats import mean_std  # noqa: F401 -- reports.stats.mean_std, as used.
 
 
 def fmt(mean: Optional[float], std: Optional[float], digits: int = 1) -> str:

@@ -236,3 +236,26 @@ def test_the_study_kind_reads_a_finished_cell_and_refuses_a_misnamed_one(protoco
   text = '\n'.join(page.lines)
   assert f'| real | {100 * result["accuracy"]["real"]:.1f} ± 0.0 (1) |' in text
   assert f'| gan_only | {100 * result["accuracy"]["gan_only"]:.1f} |' in text  # Per seed.
+
+
+@pytest.mark.slow
+def test_the_augmentation_study_runs_end_to_end_and_regenerates_its_page(tmp_path):
+  """experiments/studies/augmentation.py:runlocal through `python -m gan_jax.study`: one cell
+  trained, recorded per seed, and the page rewritten byte for byte from its .json alone."""
+  import subprocess
+  import sys
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  cmd = [sys.executable, '-m', 'gan_jax.study', 'experiments/studies/augmentation.py:runlocal',
+         '--workdir', str(tmp_path / 'runs'), '--docs_dir', str(tmp_path / 'docs')]
+  r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=900)
+  assert r.returncode == 0, r.stderr[-3000:]
+  page = (tmp_path / 'docs' / 'augmentation_runlocal.md').read_text()
+  record = json.loads((tmp_path / 'docs' / 'augmentation_runlocal.json').read_text())['runs']
+  result = record['augment_mnist/n=5,seed=0']['result']
+  assert f'| real | {100 * result["accuracy"]["real"]:.1f} |' in page  # The per-seed table.
+  assert '1 of 1 runs finished' in page
+  first = {p.name: p.read_bytes() for p in (tmp_path / 'docs').iterdir()}
+  r = subprocess.run(cmd + ['--report_only'], cwd=repo, capture_output=True, text=True,
+                     timeout=300)
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert first == {p.name: p.read_bytes() for p in (tmp_path / 'docs').iterdir()}
