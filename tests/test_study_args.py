@@ -10,18 +10,9 @@ from gan_jax.study import engine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUDIES = sorted(glob.glob(os.path.join(REPO, 'experiments', 'studies', '*.py')))
-# Study files that do not refuse yet; delete a name here once its get_study refuses.
-PENDING = {'augmentation.py'}
 
 
-def _param(path: str):
-  name = os.path.basename(path)
-  marks = [pytest.mark.xfail(strict=True, reason='does not refuse unknown arguments yet')] \
-      if name in PENDING else []
-  return pytest.param(path, id=name[:-3], marks=marks)
-
-
-@pytest.mark.parametrize('path', [_param(p) for p in STUDIES])
+@pytest.mark.parametrize('path', STUDIES, ids=[os.path.basename(p)[:-3] for p in STUDIES])
 def test_study_refuses_an_unknown_argument(path):
   with pytest.raises(configs.ConfigError) as error:
     engine.load(path, 'nope')

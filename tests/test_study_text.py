@@ -110,6 +110,18 @@ def test_page_from_records_has_steps_samples_and_what_minutes_are():
   assert "or a run's training time" in mixed
 
 
+def test_slowed_run_note_only_for_the_old_scripts_records():
+  """The note on a run slowed by the test suite is about the converted runs, named by their
+  machine note; the study's own records do not get it."""
+  own = _records(seconds=120.0)
+  assert 'test suite' not in '\n'.join(_page(own).lines)
+  note = 'not recorded (runs of scripts/text_table.py, page of 2026-11-29; converted from ...)'
+  converted = {k: {**v, 'machine': note} for k, v in _records(wall=3.0).items()}
+  md = '\n'.join(_page(converted).lines)
+  assert ('with 1 seed, one run that shared its core with other work (the test suite) shows in '
+          'the range, not the median.') in md
+
+
 def test_figure_labels_do_not_overlap_each_other_or_leave_their_panel():
   """The committed page's figure: every T label inside its panel, none on top of another."""
   tables = pages.read(os.path.join(REPO, 'docs'), 'text')['summary']['table']

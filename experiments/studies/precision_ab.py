@@ -11,13 +11,17 @@ with G's batch norm in training mode (statistics of the 2,500-sample batch itsel
 reading of "sampling a BN generator": the measure train_mode_bn_coverage
 (gan_jax/study/measures.py). The variants are VARIANTS, described on the page (DESCRIPTIONS).
 """
+import os
+
 from gan_jax import configs
+from gan_jax.evaluators import mode_coverage
 from gan_jax.reports import plots
 from gan_jax.reports import stats
 from gan_jax.reports import tables
 from gan_jax.study import Run, Study, spec
 
 COMMAND = 'python -m gan_jax.study experiments/studies/precision_ab.py'
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS, SEEDS = 10000, 3
 VARIANTS = {
     'baseline': {'model.init_std': 0.0},
@@ -44,7 +48,9 @@ DESCRIPTIONS = {
 }
 METRICS = ('modes_captured', 'high_quality_percent', 'kl_to_uniform')
 MEASURE = 'train_mode_bn_coverage'
-INDEPENDENT = (35.5, 3.0)  # Issue 16: the independent implementation's grid25 GAN, 3 seeds.
+# Not a record of this study: issue 16's measurement of an independent implementation of PacGAN's
+# settings, its grid25 GAN's % high-quality samples (mean, std over 3 seeds); the page cites it.
+INDEPENDENT = (35.5, 3.0)
 
 
 def runs(steps: int, seeds: int, variants: list, arg: str = '') -> list:
@@ -116,8 +122,10 @@ def against_independent(table: dict) -> list:
     near = abs(m['mean'] - mean) <= std + (m['std'] or 0.0)
     out.append(f'{v} {m["mean"]:.1f} ({"within" if near else "outside"})')
   return [f'Against the independent implementation\'s {mean} ± {std}% high-quality samples '
-          '(within: the means differ by at most the sum of the two stds): ' + ', '.join(out)
-          + '.', ''] if out else []
+          '(issue 16\'s measurement of an independent implementation of PacGAN\'s settings, its '
+          'grid25 GAN over 3 seeds, cited as it was reported: no run of this study; within: the '
+          'means differ by at most the sum of the two stds): ' + ', '.join(out) + '.', ''
+          ] if out else []
 
 
 # What PacGAN's code does, read (not run) against gan_jax's: the page's account of the cause.
@@ -144,19 +152,21 @@ CAUSE = [
     'momentum 0.8. The `both` row is momentum 0.2 with PacGAN\'s initialisation.', '']
 
 
-def intro(per_run: dict, results: spec.Results) -> list:
-  """The title and the protocol, with the seeds and steps of the finished runs."""
+def intro(per_run: dict, results: spec.Results, command: str, samples: int) -> list:
+  """The title and the protocol, with the seeds and steps of the finished runs and the declared
+  number of samples evaluated."""
   seeds = sorted({s for runs in per_run.values() for s in runs})
   steps = sorted({results.result(r)['step'] for r in results.finished()})
   span = f'{seeds[0]}–{seeds[-1]}' if seeds else 'none yet'
   return [
       '# The 2-D precision gap: an A/B on grid25', '',
-      f'Made by `{COMMAND}`; do not edit by hand. experiments/grid25.py (GAN, pack 1) with each '
+      f'Made by `{command}`; do not edit by hand. experiments/grid25.py (GAN, pack 1) with each '
       'variant\'s overrides (every variant names its initialisation), seeds '
-      f'{span}, {" / ".join(f"{s:,}" for s in steps) or "—"} steps, mode coverage of 2,500 '
-      'samples (mean ± sample std over seeds). "eval BN": G samples with its running batch-norm '
-      'statistics (the library\'s protocol, docs/pacgan.md); "train BN": with the statistics of '
-      'the 2,500-sample batch (the measure train_mode_bn_coverage, gan_jax/study/measures.py). '
+      f'{span}, {" / ".join(f"{s:,}" for s in steps) or "—"} steps, mode coverage of '
+      f'{samples:,} samples (mean ± sample std over seeds). "eval BN": G samples with its running '
+      'batch-norm statistics (the library\'s protocol, docs/pacgan.md); "train BN": with the '
+      f'statistics of the {samples:,}-sample batch (the measure train_mode_bn_coverage, '
+      'gan_jax/study/measures.py). '
       'The variants are described below the table.', '']
 
 
@@ -175,25 +185,37 @@ def figure(table: dict):
   return fig
 
 
-def report(results: spec.Results) -> spec.Page:
-  per_run, table = summarize(results)
-  lines = intro(per_run, results) + table_lines(per_run, table)
-  lines += ['', *reading(table), '', 'Variants:', '']
-  lines += [f'- {v}: {DESCRIPTIONS[v]}' for v in table] + ['', *CAUSE, *against_independent(table)]
-  lines += ['Per run (seed: % high quality eval BN / train BN):', '']
-  for v, runs_of in per_run.items():
-    lines.append(f'- {v}: ' + '; '.join(
-        f'{s}: {n["eval_bn"]["high_quality_percent"]:.1f} / '
-        f'{n["train_bn"]["high_quality_percent"]:.1f}' for s, n in runs_of.items()))
-  return spec.Page(lines=lines, summary={'table': table},
-                   figure=figure(table) if results.finished() else None)
+def eval_samples(arg: str = '') -> int:
+  """Samples a run's evaluation draws, as declared: experiments/grid25.py[:arg]'s
+  eval.num_samples, else mode coverage's default."""
+  config = configs.load_experiment(os.path.join(REPO, 'experiments', 'grid25.py'), arg or None)
+  return config.eval.num_samples or mode_coverage.ModeCoverage.default_num_samples
+
+
+def make_report(command: str, samples: int):
+  """The report of a study made by `command` whose runs evaluate `samples` samples."""
+  def report(results: spec.Results) -> spec.Page:
+    per_run, table = summarize(results)
+    lines = intro(per_run, results, command, samples) + table_lines(per_run, table)
+    lines += ['', *reading(table), '', 'Variants:', '']
+    lines += [f'- {v}: {DESCRIPTIONS[v]}' for v in table] + ['', *CAUSE,
+                                                              *against_independent(table)]
+    lines += ['Per run (seed: % high quality eval BN / train BN):', '']
+    for v, runs_of in per_run.items():
+      lines.append(f'- {v}: ' + '; '.join(
+          f'{s}: {n["eval_bn"]["high_quality_percent"]:.1f} / '
+          f'{n["train_bn"]["high_quality_percent"]:.1f}' for s, n in runs_of.items()))
+    return spec.Page(lines=lines, summary={'table': table},
+                     figure=figure(table) if results.finished() else None)
+  return report
 
 
 def get_study(arg=None) -> Study:
   if arg == 'runlocal':  # Seconds a run: baseline and both, one seed, 4 steps.
+    command = f'{COMMAND}:runlocal'
     return Study(name='precision_ab_runlocal', runs=runs(4, 1, ['baseline', 'both'], ':runlocal'),
-                 report=report, command=f'{COMMAND}:runlocal')
+                 report=make_report(command, eval_samples('runlocal')), command=command)
   if arg:
     raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
-  return Study(name='precision_ab', runs=runs(STEPS, SEEDS, list(VARIANTS)), report=report,
-               command=COMMAND)
+  return Study(name='precision_ab', runs=runs(STEPS, SEEDS, list(VARIANTS)), command=COMMAND,
+               report=make_report(COMMAND, eval_samples()))

@@ -27,6 +27,8 @@ NUM_SHOWN_SAMPLES = 5
 COMMAND = 'python -m gan_jax.study experiments/studies/text.py'
 COLORS = {'lm': '#1f77b4', 'softmax': '#d62728', 'gumbel': '#2ca02c', 'real': 'black'}
 MARKERS = {'lm': 'o', 'softmax': 's', 'gumbel': '^', 'real': 'D'}
+# In the machine note of the records converted from the old script's page (docs/text.json).
+CONVERTED = 'runs of scripts/text_table.py'
 
 
 def run_config(benchmark: str, method: str, arg: str = '') -> tuple:
@@ -84,8 +86,18 @@ def minutes_text(results: Results) -> str:
     parts.append('a run\'s training time (its metrics.jsonl\'s logged steps/s: compilation and '
                  'mid-run evaluation included, start-up and the final evaluation not)')
   return ('minutes a run: the median (range) over seeds of ' + ', or '.join(parts or ['—']) +
-          '; with 3 seeds, one run that shared its core with other work (the test suite) shows '
-          'in the range, not the median.')
+          slowed_run_note(results) + '.')
+
+
+def slowed_run_note(results: Results) -> str:
+  """What is known of the runs converted from the old script's page (their machine note names
+  it): one of them shared its core with the test suite; '' for any other records."""
+  finished = results.finished()
+  if not any(CONVERTED in (results.records[r.name].get('machine') or '') for r in finished):
+    return ''
+  seeds = len({r.seed for r in finished})
+  return (f'; with {seeds} seed{"s" if seeds != 1 else ""}, one run that shared its core with '
+          'other work (the test suite) shows in the range, not the median')
 
 
 def header_lines(results: Results, command: str, runlocal: bool) -> list:
