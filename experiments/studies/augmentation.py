@@ -151,7 +151,8 @@ def reading(data: str, cells: dict, cols: list, names: list) -> list:
       'at any N.' if not won else 'Beat their baseline in every seed by more than the paired '
       'std: ' + '; '.join(f'{m} at N = {", ".join(ns)}' for m, ns in won.items()) + '.')]
   lines.append(f'- **{data}: classical augmentation** beat real only in every seed by more than '
-               'the paired std at N = ' + (', '.join(classical) if classical else 'none') + '.')
+               'the paired std ' + (f'at N = {", ".join(classical)}' if classical else 'at no N')
+               + '.')
   gt = [stats.mean_std(cells[('gan_test', n)].values())[0] for n in cols]
   cas = [stats.mean_std(cells[('gan_only', n)].values())[0] for n in cols]
   line = (f'- **{data}: GAN-test {min(gt):.1f}-{max(gt):.1f}%, CAS (GAN images only) '
