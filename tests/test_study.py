@@ -229,3 +229,7 @@ def test_report_only_refuses_an_empty_page_and_records_of_another_config(tmp_pat
   del payload['runs'][first]['result']
   (tmp_path / 'pacgan.json').write_text(pages.json_text(payload))
   assert cli.main([pacgan, '--report_only', '--docs_dir', str(tmp_path)]) == 1
+
+
+def test_a_timed_study_refuses_shards():
+  assert cli.main([os.path.join(REPO, 'experiments', 'studies', 'ttq.py'), '--shard', '0/2']) == 2

@@ -248,8 +248,9 @@ def get_study(arg=None) -> Study:
     command = f'{ENGINE}:runlocal'
     return Study(name='ttq_runlocal', runs=runs(RUNLOCAL, ':runlocal', [0.05, 3], [0.05, 0.15]),
                  report=lambda r: report(r, RUNLOCAL, command, 256, 'ttq_runlocal'),
-                 command=command)
+                 command=command, shardable=False)
   if arg:
     raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
   return Study(name='ttq', runs=runs(RECIPES, '', BUDGETS, BUDGETS),
-               report=lambda r: report(r, RECIPES, ENGINE, 5000, 'ttq'), command=ENGINE)
+               report=lambda r: report(r, RECIPES, ENGINE, 5000, 'ttq'), command=ENGINE,
+               shardable=False)

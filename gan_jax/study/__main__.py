@@ -73,6 +73,9 @@ def saved_for_report(study: spec.Study, saved: dict) -> dict:
 def run(args) -> int:
   path, _, arg = args.study.partition(':')
   study = engine.load(path, arg or None)
+  if args.shard is not None and not study.shardable:
+    raise configs.ConfigError(f'Study {study.name} times its runs alone on the machine: run it '
+                              'without --shard.')
   docs_dir = args.docs_dir or os.path.join(engine.kinds.ROOT, 'docs')
   saved = pages.saved_records(pages.read(docs_dir, study.name))
   if args.report_only:

@@ -65,9 +65,12 @@ class Study:
   command: the command that makes the page, printed on it.
   assets: optional, workdir -> {path under docs/: file in a run directory}: pictures a page shows
     that come from the runs themselves (sample grids), copied when the study runs (not by
-    --report_only, which reads the .json alone)."""
+    --report_only, which reads the .json alone).
+  shardable: False for a study whose runs must each have the machine alone (wall-clock budgets):
+    --shard is refused."""
   name: str
   runs: list
   report: Callable[[Results], Page]
   command: str
   assets: Optional[Callable[[str], dict]] = None
+  shardable: bool = True
