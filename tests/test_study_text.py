@@ -145,7 +145,7 @@ def _study(*args, workdir, docs):
          f'--docs_dir={docs}', *args]
   r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
   assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
-  return r.stdout
+  return r.stdout + r.stderr  # The engine logs its progress (absl, stderr).
 
 
 def _files(docs):

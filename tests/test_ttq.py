@@ -230,7 +230,7 @@ def test_the_runlocal_study_runs_end_to_end_and_reads_back(tmp_path):
          '--workdir', str(tmp_path / 'runs'), '--docs_dir', str(tmp_path / 'docs')]
   first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
   assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-  assert '4 runs trained by this process; 4 of 4 finished.' in first.stdout
+  assert '4 runs trained by this process; 4 of 4 finished.' in first.stderr
   md = (tmp_path / 'docs' / 'ttq_runlocal.md').read_text()
   assert '| default | 3 | 4 |' in md and '| default_running | 3 | 4 |' in md, md
   assert '| torch | 0.15 |' in md and '4 of 4 runs finished' in md
@@ -238,5 +238,5 @@ def test_the_runlocal_study_runs_end_to_end_and_reads_back(tmp_path):
   with open(tmp_path / 'runs' / 'default' / kind_ttq.TIMELINE) as f:
     assert sorted(json.load(f)['checkpoint_seconds'], key=int) == ['2', '4']
   again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-  assert '0 runs trained by this process; 4 of 4 finished.' in again.stdout, again.stdout
+  assert '0 runs trained by this process; 4 of 4 finished.' in again.stderr, again.stderr
   assert (tmp_path / 'docs' / 'ttq_runlocal.md').read_text() == md

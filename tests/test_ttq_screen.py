@@ -106,4 +106,4 @@ def test_the_runlocal_study_trains_scores_resumes_and_reads_back(tmp_path):
   md = (tmp_path / 'docs' / 'ttq_screen_runlocal.md').read_text()
   assert '| no_ema |' in md and '`optim.ema_decay=0.0`' in md and '2 of 2 runs finished' in md
   second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-  assert '0 runs trained by this process; 2 of 2 finished.' in second.stdout, second.stdout
+  assert '0 runs trained by this process; 2 of 2 finished.' in second.stderr, second.stderr

@@ -97,8 +97,6 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
-  logging.use_absl_handler()
-  logging.set_verbosity(logging.INFO)
   try:
     return run(args)
   except configs.ConfigError as e:
@@ -119,4 +117,6 @@ def copy_assets(study: spec.Study, workdir: str, docs_dir: str) -> None:
 
 
 if __name__ == '__main__':
+  logging.use_absl_handler()  # The engine's progress lines, as gan_jax.main shows its own.
+  logging.set_verbosity(logging.INFO)
   sys.exit(main())
