@@ -3,7 +3,8 @@ before anything is built or compiled.
 
 Each section is defined and checked in one place, beside what it configures: `defaults()` and
 `problems(config)` of gan_jax.data (data), gan_jax.models (model), gan_jax.losses (loss),
-gan_jax.optimizers (optim), gan_jax.augment (augment) and gan_jax.evaluators (eval). This module
+gan_jax.optimizers (optim), gan_jax.augment (augment), gan_jax.ada (ada) and gan_jax.evaluators
+(eval). This module
 holds the run's own fields (seed, num_seeds, the train section), assembles the sections, and
 applies an experiment file's argument (`:runlocal`, built from each registry entry's own small
 sizes).
@@ -20,6 +21,7 @@ import types
 
 import ml_collections
 
+from gan_jax import ada
 from gan_jax import augment
 from gan_jax import data as data_lib
 from gan_jax import evaluators
@@ -33,7 +35,7 @@ from gan_jax.validation import failed, is_int
 # The sections defined and checked by their own modules, in the config's order (after `train`,
 # which is this module's, comes `eval`).
 SECTIONS = {'data': data_lib, 'model': models, 'loss': losses, 'optim': optimizers,
-            'augment': augment}
+            'augment': augment, 'ada': ada}
 TRAIN_CADENCES = ('num_steps', 'log_every', 'sample_every', 'ckpt_every', 'eval_every')
 
 

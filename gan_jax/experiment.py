@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from gan_jax import ada as ada_lib
 from gan_jax import augment as augment_lib
 from gan_jax import configs
 from gan_jax import data as data_lib
@@ -121,6 +122,10 @@ class Experiment:
       raise configs.ConfigError(
           f'augment.policy={self.config.augment.policy!r} augments images; '
           f'{self.config.data.source!r} is not images. Set augment.policy=\'\'.')
+    if self.config.ada.mode and len(self.dataset.element_shape) != 3:
+      raise configs.ConfigError(
+          f'ada.mode={self.config.ada.mode!r} augments images; '
+          f'{self.config.data.source!r} is not images. Set ada.mode=\'\'.')
 
   def _check_shapes(self):
     """Traces (does not compile) G and D once, so shape mismatches fail with a clear message."""
@@ -146,13 +151,19 @@ class Experiment:
   def _init_seed_state(self, seed: int) -> state_lib.GANState:
     return state_lib.init_state(seed, self.generator, self.discriminator,
                                 self.config.model.latent_dim, self.g_tx, self.d_tx,
-                                self.config.model.pack, self.config.model.init_std)
+                                self.config.model.pack, self.config.model.init_std,
+                                self._ada_p())
+
+  def _ada_p(self):
+    """ADA's initial p, or None without ADA (the state then has no ada entry)."""
+    return float(self.config.ada.p) if self.config.ada.mode else None
 
   def init_state(self) -> state_lib.GANState:
     """Every seed's initial state, stacked on the leading seed axis (size 1 for one seed)."""
     return state_lib.init_states(self.seeds, self.generator, self.discriminator,
                                  self.config.model.latent_dim, self.g_tx, self.d_tx,
-                                 self.config.model.pack, self.config.model.init_std)
+                                 self.config.model.pack, self.config.model.init_std,
+                                 self._ada_p())
 
   def update_spec(self, axis_name: Optional[str] = parallel.DATA_AXIS) -> step_lib.UpdateSpec:
     """The update's spec; `axis_name` None: the plain one-device update (a reference)."""
@@ -173,6 +184,7 @@ class Experiment:
         ema_decay=float(o.ema_decay), ema_start=o.ema_start, simultaneous=o.simultaneous,
         augment=(augment_lib.make_augment(a.policy, a.translation_ratio, a.cutout_ratio)
                  if a.policy else None),
+        ada=ada_lib.spec_from_config(self.config),
         acgan_weight=float(lc.acgan_weight), **optimizers.burnin_update_fields(o))
 
   def reference_update(self):

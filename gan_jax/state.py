@@ -5,7 +5,7 @@ spectral-norm vectors); `rng` is the run's base key, from which step t draws
 `fold_in(rng, t)`, so resumed and uninterrupted runs draw the same numbers. A run's state has a
 leading seed axis (`init_states`; size 1 for one seed): seed i is `replica(state, i)`.
 """
-from typing import Any
+from typing import Any, Optional
 
 import flax
 import flax.linen as nn
@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import ada as ada_lib
 from gan_jax.models import LATENT_DISTS, pack_samples, reinitialize
 
 # Named random streams: fold_in(key, STREAM) gives independent keys by purpose.
@@ -31,6 +32,7 @@ class GANState:
   g_opt_state: Any
   d_opt_state: Any
   g_ema_params: Any  # EMA of g_params (optim.ema_decay > 0), else their initial copy, unused.
+  ada: Any = None  # ADA's p and its accumulators (ada.initial_state) with ada.mode set, else None.
 
 
 def stack_replicas(trees: list) -> Any:
@@ -56,9 +58,10 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, dist: str) -
 
 def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
-               pack: int = 1, init_std: float = 0.0) -> GANState:
+               pack: int = 1, init_std: float = 0.0, ada_p: Optional[float] = None) -> GANState:
   """`pack`: D is built for packs of that many samples (PacGAN; models.pack_samples);
-  `init_std` > 0: kernels redrawn from N(0, init_std), biases 0 (model.init_std)."""
+  `init_std` > 0: kernels redrawn from N(0, init_std), biases 0 (model.init_std); `ada_p`: ADA's
+  initial p (None: no ADA)."""
   root = jax.random.PRNGKey(seed)
   z = jnp.zeros((2 * pack, latent_dim), jnp.float32)
   labels = jnp.zeros((2 * pack,), jnp.int32)  # Used by class-conditional models only.
@@ -76,16 +79,17 @@ def init_state(seed: int, generator: nn.Module, discriminator: nn.Module, latent
       rng=jax.random.fold_in(root, STREAM_TRAIN),
       g_params=g_params, g_vars=g_vars, d_params=d_params, d_vars=d_vars,
       g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
-      g_ema_params=jax.tree.map(jnp.array, g_params))
+      g_ema_params=jax.tree.map(jnp.array, g_params),
+      ada=None if ada_p is None else ada_lib.initial_state(ada_p))
 
 
 def init_states(seeds: list, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                 g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
-                pack: int = 1, init_std: float = 0.0) -> GANState:
+                pack: int = 1, init_std: float = 0.0, ada_p: Optional[float] = None) -> GANState:
   """The states of `seeds` stacked on a leading seed axis (size 1 for one seed), each exactly
   its lone run's `init_state`."""
   return stack_replicas([init_state(s, generator, discriminator, latent_dim, g_tx, d_tx, pack,
-                                    init_std)
+                                    init_std, ada_p)
                          for s in seeds])
 
 

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import ada as ada_lib
 from gan_jax import losses
 from gan_jax import penalties as penalties_lib
 from gan_jax import streams
@@ -48,8 +49,8 @@ class Stream:
   DROPOUT_G = 4  # D's dropout on fake data, G step.
   PENALTY = 5  # Penalty randomness (interpolates, perturbations), folded with the penalty index.
   DROPOUT_G_REAL = 6  # D's dropout on real data in the G step (relativistic losses).
-  AUG_REAL = 7  # DiffAugment of real data.
-  AUG_FAKE = 8  # DiffAugment of fake data.
+  AUG_REAL = 7  # DiffAugment's or ADA's augmentation of real data.
+  AUG_FAKE = 8  # DiffAugment's or ADA's augmentation of fake data.
   Y_D = 9  # Fake class labels, D step.
   Y_G = 10  # Fake class labels, G step.
   G_NOISE_D = 11  # G's own noise (a Gumbel-softmax output's), D step.
@@ -66,6 +67,8 @@ class UpdateSpec:
   simultaneous: the G step reads D's parameters and state from before the step's D updates;
   ema_decay > 0: g_ema_params follows G's parameters, p_ema <- d p_ema + (1 - d) p, from step
   ema_start on (a plain copy before); augment: DiffAugment (augment.make_augment) on D's inputs;
+  ada: adaptive discriminator augmentation (ada.py) on D's inputs at the state's p, which moves
+  after each update by the sign of D's real logits;
   acgan_weight: weight of an ACGAN D's classification losses (D: real and fake; G: fake);
   num_classes > 0: G and D are class-conditional (real batches carry labels, fake labels are drawn
   uniformly); pack > 1 (PacGAN): D sees packs of `pack` consecutive samples; compute_dtype (e.g.
@@ -99,6 +102,7 @@ class UpdateSpec:
   ema_start: int = 0
   simultaneous: bool = False
   augment: Optional[Callable] = None
+  ada: Optional[ada_lib.AdaSpec] = None
   acgan_weight: float = 1.0
   penalty_scale: Optional[Callable] = None
   ema_schedule: Optional[Callable] = None
@@ -173,10 +177,13 @@ def _example_keys(spec: UpdateSpec, key, tag: int, local_batch: int):
   return streams.example_keys(jax.random.fold_in(key, tag), local_batch, spec.axis_name)
 
 
-def d_input(spec: UpdateSpec, x, key, tag: int):
-  """What D sees of a batch: DiffAugment'ed (stream `tag`, per example), then packed."""
+def d_input(spec: UpdateSpec, x, key, tag: int, state: GANState):
+  """What D sees of a batch: DiffAugment'ed or ADA-augmented at the state's p (stream `tag`, per
+  example), then packed."""
   if spec.augment is not None:
     x = spec.augment(x, _example_keys(spec, key, tag, x.shape[0]))
+  if spec.ada is not None:
+    x = ada_lib.augment(spec.ada, x, _example_keys(spec, key, tag, x.shape[0]), state.ada['p'])
   return pack_samples(x, spec.pack)
 
 
@@ -209,8 +216,8 @@ def _penalty(spec: UpdateSpec, index: int, name: str, d_params, d_vars, state, r
 
 def _d_loss(spec: UpdateSpec, d_params, state, real, real_labels, fake, y_fake, key):
   """D's total loss and (d_vars, real_logits, fake_logits, plain d_loss, extra metrics)."""
-  real_in, fake_in = d_input(spec, real, key, Stream.AUG_REAL), d_input(spec, fake, key,
-                                                                        Stream.AUG_FAKE)
+  real_in = d_input(spec, real, key, Stream.AUG_REAL, state)
+  fake_in = d_input(spec, fake, key, Stream.AUG_FAKE, state)
   real_out, d_vars = forward(spec, spec.discriminator, d_params, state.d_vars, real_in,
                              _stream(spec, key, Stream.DROPOUT_REAL), real_labels)
   fake_out, d_vars = forward(spec, spec.discriminator, d_params, d_vars, fake_in,
@@ -218,6 +225,8 @@ def _d_loss(spec: UpdateSpec, d_params, state, real, real_labels, fake, y_fake, 
   (real_logits, real_cls), (fake_logits, fake_cls) = map(split_d_output, (real_out, fake_out))
   d_loss = spec.loss.d_loss(real_logits, fake_logits, **_loss_kwargs(spec))
   total, extra = d_loss, {}
+  if spec.ada is not None:  # ADA's overfitting heuristic reads the signs of D's real logits.
+    extra['d_real_sign'] = jax.lax.stop_gradient(jnp.mean(jnp.sign(real_logits)))
   if real_cls is not None:  # ACGAN: D classifies real and fake images.
     extra['d_class_loss'] = _class_loss(real_cls, real_labels) + _class_loss(fake_cls, y_fake)
     total = total + spec.acgan_weight * extra['d_class_loss']
@@ -260,7 +269,7 @@ def _g_loss(spec: UpdateSpec, g_params, state, z, y, real_logits, key):
   fake, g_vars = forward(spec, spec.generator, g_params, state.g_vars, z,
                          _stream(spec, key, Stream.G_NOISE_G), y)
   fake_out, _ = forward(spec, spec.discriminator, state.d_params, state.d_vars,
-                        d_input(spec, fake, key, Stream.AUG_FAKE),
+                        d_input(spec, fake, key, Stream.AUG_FAKE, state),
                         _stream(spec, key, Stream.DROPOUT_G), y)
   fake_logits, fake_cls = split_d_output(fake_out)
   g_loss = spec.loss.g_loss(real_logits, fake_logits, **_loss_kwargs(spec))
@@ -279,7 +288,8 @@ def g_step(spec: UpdateSpec, state: GANState, real, real_labels, key):
   if spec.loss.g_needs_real:  # Relativistic losses compare with D on real data (no G gradient).
     real_logits = split_d_output(forward(
         spec, spec.discriminator, state.d_params, state.d_vars,
-        d_input(spec, real, key, Stream.AUG_REAL), _stream(spec, key, Stream.DROPOUT_G_REAL),
+        d_input(spec, real, key, Stream.AUG_REAL, state),
+        _stream(spec, key, Stream.DROPOUT_G_REAL),
         real_labels)[0])[0]
   loss_fn = lambda p: _g_loss(spec, p, state, z, y, real_logits, key)
   (_, (g_loss, g_vars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
@@ -330,6 +340,11 @@ def update(spec: UpdateSpec, state: GANState, batch: dict):
   if spec.simultaneous:
     state = state.replace(d_params=d_after[0], d_vars=d_after[1])
   metrics.update(g_metrics)
+  if spec.ada is not None:
+    ada, ada_metrics = ada_lib.adjust(spec.ada, state.ada, metrics.pop('d_real_sign'),
+                                      state.step)
+    state = state.replace(ada=ada)
+    metrics.update(ada_metrics)
   state = state.replace(step=state.step + 1)
   if spec.ema_decay > 0:
     state = _ema(spec, state)

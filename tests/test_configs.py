@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from gan_jax import ada
 from gan_jax import augment
 from gan_jax import configs
 from gan_jax import data as data_lib
@@ -53,9 +54,10 @@ def test_every_experiment_and_its_runlocal_is_valid(name):
 def test_base_config_is_assembled_from_the_sections():
   config = configs.base_config()
   assert set(config) == {'seed', 'num_seeds', 'data', 'model', 'loss', 'optim', 'augment',
-                         'train', 'eval'}
+                         'ada', 'train', 'eval'}
   for name, section in (('data', data_lib), ('model', models), ('loss', losses),
-                        ('optim', optimizers), ('augment', augment), ('eval', evaluators)):
+                        ('optim', optimizers), ('augment', augment), ('ada', ada),
+                        ('eval', evaluators)):
     assert config[name].to_dict() == section.defaults().to_dict(), name
     assert section.problems(config) == [], name
   assert configs.problems(config) == []
