@@ -193,6 +193,7 @@ def ada_config():
   return config
 
 
+@pytest.mark.slow
 def test_training_logs_p_and_a_resumed_run_equals_an_uninterrupted_one(ada_config, tmp_path):
   full = train.train_and_evaluate(ada_config, str(tmp_path / 'full'))
   logged = train_records(str(tmp_path / 'full' / 'metrics.jsonl'))

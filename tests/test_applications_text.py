@@ -424,7 +424,6 @@ def test_mode_lm_of_a_gan_experiment_is_one_line(tmp_path):
   assert not (tmp_path / 'w').exists()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize('benchmark, metric', [('words', 'heldout_percent'),
                                                ('oracle', 'nll_oracle')])
 def test_the_experiment_s_runlocal_trains_and_evaluates(benchmark, metric, tmp_path):

@@ -67,6 +67,7 @@ def test_gradients_flow_through_the_full_policy():
   assert not np.array_equal(np.asarray(aug(X, key)), np.asarray(aug(X, _keys(9))))
 
 
+@pytest.mark.slow
 def test_an_example_is_augmented_alike_however_the_batch_is_split():
   # Data parallel over 2 devices, each augments its half with the keys of its global rows:
   # together they give the one-device batch exactly (issue 27: no draw depends on the device).
@@ -86,6 +87,7 @@ def test_an_example_is_augmented_alike_however_the_batch_is_split():
   assert not np.array_equal(np.asarray(aug(x[4:], streams.example_keys(key, 4, None))), whole[4:])
 
 
+@pytest.mark.slow
 def test_training_with_diffaugment_and_bad_policies(tiny_config, tmp_path):
   tiny_config.augment.policy = 'color,translation,cutout'
   tiny_config.eval.features = 'none'

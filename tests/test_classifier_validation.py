@@ -111,7 +111,7 @@ def test_kind_reads_only_a_result_of_the_same_args(tmp_path):
   assert kind.result(other, str(tmp_path)) is None
 
 
-@pytest.mark.slow  # Trains 4 small classifiers (about 10 s on 2 cores).
+# End to end: a study at :runlocal size (make test keeps one run of each entry point).
 def test_runlocal_study_trains_reports_and_reports_again_byte_for_byte(tmp_path):
   from gan_jax.study import __main__ as cli
   docs = tmp_path / 'docs'

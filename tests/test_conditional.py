@@ -61,6 +61,7 @@ def test_projection_and_acgan_heads():
                              rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('conditioning', ['projection', 'acgan'])
 def test_conditional_run_trains_and_draws_a_row_per_class(conditioning, tmp_path):
   config = load_experiment('dcgan_mnist', 'runlocal')

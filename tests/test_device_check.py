@@ -1,6 +1,7 @@
 """gan_jax/device_check.py: tree comparisons by closed form; on the CPU, where the default device
 is the CPU, an update, a rerun and a checkpoint round trip find no difference at all."""
 import numpy as np
+import pytest
 
 from gan_jax import bench
 from gan_jax import device_check
@@ -21,6 +22,7 @@ def test_compare_trees_by_hand():
   assert (same['max_abs'], same['max_scaled'], same['bit_identical']) == (0.0, 0.0, True)
 
 
+@pytest.mark.slow
 def test_one_backend_finds_no_difference(tmp_path):
   config = bench.narrowed(bench.reference_config('dcgan28', 8))
   one = device_check.update_vs_cpu(config, 1e-2)

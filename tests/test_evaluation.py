@@ -169,6 +169,7 @@ def test_clashing_metrics_and_disabled_evaluation():
 # End to end: evaluation inside training (train.train_and_evaluate) and --mode=eval
 # (evaluation.evaluate_checkpoint).
 
+@pytest.mark.slow
 def test_eval_in_training_and_mode_eval_agree(tiny_config, tmp_path):
   tiny_config.num_seeds = 2
   tiny_config.train.eval_every = 2
@@ -202,6 +203,7 @@ def test_eval_errors_are_clear(tiny_config, tmp_path):
   assert not os.path.exists(tmp_path / 'ring8' / 'checkpoints')  # Failed before training.
 
 
+@pytest.mark.slow
 def test_stacked_mnist_pacgan2_trains_and_evaluates(tmp_path):
   config = load_experiment('stacked_mnist', 'runlocal')
   config.model.pack = 2

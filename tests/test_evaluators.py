@@ -160,6 +160,7 @@ def test_mode_coverage_protocol_on_the_mixture_itself():
   assert far == {'modes_captured': 0, 'high_quality_percent': 0.0, 'kl_to_uniform': None}
 
 
+@pytest.mark.slow
 def test_feature_protocol_separates_real_from_noise(tiny_config):
   ev, = _build(tiny_config)
   assert ev.features == 'mnist_classifier' and len(ev.reference) == 4500
@@ -196,6 +197,7 @@ def test_reference_features_live_in_the_callers_cache(tiny_config):
   np.testing.assert_array_equal(alone.reference, first.reference)
 
 
+@pytest.mark.slow
 def test_stacked_mnist_source_and_protocol_on_real_data():
   config = load_experiment('stacked_mnist', 'runlocal')
   source = data_lib.get_source(config.data)

@@ -8,6 +8,7 @@ from gan_jax import state as state_lib
 from gan_jax.experiment import Experiment
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('num_seeds,steps_per_call', [(1, 1), (2, 2)])
 def test_ranks_do_not_depend_on_config(tiny_config, num_seeds, steps_per_call):
   tiny_config.num_seeds = num_seeds
@@ -26,6 +27,7 @@ def test_ranks_do_not_depend_on_config(tiny_config, num_seeds, steps_per_call):
   assert np.all(np.asarray(state.step) == steps_per_call)
 
 
+@pytest.mark.slow
 def test_training_update_of_one_seed_equals_the_reference(tiny_config):
   """One seed, one device: the training update (seed loop, step loop, shard_map) computes the
   plain update, up to float32 rounding (XLA compiles the two programs differently: ~1 ulp)."""
@@ -42,6 +44,7 @@ def test_training_update_of_one_seed_equals_the_reference(tiny_config):
     np.testing.assert_allclose(float(metrics[k][0, 0]), float(v), rtol=1e-5, err_msg=k)
 
 
+@pytest.mark.slow
 def test_each_seed_trains_on_its_own_class_subset(tiny_config):
   """data.per_class: seed i's batches come only from its subset (subset seed subset_seed + i),
   the same images class_subset gives the classifier of the augmentation protocol."""

@@ -21,14 +21,13 @@ import pytest
 
 from tests import golden_runs
 
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
-
 
 @pytest.fixture(scope='module')
 def golden():
   return golden_runs.load()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(golden_runs.RUNS))
 def test_run_matches_golden_values(name, golden, tmp_path):
   got = json.loads(json.dumps(golden_runs.run(name, str(tmp_path / name))))
@@ -52,6 +51,7 @@ def _moved(outputs: dict, move) -> dict:
   return out
 
 
+@pytest.mark.slow
 def test_the_comparison_is_exact_on_the_recording_class_and_tolerant_elsewhere(golden):
   want = golden['runs']['dcgan_mnist']
   recorded = golden['machine']
@@ -67,6 +67,7 @@ def test_the_comparison_is_exact_on_the_recording_class_and_tolerant_elsewhere(g
   assert not golden_runs.same_class(recorded, {**recorded, 'jax': '0.0.1'})
 
 
+@pytest.mark.slow
 def test_a_renumbered_stream_fails_on_every_class(golden, tmp_path):
   # Another seed is another draw of every stream: its values are not the golden ones within
   # float32 tolerance, on the recording class or any other.

@@ -15,7 +15,6 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow  # Trains 17 experiments in 4 processes.
 
 WORKER = os.path.join(REPO, 'tests', 'invariance_worker.py')
 # float32 sums split into per-device partial sums and then averaged: the same numbers added in
@@ -85,6 +84,7 @@ def results(tmp_path_factory):
           **{name: json.load(open(tmp / f'{name}.json')) for name in ('two_four', 'processes')}}
 
 
+@pytest.mark.slow
 def test_every_experiment_trains_alike_on_1_and_8_devices(results):
   runs = results['one_eight']['results']
   assert results['one_eight']['devices'] == 8 and len(runs) >= 17
@@ -93,6 +93,7 @@ def test_every_experiment_trains_alike_on_1_and_8_devices(results):
   assert not diffs, '\n'.join(diffs[:20])
 
 
+@pytest.mark.slow
 def test_the_default_trains_alike_on_2_and_4_devices(results):
   one = results['one_eight']['results']['dcgan_mnist']['1']
   for size in ('2', '4'):
@@ -100,6 +101,7 @@ def test_the_default_trains_alike_on_2_and_4_devices(results):
     assert not _differences(got, one, f'dcgan_mnist on {size} devices')
 
 
+@pytest.mark.slow
 def test_each_kind_of_experiment_trains_alike_in_2_processes(results):
   assert results['processes']['processes'] == 2 and results['processes']['devices'] == 2
   assert sorted(results['processes']['results']) == sorted(PROCESS_RUNS.split(','))
@@ -109,6 +111,7 @@ def test_each_kind_of_experiment_trains_alike_in_2_processes(results):
   assert not diffs, '\n'.join(diffs[:20])
 
 
+@pytest.mark.slow
 def test_the_check_sees_a_device_dependent_stream(results):
   # The tolerance catches what issue 27 measured before the fix: DiffAugment's draws folded with
   # the device index moved the default's d_loss at the first step by a relative 4e-3

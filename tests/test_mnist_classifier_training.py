@@ -77,7 +77,6 @@ def test_study_installs_the_committed_weights_and_reports_a_record():
   assert '- Training took 10 s (cpu).' in text
 
 
-@pytest.mark.slow  # Trains the classifier for 4 steps (about 25 s on 2 cores).
 def test_runlocal_study_trains_installs_and_reports_again_byte_for_byte(tmp_path):
   from gan_jax.reports import pages
   from gan_jax.study import __main__ as cli

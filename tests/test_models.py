@@ -12,6 +12,7 @@ from gan_jax import state as state_lib
 from tests.conftest import load_experiment
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('k,s,hw,cin,cout', [
     (5, 2, 7, 16, 8), (5, 1, 7, 8, 4), (4, 2, 4, 6, 5), (3, 2, 5, 3, 4), (2, 2, 3, 2, 2),
     (3, 3, 4, 2, 3), (1, 2, 3, 2, 2)])
@@ -193,7 +194,6 @@ def test_every_module_field_is_in_the_base_config():
                                           'spectral_norm': False, 'sn_power_iterations': 1}
 
 
-
 def _kernel_path(sigma_path: str) -> str:
   """'A/SpectralNorm_0/Conv_1/kernel/sigma' -> 'A/Conv_1/kernel': the kernel it normalises."""
   parts = [p for p in sigma_path.split('/')[:-1] if not p.startswith('SpectralNorm_')]
@@ -206,6 +206,7 @@ SN_CASES = {'dcgan': ({'base_features': 4}, (8, 8, 1), 3),
             'resnet32': ({'features': 4}, (32, 32, 3), 4 * 2 + 2 + 1)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(SN_CASES))
 def test_spectral_norm_estimates_the_largest_singular_value(name):
   """Power iteration in training calls converges to the SVD's sigma_max of each reshaped kernel,
@@ -237,7 +238,6 @@ def test_spectral_norm_estimates_the_largest_singular_value(name):
     np.testing.assert_allclose(float(sigma), sigma_svd, rtol=1e-4, err_msg=path)
 
 
-
 def _torch_reference_param_count(kind):
   """Parameters of ../shared/bench/torch_reference.py's sngan_cnn32, by its layer list."""
   conv = lambda cin, cout, k: cin * cout * k * k + cout
@@ -264,6 +264,7 @@ def test_sngan_cnn32_matches_the_reference_layout():
   assert count(dv['params']) == _torch_reference_param_count('d')
 
 
+@pytest.mark.slow
 def test_resnet32_shapes_and_blocks():
   config = base_config().model
   config.generator = config.discriminator = 'resnet32'
@@ -283,6 +284,7 @@ def test_resnet32_shapes_and_blocks():
       f'ResBlockDown_{i}' for i in range(4)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['dcgan', 'resnet32'])
 def test_generator_normalisation_choices(name):
   """'batch' couples a sample's output to its batch in training; 'layer' and 'none' do not."""
@@ -314,6 +316,7 @@ def test_generator_normalisation_choices(name):
     configs.validate(full_config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['dcgan', 'sngan_cnn32', 'resnet32'])
 def test_generator_spectral_norm_estimates_sigma(name):
   """G with spectral_norm: every kernel gets a power-iteration estimate that converges to the

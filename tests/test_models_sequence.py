@@ -139,6 +139,7 @@ def test_gumbel_eval_is_the_softmax_and_train_adds_noise():
   assert float(jnp.abs(grads['params']['Dense_0']['kernel']).max()) > 0
 
 
+@pytest.mark.slow
 def test_cold_gumbel_rows_are_one_hot_samples_of_the_softmax():
   """At gumbel_temperature 1e-3 each row is (nearly) the one-hot of argmax(logits + Gumbel),
   whose frequencies over draws for one z are softmax(logits): 4000 draws at one position."""

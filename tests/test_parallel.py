@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import eval_records, train_records, REPO
 
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
 
 WORKER = os.path.join(REPO, 'tests', 'parallel_worker.py')
 
@@ -26,6 +25,7 @@ def _run(args, devices=8, timeout=600):
   return json.loads(line[len('RESULT '):])
 
 
+@pytest.mark.slow
 def test_data_parallel_equals_single_device():
   # float32 sums over the batch are split into 8 partial sums and then pmean'd: the same
   # numbers added in another order, so results differ in the last bits (relative ~1e-7 per
@@ -38,6 +38,7 @@ def test_data_parallel_equals_single_device():
   assert r['metrics_diff'] < 1e-4, r
 
 
+@pytest.mark.slow
 def test_seeds_and_steps_per_call_compose_with_data_parallel():
   # 2 seeds vmapped, 2 steps per call, over 8 devices: each replica matches its seed's lone
   # single-device run (tolerance as above, plus vmap's batched convolutions: see test_seeds).
@@ -47,6 +48,7 @@ def test_seeds_and_steps_per_call_compose_with_data_parallel():
   assert r['metrics_diff'] < 1e-3, r
 
 
+@pytest.mark.slow
 def test_per_device_batch_norm_runs_and_differs():
   r = _run(['equivalence', '2', 'per_device'])
   assert r['replicas_equal']
@@ -54,6 +56,7 @@ def test_per_device_batch_norm_runs_and_differs():
   assert r['max_rel_diff'] > 1e-4, r
 
 
+@pytest.mark.slow
 def test_batch_size_not_divisible_by_devices_fails_before_compiling():
   r = _run(['bad_batch'])
   assert r['error'] and 'data.batch_size=12' in r['error'] and '8 devices' in r['error']
@@ -70,6 +73,7 @@ def _load(path):
     return [f[k] for k in sorted(f.files, key=lambda k: int(k.split('_')[1]))]
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one(tmp_path):
   env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'XLA_FLAGS': '--xla_force_host_platform_device_count=1'}
   coordinator = f'127.0.0.1:{_free_port()}'

@@ -152,6 +152,7 @@ def _one_update(spec, state, exp, t):
       state.replace(step=jnp.asarray(t, state.step.dtype)), exp.batchers[0].step_batch(t, 1))
 
 
+@pytest.mark.slow
 def test_gamma_burnin_scales_every_penalty_weight_at_the_step():
   exp, config = _ring8_experiment(steps=10, gamma_factor=0.1)
   fields = optimizers.burnin_update_fields(config.optim)
@@ -180,6 +181,7 @@ def test_gamma_burnin_scales_every_penalty_weight_at_the_step():
       plain_m['d_grad_norm'])
 
 
+@pytest.mark.slow
 def test_ema_burnin_raises_the_half_life_from_zero():
   exp, config = _ring8_experiment(steps=10, ema=True)
   spec = dataclasses.replace(exp.update_spec(axis_name=None),
@@ -280,6 +282,7 @@ def test_residual_block_shapes_and_fixup_initialisation():
   assert float(jnp.max(jnp.abs(moved))) > 0
 
 
+@pytest.mark.slow
 def test_block_diagonal_conv_is_the_grouped_conv():
   """layers.BlockDiagonalConv: nn.Conv(feature_group_count)'s function, parameters and
   gradients; the R3GAN blocks give the same outputs in either form."""
@@ -310,6 +313,7 @@ def _model_config(conditional=False):
   return config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('shape', [(28, 28, 1), (32, 32, 3)])
 @pytest.mark.parametrize('num_classes', [0, 10])
 def test_generator_and_discriminator_shapes(shape, num_classes):

@@ -10,8 +10,6 @@ from gan_jax import configs
 from gan_jax import state as state_lib
 from gan_jax import train
 
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
-
 
 def _leaves(tree):
   return [np.asarray(x) for x in jax.tree.leaves(tree)]
@@ -57,6 +55,7 @@ def two_seed_runs(request, tmp_path_factory, lone_runs):
   return tmp, both, alone, request.param
 
 
+@pytest.mark.slow
 def test_each_replica_matches_its_lone_run(two_seed_runs):
   tmp, both, alone, layout = two_seed_runs
   for i in (0, 1):
@@ -74,6 +73,7 @@ def test_each_replica_matches_its_lone_run(two_seed_runs):
   assert _max_rel_diff(state_lib.replica(both, 0), state_lib.replica(alone[1], 0)) > 1e-2
 
 
+@pytest.mark.slow
 def test_seeded_outputs(two_seed_runs):
   tmp, _, _, _ = two_seed_runs
   records = train_records(str(tmp / 'both' / 'metrics.jsonl'))
@@ -86,6 +86,7 @@ def test_seeded_outputs(two_seed_runs):
         'step_0000002.png', 'step_0000004.png']
 
 
+@pytest.mark.slow
 def test_steps_per_call_matches_one_step_per_call(tiny_config, tmp_path):
   tiny_config.train.num_steps = 4
   one = train.train_and_evaluate(tiny_config, str(tmp_path / 'one'))
@@ -102,6 +103,7 @@ def test_steps_per_call_matches_one_step_per_call(tiny_config, tmp_path):
                                                               'step_0000004.png']
 
 
+@pytest.mark.slow
 def test_cadences_must_be_multiples_of_steps_per_call(tiny_config):
   tiny_config.train.steps_per_call = 3
   with pytest.raises(configs.ConfigError, match=r'(?s)train.num_steps=4 must be a multiple of '
@@ -119,6 +121,7 @@ def _ulps(a, b) -> int:
   return int(np.max(np.abs(a - b)))
 
 
+@pytest.mark.slow
 def test_scanned_steps_equal_single_calls_to_the_last_ulps():
   # steps_per_call=K is one lax.scan whose body is the update (parallel.scan_steps), for the
   # default's features (conditional, DiffAugment, EMA). The body is compiled as a computation of

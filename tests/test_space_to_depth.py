@@ -149,6 +149,7 @@ def d_inits():
   return jax.jit(init)(_normal(0, D_INPUT))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('spectral_norm', [False, True])
 def test_discriminator_choices_have_identical_params_and_initial_values(d_inits, spectral_norm):
   direct = d_inits[spectral_norm, 'direct']
@@ -160,6 +161,7 @@ def test_discriminator_choices_have_identical_params_and_initial_values(d_inits,
                                                                'Conv_1/kernel/u']
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('spectral_norm', [False, True])
 def test_discriminator_choices_compute_the_same_function(d_inits, spectral_norm):
   x = _normal(0, D_INPUT)

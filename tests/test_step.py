@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gan_jax import state as state_lib
 from gan_jax import step as step_lib
@@ -50,6 +51,7 @@ def test_n_critic_takes_that_many_d_updates(tiny_config):
   assert d_count == [3] and g_count == [1]  # Adam's update counts.
 
 
+@pytest.mark.slow
 def test_saturating_loss_gives_weaker_g_gradient_when_d_wins(tiny_config):
   # Train D alone for a few steps so it rejects fakes, then compare G's gradient norms.
   tiny_config.optim.g_lr = 1e-12
@@ -71,6 +73,7 @@ def test_stream_tags_are_distinct_fixed_numbers():
   assert tags['Z_D'] == 0 and tags['Y_G'] == 10  # Pinned as well by tests/test_golden.py.
 
 
+@pytest.mark.slow
 def test_bfloat16_update_stays_close_to_float32(tiny_config):
   """One update computed in bfloat16 (float32 parameters) against the float32 one: losses
   within 2% (bfloat16 keeps 8 bits of mantissa: ~0.4% per rounding, accumulated over a few
@@ -95,6 +98,7 @@ def test_bfloat16_update_stays_close_to_float32(tiny_config):
   assert np.mean(s16 == s32) > 0.95
 
 
+@pytest.mark.slow
 def test_simultaneous_g_step_reads_d_from_before_the_step(tiny_config):
   # Simultaneous: G's update cannot depend on how far D moved this step (its learning rate);
   # alternating (the default): it does. D's own update is the same in both orders.

@@ -64,6 +64,7 @@ def test_bad_override_names_the_field(tmp_path):
     sweep.load_sweep(str(path))
 
 
+@pytest.mark.slow
 def test_sweep_trains_tabulates_and_resumes(tmp_path):
   """Each point a study-engine run under its lock: a point another process holds is left to it,
   then taken over; finished points are read, not retrained; a longer sweep resumes them."""

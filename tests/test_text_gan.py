@@ -14,8 +14,6 @@ from gan_jax import train
 from gan_jax import workdir as workdir_lib
 from tests.conftest import load_experiment
 
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
-
 
 @pytest.fixture(scope='module')
 def cfg_run(tmp_path_factory):
@@ -26,6 +24,7 @@ def cfg_run(tmp_path_factory):
   return config, workdir
 
 
+@pytest.mark.slow
 def test_cfg_run_writes_text_samples_vocab_and_evaluation(cfg_run):
   config, workdir = cfg_run
   exp = experiment.Experiment(config)
@@ -54,6 +53,7 @@ def test_cfg_run_writes_text_samples_vocab_and_evaluation(cfg_run):
   assert 0 <= metrics['accepted_percent'] <= 100 and 0 < metrics['js_1'] <= np.log(2)
 
 
+@pytest.mark.slow
 def test_resume_with_another_vocabulary_is_refused(cfg_run, tmp_path):
   config, workdir = cfg_run
   path = os.path.join(workdir, 'vocab.json')
@@ -70,6 +70,7 @@ def test_resume_with_another_vocabulary_is_refused(cfg_run, tmp_path):
       f.write(saved)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arg, metric', [('words,gumbel,runlocal', 'dictionary_percent'),
                                          ('oracle,runlocal', 'nll_oracle')])
 def test_other_benchmarks_train_and_evaluate(tmp_path, arg, metric):
@@ -82,6 +83,7 @@ def test_other_benchmarks_train_and_evaluate(tmp_path, arg, metric):
   assert np.isfinite(e['mean'][metric]) and metric in e['protocol']['real_train_vs_heldout']
 
 
+@pytest.mark.slow
 def test_sequence_model_and_image_data_do_not_mix():
   config = load_experiment('dcgan_mnist', 'runlocal')
   config.model.generator = 'conv1d_resnet'
@@ -95,6 +97,7 @@ def test_sequence_model_and_image_data_do_not_mix():
     experiment.Experiment(config)
 
 
+@pytest.mark.slow
 def test_bad_text_config_values_fail_before_anything_compiles():
   config = load_experiment('text_gan', 'cfg,gumbel,runlocal')
   config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.0
@@ -108,6 +111,7 @@ def test_bad_text_config_values_fail_before_anything_compiles():
     experiment.Experiment(config)
 
 
+@pytest.mark.slow
 def test_text_gan_arguments():
   config = load_experiment('text_gan', 'oracle,gumbel')
   assert config.data.source == 'oracle' and config.eval.text_decode == 'sample'
@@ -124,6 +128,7 @@ def test_text_gan_arguments():
       load_experiment('text_gan', bad)
 
 
+@pytest.mark.slow
 def test_the_update_sets_gumbel_schedule_to_the_training_step():
   """The Gumbel G reads its temperature's step from the 'schedule' collection, which the update
   sets to the state's step before G runs: from step 7, a state whose schedule still says 0 and

@@ -17,7 +17,6 @@ from gan_jax import train
 from gan_jax import workdir as workdir_lib
 from tests.conftest import REPO, eval_records, load_experiment, train_records
 
-pytestmark = pytest.mark.slow  # End to end: `make test-fast` leaves it out.
 
 TIMING = ('steps_per_s',)
 
@@ -103,6 +102,7 @@ def test_tensorboard_events_hold_scalars_and_grid(finished_run):
 # Same seed, same numbers: tests/test_golden.py reruns six runs against stored values exactly.
 
 
+@pytest.mark.slow
 def test_stopped_and_resumed_run_equals_uninterrupted(tiny_config, tmp_path):
   tiny_config.train.num_steps = 6
   full = train.train_and_evaluate(tiny_config, str(tmp_path / 'full'))
@@ -182,6 +182,7 @@ def test_tfds_source_end_to_end(tiny_config, tmp_path):
   assert state.step.tolist() == [2]  # (seeds,)
 
 
+@pytest.mark.slow
 def test_mlp_experiment_trains(tmp_path):
   from tests.conftest import load_experiment
   state = train.train_and_evaluate(load_experiment('mlp_mnist', 'runlocal'), str(tmp_path / 'r'))
@@ -228,6 +229,7 @@ def test_mixture_experiment_trains_and_draws_scatter(name, tmp_path):
   assert picture.shape == (256, 256) and (picture == 255).sum() > 0  # Dots drawn.
 
 
+@pytest.mark.slow
 def test_published_setup_trains_locally(tmp_path):
   name = 'cgan_projection_cifar10'
   # The conditional ResNet with projection: SN, hinge, n_dis 5, linear decay (the most parts).
@@ -237,6 +239,7 @@ def test_published_setup_trains_locally(tmp_path):
   assert all(np.isfinite(np.asarray(p)).all() for p in jax.tree.leaves(state.g_params))
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_error_and_the_rerun_resumes(tiny_config, tmp_path, monkeypatch):
   import errno
   workdir = str(tmp_path / 'run')
@@ -257,6 +260,7 @@ def test_full_disk_is_one_error_and_the_rerun_resumes(tiny_config, tmp_path, mon
   assert [r['step'] for r in train_records(os.path.join(workdir, 'metrics.jsonl'))] == [2, 4]
 
 
+@pytest.mark.slow
 def test_a_kill_right_after_start_up_leaves_a_workdir_that_reruns(tiny_config, tmp_path,
                                                                   monkeypatch):
   workdir = str(tmp_path / 'run')
