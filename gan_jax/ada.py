@@ -23,10 +23,15 @@ The transforms (`ada.transforms`, in the pipeline's order; the strengths are the
 Left out against the reference (NVlabs/stylegan2-ada-pytorch, training/augment.py): its
 wavelet up/down-sampling around the geometric resampling (anti-aliasing), luma flip, hue and
 saturation, image-space filtering, noise and cutout.
-All transforms are differentiable in the image, so G's gradient flows through them.
+All transforms are differentiable in the image, so G's gradient flows through them. D's
+penalties (R1, R2) take their gradient with respect to the augmented images D saw; the
+reference's R1 differentiates through the pipeline to the unaugmented reals instead.
+`ada.mode='adaptive'` needs a loss whose logits are centred at 0 (SIGN_LOSSES); the others are
+refused, as sign(D(real)) says nothing there ('fixed' works with any loss).
 The config's ada section (`defaults()`, `problems(config)`) lives here too.
 """
 import dataclasses
+import math
 from typing import Optional
 
 import jax
@@ -43,6 +48,10 @@ TRANSFORMS = ('xflip', 'rotate90', 'xint', 'scale', 'rotate', 'aniso', 'xfrac', 
 GEOMETRIC = TRANSFORMS[:7]
 # The paper's 'bgc' pipeline without the flips, which digits do not allow.
 DIGIT_SAFE = 'xint,scale,rotate,aniso,xfrac,brightness,contrast'
+# Losses whose D logits are centred at 0 (real above, fake below), so sign(D(real)) says which
+# side of D's boundary the reals fall: the heuristic's premise. Wasserstein and relativistic
+# losses are unchanged by a shift of every logit, least squares aims at 1 and 0.
+SIGN_LOSSES = ('minimax', 'non_saturating', 'hinge')
 STRENGTHS = {'xint_max': 0.125, 'scale_std': 0.2, 'rotate_max': 1.0, 'aniso_std': 0.2,
              'xfrac_std': 0.125, 'brightness_std': 0.2, 'contrast_std': 0.5}
 
@@ -82,8 +91,14 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
        f'ada.target must be in (0, 1) (the paper: 0.6), got {a.target!r}.'),
       (is_int(a.interval) and a.interval >= 1,
        f'ada.interval must be an integer >= 1 (steps), got {a.interval!r}.'),
-      (is_real(a.kimg) and a.kimg > 0,
-       f'ada.kimg must be > 0 (thousands of images from p=0 to 1), got {a.kimg!r}.'),
+      (is_real(a.kimg) and a.kimg > 0 and math.isfinite(a.kimg),
+       f'ada.kimg must be > 0 and finite (thousands of images from p=0 to 1), got {a.kimg!r}.'),
+      (a.mode != 'adaptive' or config.loss.name in SIGN_LOSSES,
+       f'ada.mode=\'adaptive\' reads sign(D(real)), which says nothing for '
+       f'loss.name={config.loss.name!r} (its logits are not centred at 0); use a loss of '
+       f'{list(SIGN_LOSSES)} or ada.mode=\'fixed\' with ada.p.'),
+      (a.mode != 'fixed' or not is_real(a.p) or a.p > 0,
+       'ada.mode=\'fixed\' with ada.p=0 augments nothing; set ada.p > 0 or ada.mode=\'\'.'),
       (not (on and config.augment.policy),
        f'ada.mode={a.mode!r} and augment.policy={config.augment.policy!r} both augment D\'s '
        'inputs; choose one (set augment.policy=\'\' or ada.mode=\'\').')]
@@ -156,8 +171,7 @@ def _gate(key, p, value, identity):
 
 def _draws(key, p) -> dict:
   """One example's parameters of every transform, each from its own sub-keys (the transform's
-  index in TRANSFORMS: leaving one out does not change the others' draws); a transform not
-  applied gets its identity value."""
+  index in TRANSFORMS); a transform not applied gets its identity value."""
   k = {name: jax.random.split(jax.random.fold_in(key, i), 4) for i, name in enumerate(TRANSFORMS)}
   s, n = STRENGTHS, jax.random.normal
   u = lambda kk, lo, hi, shape=(): jax.random.uniform(kk, shape, minval=lo, maxval=hi)

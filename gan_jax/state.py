@@ -5,9 +5,9 @@ spectral-norm vectors); `rng` is the run's base key, from which step t draws
 `fold_in(rng, t)`, so resumed and uninterrupted runs draw the same numbers. A run's state has a
 leading seed axis (`init_states`; size 1 for one seed): seed i is `replica(state, i)`.
 """
+import dataclasses
 from typing import Any, Optional
 
-import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ STREAM_G_INIT, STREAM_D_INIT, STREAM_TRAIN, STREAM_SAMPLE_Z, STREAM_EVAL_Z = 1, 
 STREAM_STANDING_Z = 6  # Latents of standing batch-norm statistics (eval.bn_stats).
 
 
-@flax.struct.dataclass
+@dataclasses.dataclass(frozen=True)
 class GANState:
   step: jax.Array
   rng: jax.Array
@@ -33,6 +33,24 @@ class GANState:
   d_opt_state: Any
   g_ema_params: Any  # EMA of g_params (optim.ema_decay > 0), else their initial copy, unused.
   ada: Any = None  # ADA's p and its accumulators (ada.initial_state) with ada.mode set, else None.
+
+  def replace(self, **changes) -> 'GANState':
+    return dataclasses.replace(self, **changes)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(GANState))
+
+
+def _flatten_with_keys(s: GANState):
+  """A pytree node keyed by field name (as orbax stores it); `ada` only when set, so a state
+  without ADA has exactly the tree of the checkpoints written before ADA existed."""
+  names = tuple(n for n in _FIELDS if not (n == 'ada' and s.ada is None))
+  return [(jax.tree_util.GetAttrKey(n), getattr(s, n)) for n in names], names
+
+
+jax.tree_util.register_pytree_with_keys(
+    GANState, _flatten_with_keys, lambda names, children: GANState(**dict(zip(names, children))),
+    flatten_func=lambda s: (lambda kv, names: ([v for _, v in kv], names))(*_flatten_with_keys(s)))
 
 
 def stack_replicas(trees: list) -> Any:

@@ -37,7 +37,10 @@ RUNS = {
     'loss_ablation': ('loss_ablation', 'runlocal', {}),
     'mnist_losses': ('mnist_losses', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'augment_mnist': ('augment_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
-    'augment_digits': ('augment_digits', 'runlocal', {'augment.policy': FULL_AUGMENT}),
+    # ADA (its own augmentation, exclusive with DiffAugment) at a p that moves every step.
+    'augment_digits': ('augment_digits', 'runlocal',
+                       {'ada.mode': 'adaptive', 'ada.p': 0.5, 'ada.interval': 1,
+                        'ada.transforms': 'xflip,rotate90,' + ADA_DIGITS}),
     'stacked_mnist': ('stacked_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'dcgan_cifar10': ('dcgan_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'sngan_cnn_cifar10': ('sngan_cnn_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
@@ -47,10 +50,7 @@ RUNS = {
                                 {'augment.policy': FULL_AUGMENT}),
     'wgan_gp_cifar10': ('wgan_gp_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'r3gan_mnist': ('r3gan_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
-    # ADA (its own augmentation, exclusive with DiffAugment) at a p that moves every step.
-    'r3gan_stacked_mnist': ('r3gan_stacked_mnist', 'runlocal',
-                            {'ada.mode': 'adaptive', 'ada.p': 0.5, 'ada.interval': 1,
-                             'ada.transforms': 'xflip,rotate90,' + ADA_DIGITS}),
+    'r3gan_stacked_mnist': ('r3gan_stacked_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'r3gan_cifar10': ('r3gan_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'text_gan_softmax': ('text_gan', 'runlocal', {}),
     'text_gan_gumbel': ('text_gan', 'gumbel,runlocal', {}),

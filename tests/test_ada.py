@@ -104,12 +104,23 @@ def test_geometric_transforms_match_scipy_and_their_closed_forms():
   out = np.asarray(jax.vmap(ada.resample)(jnp.asarray(x), jnp.asarray(g)))
   for b in range(2):
     np.testing.assert_allclose(out[b], _scipy_resample(x[b], g[b]), atol=2e-5)
-  # The order is the reference's: scale, then a rotation, compose as matrices right to left.
-  c, s = np.cos(0.4), np.sin(0.4)
-  want = (np.diag([1 / 1.3, 1 / 1.3, 1]) @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]))
-  got = np.asarray(ada.inverse_map(_draws(1, scale=[1.3], rotate=[[0.4, 0]]),
-                                   ('scale', 'rotate'), 9, 7))[0]
-  np.testing.assert_allclose(got, want, atol=1e-6)
+  # The order is the reference's (G_inv = I @ xflip @ rot90 @ xint @ scale @ rotation @ aniso @
+  # rotation @ xfrac, each the inverse of its transform), written out here in numpy.
+  def t_inv(tx, ty):
+    return np.array([[1, 0, -tx], [0, 1, -ty], [0, 0, 1.0]])
+
+  def s_inv(sx, sy):
+    return np.diag([1 / sx, 1 / sy, 1.0])
+
+  def r_inv(theta):  # rotate2d_inv(theta) = rotate2d(-theta).
+    c, s = np.cos(-theta), np.sin(-theta)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+  d = _draws(1, xflip=[1], rotate90=[3], xint=[[2 / 7, -1 / 9]], scale=[1.3],
+             rotate=[[0.4, -1.1]], aniso=[0.7], xfrac=[[0.05, -0.02]])
+  want = (s_inv(-1, 1) @ r_inv(-np.pi / 2 * 3) @ t_inv(2, -1) @ s_inv(1.3, 1.3) @ r_inv(-0.4) @
+          s_inv(0.7, 1 / 0.7) @ r_inv(1.1) @ t_inv(0.05 * 7, -0.02 * 9))
+  got = np.asarray(ada.inverse_map(d, ada.GEOMETRIC, 9, 7))[0]
+  np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_colour_is_contrast_times_brightened_image():
@@ -132,13 +143,15 @@ def test_p_zero_is_the_identity_and_gates_fire_with_probability_p():
   tol = 4 * np.sqrt(p * (1 - p) / n)
   for name, identity in (('scale', 1.0), ('aniso', 1.0), ('brightness', 0.0), ('contrast', 1.0)):
     assert abs(np.mean(np.asarray(d[name]) != identity) - p) < tol, name
+  for name in ('xint', 'xfrac'):  # A translation drawn is never exactly 0.
+    assert abs(np.mean(np.any(np.asarray(d[name]) != 0, axis=1)) - p) < tol, name
+  # A flip drawn is 0 or 1, a quarter turn 0 to 3, uniformly: not the identity with p/2, 3p/4.
+  assert abs(np.mean(np.asarray(d['xflip']) != 0) - p / 2) < tol
+  assert abs(np.mean(np.asarray(d['rotate90']) != 0) - 3 * p / 4) < tol
+  assert set(np.unique(np.asarray(d['rotate90']))) == {0, 1, 2, 3}
   # Pre- or post-rotation (or both): probability p overall, as the reference's p_rot gives.
   rotated = np.any(np.asarray(d['rotate']) != 0, axis=1)
   assert abs(np.mean(rotated) - p) < tol
-  # A transform's draws do not depend on the others: the same key gives the same scale.
-  assert np.array_equal(np.asarray(d['scale']),
-                        np.asarray(streams.draw_each(_keys(2, n),
-                                                     lambda k: ada._draws(k, p))['scale']))
 
 
 def test_gradients_flow_to_the_image_and_the_augmentation_is_linear_in_it():
@@ -167,7 +180,19 @@ def test_ada_section_problems():
       'ada.p must be in [0, 1], got 1.5.',
       'ada.target must be in (0, 1) (the paper: 0.6), got 1.0.',
       'ada.interval must be an integer >= 1 (steps), got 0.',
-      'ada.kimg must be > 0 (thousands of images from p=0 to 1), got -1.0.']
+      'ada.kimg must be > 0 and finite (thousands of images from p=0 to 1), got -1.0.']
+  config = configs.base_config()
+  config.ada.mode, config.loss.name = 'adaptive', 'rpgan'
+  assert ada.problems(config) == [
+      "ada.mode='adaptive' reads sign(D(real)), which says nothing for loss.name='rpgan' (its "
+      "logits are not centred at 0); use a loss of ['minimax', 'non_saturating', 'hinge'] or "
+      "ada.mode='fixed' with ada.p."]
+  config.ada.mode = 'fixed'
+  assert ada.problems(config) == [
+      "ada.mode='fixed' with ada.p=0 augments nothing; set ada.p > 0 or ada.mode=''."]
+  config.ada.p, config.ada.kimg = 0.3, float('inf')
+  assert ada.problems(config) == [
+      'ada.kimg must be > 0 and finite (thousands of images from p=0 to 1), got inf.']
   config = configs.base_config()
   config.ada.mode, config.augment.policy = 'adaptive', 'color'
   with pytest.raises(configs.ConfigError, match='both augment D\'s inputs; choose one'):
@@ -187,7 +212,7 @@ def ada_config():
   from gan_jax import sweep
   config = sweep.apply_overrides(load_experiment('dcgan_mnist', 'runlocal'),
                                  DCGAN_MNIST_BEFORE_ISSUE_16)
-  config.ada.mode, config.ada.interval, config.ada.kimg = 'adaptive', 1, 0.02
+  config.ada.mode, config.ada.interval, config.ada.kimg = 'adaptive', 3, 0.02
   config.eval.features = 'none'
   config.train.num_steps, config.train.log_every, config.train.ckpt_every = 6, 1, 2
   return config
@@ -197,19 +222,43 @@ def ada_config():
 def test_training_logs_p_and_a_resumed_run_equals_an_uninterrupted_one(ada_config, tmp_path):
   full = train.train_and_evaluate(ada_config, str(tmp_path / 'full'))
   logged = train_records(str(tmp_path / 'full' / 'metrics.jsonl'))
-  ps = [r['ada_p'] for r in logged]
-  speed = ada_config.data.batch_size / 20.0  # One step's images of 0.02 kimg.
-  # Every step (interval 1) p moves by one speed's step up or down, or stays at 0, from 0.
-  assert ps[0] == 0 and max(ps) > 0 and all('ada_rt' in r for r in logged)
-  for before, after in zip(ps, ps[1:]):
-    assert (np.isclose(abs(after - before), speed, atol=1e-6)
-            or before == after == 0), (before, after)
+  ps, rts = [r['ada_p'] for r in logged], [r['ada_rt'] for r in logged]
+  speed = 3 * ada_config.data.batch_size / 20.0  # Three steps' images of 0.02 kimg.
+  # p of step t + 1 is p of step t, moved after every third step by sign(r_t - 0.6) x speed (r_t
+  # the mean sign over those three steps, logged at the third), clipped at 0.
+  assert [r['step'] for r in logged] == [1, 2, 3, 4, 5, 6] and ps[0] == 0
+  for t in range(5):
+    want = ps[t]
+    if (t + 1) % 3 == 0:
+      want = max(0.0, ps[t] + np.sign(rts[t] - 0.6) * speed)
+    np.testing.assert_allclose(ps[t + 1], want, atol=1e-6, err_msg=f'step {t + 1}')
   resumed_dir = str(tmp_path / 'resumed')
   ada_config.train.num_steps = 3
   train.train_and_evaluate(ada_config, resumed_dir)
+  # Resumed from step 2: two of the interval's three signs in the checkpoint's accumulators.
   shutil.rmtree(os.path.join(resumed_dir, 'checkpoints', '3'))
   ada_config.train.num_steps = 6
   resumed = train.train_and_evaluate(ada_config, resumed_dir)
   for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   np.testing.assert_array_equal(np.asarray(full.ada['p']), np.asarray(resumed.ada['p']))
+
+
+def test_a_state_without_ada_has_the_tree_of_the_checkpoints_before_ada():
+  """orbax stores the state by its key paths: without ADA the state's are exactly the fields it had
+  before ADA existed (so those checkpoints restore); with ADA, `ada` joins them."""
+  from gan_jax import state as state_lib
+  before = ['d_opt_state', 'd_params', 'd_vars', 'g_ema_params', 'g_opt_state', 'g_params',
+            'g_vars', 'rng', 'step']
+  fields = {name: {'w': jnp.ones(2)} for name in before}
+  plain = state_lib.GANState(**fields)
+  top = lambda s: sorted({p[0].name for p, _ in jax.tree_util.tree_flatten_with_path(s)[0]})
+  assert top(plain) == before
+  with_ada = plain.replace(ada=ada.initial_state(0.25))
+  assert top(with_ada) == sorted(before + ['ada'])
+  for s in (plain, with_ada):
+    leaves, tree = jax.tree.flatten(s)
+    again = jax.tree.unflatten(tree, leaves)
+    assert isinstance(again, state_lib.GANState) and top(again) == top(s)
+    assert (again.ada is None) == (s.ada is None)
+  assert jax.tree.structure(plain) != jax.tree.structure(with_ada)
