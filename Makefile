@@ -42,7 +42,7 @@ $(TORCH_STAMP):
 # gan_jax/ never ran inside one of its functions, and prints the total the README states.
 TEST_WORKERS ?= 2
 PYTEST := JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
-  --cov --cov-report=
+  --no-loadscope-reorder --cov --cov-report= --durations=10
 COVERAGE_CHECK := $(BIN)/python -m scripts.coverage_check
 
 # make test (the README's second command): every test not marked slow (@pytest.mark.slow), with

@@ -20,7 +20,7 @@ from tests.chaos.digest_cost import digest_cost, digest_sentence
 from tests.chaos.launch import Setup, reap_all
 from tests.conftest import REPO
 
-slow = pytest.mark.slow  # Starts processes: `make test-fast` leaves these out.
+slow = pytest.mark.slow  # Starts processes: in `make test-all`, not `make test`.
 
 
 @pytest.fixture(scope='module')

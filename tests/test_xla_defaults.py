@@ -10,7 +10,7 @@ from gan_jax import xla_defaults
 from tests.conftest import REPO
 
 FLAG = 'xla_cpu_experimental_ynn_fusion_type'
-SLOW = pytest.mark.slow  # The probes start fresh processes: `make test-fast` leaves them out.
+SLOW = pytest.mark.slow  # The probes start fresh processes: in `make test-all` only.
 
 PROBE = '''
 import gan_jax, gan_jax.train, gan_jax.sweep, jax, jax.numpy as jnp
