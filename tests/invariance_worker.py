@@ -39,7 +39,8 @@ RUNS = {
     'augment_mnist': ('augment_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     # ADA (its own augmentation, exclusive with DiffAugment) at a p that moves every step.
     'augment_digits': ('augment_digits', 'runlocal',
-                       {'ada.mode': 'adaptive', 'ada.p': 0.5, 'ada.interval': 1,
+                       {'augment.policy': '', 'ada.mode': 'adaptive', 'ada.p': 0.5,
+                        'ada.interval': 1, 'ada.kimg': 0.1,
                         'ada.transforms': 'xflip,rotate90,' + ADA_DIGITS}),
     'stacked_mnist': ('stacked_mnist', 'runlocal', {'augment.policy': FULL_AUGMENT}),
     'dcgan_cifar10': ('dcgan_cifar10', 'runlocal', {'augment.policy': FULL_AUGMENT}),
