@@ -23,9 +23,6 @@ STEPS = 3
 # gradient penalty of WGAN-GP and text, Gumbel noise, packing, class conditioning).
 FULL_AUGMENT = 'color,translation,cutout'
 ADA_DIGITS = 'xint,scale,rotate,aniso,xfrac,brightness,contrast'
-# D steps a step, at most: the unrolled D steps of the n_critic = 5 recipes (SN-GAN, WGAN-GP)
-# made their programs the slowest to compile; 2 keeps the n_critic > 1 path (issue 26).
-MAX_N_CRITIC = 2
 # name -> (experiment file, its argument, overrides). Every file of experiments/ but text_lm.py (a
 # language model trained by its own loop, not by the GAN update).
 RUNS = {
@@ -59,14 +56,12 @@ RUNS = {
 
 
 def config_of(name: str):
-  """The run's config; its batch a multiple of 8 devices x the pack (16 at least), at most
-  MAX_N_CRITIC D steps a step."""
+  """The run's config; its batch a multiple of 8 devices x the pack (16 at least)."""
   from gan_jax import configs
   from gan_jax import sweep
   experiment, arg, overrides = RUNS[name]
   config = sweep.apply_overrides(configs.load_experiment(
       os.path.join(REPO, 'experiments', experiment + '.py'), arg), overrides)
-  config.optim.n_critic = min(config.optim.n_critic, MAX_N_CRITIC)
   unit = 8 * config.model.pack
   config.data.batch_size = max(16, -(-config.data.batch_size // unit) * unit)
   return config
