@@ -4,12 +4,13 @@ import os
 # points apply them), set before JAX opens a backend.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # JAX's persistent compilation cache, kept between test sessions under .pytest_cache (unbounded:
-# `make clean` removes it) and shared by the session's pytest workers and the processes they start (the chaos
-# tests set their own): the many runs of the same tiny configs compile once, and an unchanged
-# program is not compiled again in the next session. Measured on a subset of 57 compile-heavy
-# tests, serial, 2 cores (issue 26): no cache 145 s, a fresh cache 130 s, the cache warm from a
-# previous session 35 s. A cached executable is the one the compiler made (its key holds the
-# program, jaxlib's version and the XLA flags), so results are bit for bit a fresh compilation's.
+# `make clean` removes it) and shared by the session's pytest workers and the processes they start
+# (the chaos tests set their own): the many runs of the same tiny configs compile once, and an
+# unchanged program is not compiled again in the next session. Measured on a subset of 57
+# compile-heavy tests, serial, 2 cores (issue 26; scripts/bench_compile_cache.sh): no cache 145 s,
+# a fresh cache 130 s, the cache warm from a previous session 35 s. A cached executable is the one
+# the compiler made (its key holds the program, jaxlib's version and the XLA flags), so results
+# are bit for bit a fresh compilation's.
 CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          '.pytest_cache', 'jax_compilation_cache')
 if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
