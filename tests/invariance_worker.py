@@ -23,6 +23,11 @@ STEPS = 3
 # gradient penalty of WGAN-GP and text, Gumbel noise, packing, class conditioning).
 FULL_AUGMENT = 'color,translation,cutout'
 ADA_DIGITS = 'xint,scale,rotate,aniso,xfrac,brightness,contrast'
+# D steps a step, at most (issue 26): each D step is the same code, so 2 keeps what n_critic > 1
+# adds (a D step on the state the previous one left) while the unrolled D steps of the
+# n_critic = 5 recipes (SN-GAN, WGAN-GP, projection cGAN, the losses study) made their programs
+# the slowest to compile: measured serially, 250 of the check's 540 seconds.
+MAX_N_CRITIC = 2
 # name -> (experiment file, its argument, overrides). Every file of experiments/ but text_lm.py (a
 # language model trained by its own loop, not by the GAN update).
 RUNS = {
@@ -56,12 +61,14 @@ RUNS = {
 
 
 def config_of(name: str):
-  """The run's config; its batch a multiple of 8 devices x the pack (16 at least)."""
+  """The run's config; its batch a multiple of 8 devices x the pack (16 at least), at most
+  MAX_N_CRITIC D steps a step."""
   from gan_jax import configs
   from gan_jax import sweep
   experiment, arg, overrides = RUNS[name]
   config = sweep.apply_overrides(configs.load_experiment(
       os.path.join(REPO, 'experiments', experiment + '.py'), arg), overrides)
+  config.optim.n_critic = min(config.optim.n_critic, MAX_N_CRITIC)
   unit = 8 * config.model.pack
   config.data.batch_size = max(16, -(-config.data.batch_size // unit) * unit)
   return config

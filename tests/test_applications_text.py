@@ -294,7 +294,6 @@ def test_killed_and_resumed_run_equals_uninterrupted_bit_for_bit(tmp_path, monke
 
 
 # --- Outputs ----------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_eval_json_has_every_temperature_and_the_samples(finished_run):
   config, workdir, record, _ = finished_run
   with open(os.path.join(workdir, 'eval.json')) as f:
@@ -336,7 +335,6 @@ def _text_events(workdir: str) -> list:
   return found
 
 
-@pytest.mark.slow
 def test_samples_go_to_files_and_tensorboard_as_a_gan_s(finished_run):
   config, workdir, _, _ = finished_run
   vocab = data_lib.get_source(config.data).vocab
@@ -353,7 +351,6 @@ def test_samples_go_to_files_and_tensorboard_as_a_gan_s(finished_run):
     assert texts[120, 'samples/temperature_0.5'] == '```\n' + f.read().rstrip('\n') + '\n```'
 
 
-@pytest.mark.slow
 def test_a_finished_run_is_evaluated_again_not_trained(finished_run, tmp_path):
   config, workdir, record, _ = finished_run
   copy = str(tmp_path / 'copy')
@@ -367,7 +364,6 @@ def test_a_finished_run_is_evaluated_again_not_trained(finished_run, tmp_path):
   assert not os.path.exists(os.path.join(copy, '.lock'))
 
 
-@pytest.mark.slow
 def test_another_vocabulary_is_refused(finished_run, tmp_path):
   config, workdir, _, _ = finished_run
   copy = str(tmp_path / 'copy')

@@ -38,7 +38,6 @@ def test_narrowed_keeps_the_batch():
   assert c.data.batch_size == 24 and c.eval.num_samples == 256
 
 
-@pytest.mark.slow
 def test_step_counts_every_update_of_every_call():
   """One compiling call in the constructor, then rate(3) calls of steps_per_call = 2 updates
   each, cycling over 2 batches: the state's step is (1 + 3) x 2 for each seed."""

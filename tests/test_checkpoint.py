@@ -34,7 +34,6 @@ def test_round_trip_keeps_last_three(tiny_config, tmp_path):
   every.close()
 
 
-@pytest.mark.slow
 def test_relative_path_becomes_absolute(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   ckpt = checkpoint_lib.Checkpointer('rel/ckpt')
@@ -65,7 +64,6 @@ def _damage(step_dir):
         f.write(b'\x00garbage' * (size // 8 + 1))
 
 
-@pytest.mark.slow
 def test_damaged_newest_checkpoint_is_moved_aside_and_an_older_one_restored(tiny_config,
                                                                                tmp_path):
   import os
@@ -83,7 +81,6 @@ def test_damaged_newest_checkpoint_is_moved_aside_and_an_older_one_restored(tiny
   ckpt.close()
 
 
-@pytest.mark.slow
 def test_mismatch_and_damage_get_different_messages(tiny_config, tmp_path):
   exp = Experiment(tiny_config)
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path / 'ckpt'))
@@ -153,7 +150,6 @@ def test_zeroing_16_bytes_of_any_file_falls_back_to_the_older_checkpoint(tiny_co
     ckpt.close()
 
 
-@pytest.mark.slow
 def test_array_digests_catch_damage_when_the_manifest_is_missing(tiny_config, tmp_path, caplog):
   # A kill between orbax's rename and the manifest leaves no manifest: the arrays' digests, in
   # orbax's step metadata, still prove the restored values.
@@ -173,7 +169,6 @@ def test_array_digests_catch_damage_when_the_manifest_is_missing(tiny_config, tm
   ckpt.close()
 
 
-@pytest.mark.slow
 def test_a_checkpoint_without_digests_restores_unverified_with_a_warning(tiny_config, tmp_path,
                                                                         caplog):
   # Written before checkpoints carried digests (a plain orbax save): resumable, said so.
@@ -191,7 +186,6 @@ def test_a_checkpoint_without_digests_restores_unverified_with_a_warning(tiny_co
   ckpt.close()
 
 
-@pytest.mark.slow
 def test_damage_one_process_finds_sets_the_checkpoint_aside_for_all(tiny_config, tmp_path,
                                                                   monkeypatch, caplog):
   # A run of 2 processes, seen from process 0: its own copy of step 4 reads fine, process 1's

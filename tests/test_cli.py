@@ -9,7 +9,6 @@ from gan_jax import cli
 from tests.conftest import REPO
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize('args, expected', [
     (['--config=experiments/dcgan_mnist.py:runlocal', '--config.train.nope=1'],
      "Unknown config field 'train.nope'.*valid: \\['ckpt_every'"),
@@ -46,7 +45,6 @@ def test_bad_protocol_command_lines_are_one_line(module, args, expected, tmp_pat
   assert not (tmp_path / 'w').exists()
 
 
-@pytest.mark.slow
 def test_prepare_installs_the_log_filter_once():
   from absl import logging
   cli.prepare()
@@ -54,7 +52,6 @@ def test_prepare_installs_the_log_filter_once():
   assert logging.get_absl_handler().filters.count(cli.quiet_orbax) == 1
 
 
-@pytest.mark.slow
 def test_orbax_log_filter_drops_chatter_and_full_disk_errors_only():
   import logging as py_logging
   orbax = '/x/site-packages/orbax/checkpoint/_src/futures/future.py'
@@ -75,7 +72,6 @@ def test_orbax_log_filter_drops_chatter_and_full_disk_errors_only():
   assert cli.quiet_orbax(record('/w/gan_jax/cli.py', py_logging.ERROR, full))
 
 
-@pytest.mark.slow
 def test_closed_event_loop_callbacks_are_dropped_others_reported(monkeypatch):
   import types
   seen = []

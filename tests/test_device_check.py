@@ -22,7 +22,6 @@ def test_compare_trees_by_hand():
   assert (same['max_abs'], same['max_scaled'], same['bit_identical']) == (0.0, 0.0, True)
 
 
-@pytest.mark.slow
 def test_one_backend_finds_no_difference(tmp_path):
   config = bench.narrowed(bench.reference_config('dcgan28', 8))
   one = device_check.update_vs_cpu(config, 1e-2)

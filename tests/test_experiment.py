@@ -44,7 +44,6 @@ def test_training_update_of_one_seed_equals_the_reference(tiny_config):
     np.testing.assert_allclose(float(metrics[k][0, 0]), float(v), rtol=1e-5, err_msg=k)
 
 
-@pytest.mark.slow
 def test_each_seed_trains_on_its_own_class_subset(tiny_config):
   """data.per_class: seed i's batches come only from its subset (subset seed subset_seed + i),
   the same images class_subset gives the classifier of the augmentation protocol."""

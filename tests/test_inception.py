@@ -36,7 +36,6 @@ def test_port_matches_pytorch_fid_with_identical_random_weights(tmp_path):
       assert np.abs(ours - ref).max() <= 2e-5 * np.abs(ref).max(), name
 
 
-@pytest.mark.slow
 def test_resize_weights_follow_torch_align_corners_false():
   np.testing.assert_allclose(inception._interpolation_matrix(2, 4),
                              [[1, 0], [0.75, 0.25], [0.25, 0.75], [0, 1]])
@@ -45,7 +44,6 @@ def test_resize_weights_follow_torch_align_corners_false():
                                                                      [0, 0, 0.5, 0.5]])
 
 
-@pytest.mark.slow
 def test_weights_file_errors_name_the_file_and_the_fix(tmp_path):
   with pytest.raises(inception.WeightsError, match='convert_inception_weights'):
     inception.load_variables(None)

@@ -23,6 +23,9 @@ WORKER = os.path.join(REPO, 'tests', 'invariance_worker.py')
 # about lr x sign(gradient) and so turn an ulp of a near-zero gradient into a full step: after 3
 # steps sngan_cnn_cifar10 (hinge, spectral norm, 5 D steps a step) differed by a relative 1.3e-3,
 # as much on the code before issue 27 with no random stream at all (augmentation off).
+# With several D steps a step (optim.n_critic > 1) the first step's second D step and its G step
+# already read Adam-updated parameters: measured on cgan_projection_cifar10 at 2 D steps, its
+# step-0 g_grad_norm differed by a relative 1.75e-4. Those runs take RTOL_LATER from the start.
 RTOL_FIRST, RTOL_LATER, ATOL = 2e-5, 5e-3, 1e-6
 
 
@@ -51,11 +54,16 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _differences(got: list, want: list, what: str) -> list:
+def _one_d_step(name: str) -> bool:
+  from tests import invariance_worker
+  return invariance_worker.config_of(name).optim.n_critic == 1
+
+
+def _differences(got: list, want: list, what: str, strict_first: bool = True) -> list:
   out = []
   for t, (g, w) in enumerate(zip(got, want)):
     assert sorted(g) == sorted(w), what
-    rtol = RTOL_FIRST if t == 0 else RTOL_LATER
+    rtol = RTOL_FIRST if t == 0 and strict_first else RTOL_LATER
     out += [f'{what} step {t} {k}: {g[k]!r} vs {w[k]!r}' for k in w
             if not abs(g[k] - w[k]) <= ATOL + rtol * abs(w[k])]
   return out + ([f'{what}: {len(got)} steps vs {len(want)}'] if len(got) != len(want) else [])
@@ -89,7 +97,8 @@ def test_every_experiment_trains_alike_on_1_and_8_devices(results):
   runs = results['one_eight']['results']
   assert results['one_eight']['devices'] == 8 and len(runs) >= 17
   diffs = [d for name, by_size in runs.items()
-           for d in _differences(by_size['8'], by_size['1'], f'{name} on 8 devices')]
+           for d in _differences(by_size['8'], by_size['1'], f'{name} on 8 devices',
+                                 _one_d_step(name))]
   assert not diffs, '\n'.join(diffs[:20])
 
 
@@ -107,7 +116,8 @@ def test_each_kind_of_experiment_trains_alike_in_2_processes(results):
   assert sorted(results['processes']['results']) == sorted(PROCESS_RUNS.split(','))
   single = results['one_eight']['results']
   diffs = [d for name, by_size in results['processes']['results'].items()
-           for d in _differences(by_size['2'], single[name]['1'], f'{name} in 2 processes')]
+           for d in _differences(by_size['2'], single[name]['1'], f'{name} in 2 processes',
+                                 _one_d_step(name))]
   assert not diffs, '\n'.join(diffs[:20])
 
 
@@ -121,3 +131,12 @@ def test_the_check_sees_a_device_dependent_stream(results):
            for t, step in enumerate(one)]
   assert _differences(moved, one, 'moved')
   assert not _differences(one, one, 'same')
+  assert _one_d_step('dcgan_mnist')  # The strict first step applies to the default.
+
+
+def test_capped_d_steps_keep_several():
+  from tests import invariance_worker
+  steps = {name: invariance_worker.config_of(name).optim.n_critic
+           for name in invariance_worker.RUNS}
+  assert max(steps.values()) == invariance_worker.MAX_N_CRITIC == 2, steps
+  assert steps['dcgan_mnist'] == 1 and steps['wgan_gp_cifar10'] == 2

@@ -264,7 +264,6 @@ def test_sngan_cnn32_matches_the_reference_layout():
   assert count(dv['params']) == _torch_reference_param_count('d')
 
 
-@pytest.mark.slow
 def test_resnet32_shapes_and_blocks():
   config = base_config().model
   config.generator = config.discriminator = 'resnet32'

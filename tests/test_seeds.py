@@ -103,7 +103,6 @@ def test_steps_per_call_matches_one_step_per_call(tiny_config, tmp_path):
                                                               'step_0000004.png']
 
 
-@pytest.mark.slow
 def test_cadences_must_be_multiples_of_steps_per_call(tiny_config):
   tiny_config.train.steps_per_call = 3
   with pytest.raises(configs.ConfigError, match=r'(?s)train.num_steps=4 must be a multiple of '

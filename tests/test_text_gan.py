@@ -53,7 +53,6 @@ def test_cfg_run_writes_text_samples_vocab_and_evaluation(cfg_run):
   assert 0 <= metrics['accepted_percent'] <= 100 and 0 < metrics['js_1'] <= np.log(2)
 
 
-@pytest.mark.slow
 def test_resume_with_another_vocabulary_is_refused(cfg_run, tmp_path):
   config, workdir = cfg_run
   path = os.path.join(workdir, 'vocab.json')
@@ -83,7 +82,6 @@ def test_other_benchmarks_train_and_evaluate(tmp_path, arg, metric):
   assert np.isfinite(e['mean'][metric]) and metric in e['protocol']['real_train_vs_heldout']
 
 
-@pytest.mark.slow
 def test_sequence_model_and_image_data_do_not_mix():
   config = load_experiment('dcgan_mnist', 'runlocal')
   config.model.generator = 'conv1d_resnet'
@@ -97,7 +95,6 @@ def test_sequence_model_and_image_data_do_not_mix():
     experiment.Experiment(config)
 
 
-@pytest.mark.slow
 def test_bad_text_config_values_fail_before_anything_compiles():
   config = load_experiment('text_gan', 'cfg,gumbel,runlocal')
   config.model.g_kwargs.conv1d_resnet.gumbel_temperature = 0.0
@@ -111,7 +108,6 @@ def test_bad_text_config_values_fail_before_anything_compiles():
     experiment.Experiment(config)
 
 
-@pytest.mark.slow
 def test_text_gan_arguments():
   config = load_experiment('text_gan', 'oracle,gumbel')
   assert config.data.source == 'oracle' and config.eval.text_decode == 'sample'
