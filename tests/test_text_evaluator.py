@@ -63,8 +63,9 @@ JS_2 = 0.5 * math.log(2)
 BLEU = {2: (math.sqrt(0.5 * 0.1) + 1.0) / 2,
         3: ((0.5 * 0.1 * 0.1) ** (1 / 3) + 0.1 ** (1 / 3)) / 2,
         4: ((0.5 * 0.1 ** 3) ** 0.25 + (0.1 ** 2) ** 0.25) / 2}
-# Self-BLEU: 'aa' against 'ab' and 'ab' against 'aa' both have unigram 1/2 and bigram 0 -> 0.1.
-SELF_BLEU = {2: math.sqrt(0.05), 3: (0.5 * 0.01) ** (1 / 3), 4: (0.5 * 0.001) ** 0.25}
+# Self-BLEU: 'aa' against 'ab' and 'ab' against 'aa' both have unigram 1/2 and bigram 0 -> 0.1;
+# rows of 2 tokens are scored at order 2 whatever n (metrics.text.self_bleu).
+SELF_BLEU = {n: math.sqrt(0.05) for n in (2, 3, 4)}
 
 
 def _check_two_word_metrics(m):

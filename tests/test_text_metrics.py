@@ -163,7 +163,9 @@ def test_corpus_bleu_mean_hand_computed_and_direct():
 
 
 def _self_bleu_direct(samples, max_n, smoothing=True):
-  return np.mean([_bleu_direct(s, samples[:i] + samples[i + 1:], max_n, smoothing)
+  """Each sample against the others at order min(max_n, its length), at least 1."""
+  return np.mean([_bleu_direct(s, samples[:i] + samples[i + 1:], max(1, min(max_n, len(s))),
+                               smoothing)
                   for i, s in enumerate(samples)])
 
 
@@ -188,6 +190,42 @@ def test_self_bleu_matches_direct_on_random_sets():
       smoothing = bool(trial % 3)
       assert text.self_bleu(samples, max_n, smoothing) == pytest.approx(
           _self_bleu_direct(samples, max_n, smoothing), rel=1e-12, abs=1e-15)
+
+
+def test_identical_short_rows_score_one_not_nltk_s_0_562():
+  # Issue 28: at order 4 nltk gives an identical 3-token row 0.1 ** (1 / 4) = 0.562.
+  assert text.bleu('abc', ['abc'], 4) == pytest.approx(0.1 ** 0.25, rel=1e-12)
+  assert text.self_bleu(['abc'] * 5, 4) == pytest.approx(1.0, rel=1e-15)
+  assert text.self_bleu(['a', 'a'], 4) == pytest.approx(1.0, rel=1e-15)
+  # Distinct 2-letter rows over 2 letters: ab against {ba}: p1 = 1, p2 = 0.1 -> sqrt(0.1).
+  assert text.self_bleu(['ab', 'ba'], 4) == pytest.approx(math.sqrt(0.1), rel=1e-12)
+  # Short rows no longer read as diverse: repeated 2-letter rows beat varied 6-letter rows.
+  assert text.self_bleu(['ab', 'ab', 'cd', 'cd'], 4) > text.self_bleu(
+      ['abcdef', 'fedcba', 'acebdf', 'bdface'], 4)
+
+
+def test_distinct_n_hand_computed():
+  # a b a b: bigrams ab, ba, ab -> 2 distinct of 3; a b c: ab, bc -> with the first, 3 of 5.
+  assert text.distinct_n(['abab'], 2) == pytest.approx(2 / 3)
+  assert text.distinct_n(['abab', 'abc'], 2) == pytest.approx(3 / 5)
+  assert text.distinct_n(['abc', 'abc'], 1) == pytest.approx(3 / 6)
+  assert text.distinct_n([(1, 2), (3, 4)], 2) == 1.0
+  assert text.distinct_n(['a', 'b'], 2) is None  # No row has two tokens.
+
+
+def test_length_stats_and_js_in_bits():
+  got = text.length_stats(['ab', 'abcd'], ['abc', 'abc', 'abcde'])
+  assert got['mean_length'] == 3.0 and got['std_length'] == pytest.approx(math.sqrt(2))
+  assert got['ref_mean_length'] == pytest.approx(11 / 3)
+  assert got['length_js_bits'] == 1.0  # Lengths 2, 4 against 3, 5: disjoint histograms.
+  assert text.length_stats(['ab', 'cd'], ['xy'])['length_js_bits'] == 0.0
+  # p = (1/2, 1/2) over {1, 2}, q = (1) on {1}: m = (3/4, 1/4).
+  expected = 0.5 * (0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25)) \
+      + 0.5 * math.log2(1 / 0.75)
+  assert text.length_stats(['a', 'ab'], ['a'])['length_js_bits'] == pytest.approx(expected)
+  assert text.js_bits({'a': 1}, {'b': 1}) == 1.0
+  with pytest.raises(ValueError, match='needs samples'):
+    text.length_stats([], ['a'])
 
 
 def test_self_bleu_needs_two_samples():
@@ -231,7 +269,9 @@ def test_bleu_and_self_bleu_match_nltk():
         expected = bleu_score.sentence_bleu(refs, hyp, weights)
       assert text.bleu(hyp, refs, max_n, smoothing=False) == pytest.approx(expected, abs=1e-70)
   samples = _random_seqs(rng, 12, 6)
-  expected = np.mean([bleu_score.sentence_bleu(samples[:i] + samples[i + 1:], s, (1 / 3,) * 3,
-                                               smoothing_function=method1)
-                      for i, s in enumerate(samples)])
+  orders = [max(1, min(3, len(s))) for s in samples]
+  assert min(orders) < 3 < max(len(s) for s in samples)  # Both kinds of row are checked.
+  expected = np.mean([bleu_score.sentence_bleu(samples[:i] + samples[i + 1:], s,
+                                               (1 / k,) * k, smoothing_function=method1)
+                      for i, (s, k) in enumerate(zip(samples, orders))])
   assert text.self_bleu(samples, 3) == pytest.approx(expected, rel=1e-12)

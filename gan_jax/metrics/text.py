@@ -12,9 +12,12 @@ n-grams and in lengths.
   uniform weights and `SmoothingFunction().method1`, the choice of Texygen (Zhu et al. 2018).
 - `corpus_bleu_mean`: the mean sentence BLEU of each hypothesis against all the references,
   Texygen's BLEU (SeqGAN's, Yu et al. 2017, against held-out text); `self_bleu`: the mean BLEU of
-  each sample against all the other samples, Texygen's self-BLEU (lower: more diverse). Both
+  each sample against all the other samples, Texygen's self-BLEU (lower: more diverse), a sample
+  shorter than n scored at its own length (so short rows cannot read as diverse). Both
   precompute the clip counts and the lengths of the reference set once: O(H + R) n-gram lookups
   instead of nltk's O(H x R).
+- `distinct_n`: distinct n-grams over all n-grams (Li et al. 2016); `length_stats`: the samples'
+  length distribution against the reference's (mean, std, JS of the histograms in bits).
 - `word_stats`, `unique_percent`: for a word list, the percent of samples that are dictionary
   words, held-out words never seen in training, copies of training words, and distinct samples.
   A grammar's acceptance rate is the grammar's own test; `unique_percent` goes beside it.
@@ -179,8 +182,13 @@ def _closest_other(lengths: list, multiplicity: dict, hyp_len: int) -> int:
 
 
 def self_bleu(samples, max_n: int, smoothing: bool = True) -> float:
-  """Mean over the samples of `bleu(sample, the other samples, max_n, smoothing)` (a duplicate of
-  a sample among the others counts, so two equal samples both score 1)."""
+  """Mean over the samples of `bleu(sample, the other samples, order, smoothing)`, order =
+  min(max_n, the sample's length) (at least 1): a duplicate of a sample among the others counts,
+  so two equal samples both score 1 at any length. A sample shorter than max_n is scored at the
+  orders it has: at max_n, nltk's precision 0.1 / 1 for its missing orders would score an
+  identical 3-token row 0.1 ** (1 / 4) = 0.562, and self-BLEU-4 would read short rows as diverse
+  (issue 28: 26% of cfg's sentences are shorter than 4 tokens). Rows of max_n tokens or more score
+  exactly as nltk's sentence_bleu against the others."""
   _check_order(max_n)
   seqs = _tuples(samples, 'samples')
   if len(seqs) < 2:
@@ -194,7 +202,8 @@ def self_bleu(samples, max_n: int, smoothing: bool = True) -> float:
       best, holder, second = tables[n - 1][g]  # g is in seq, so in the table.
       return second if holder == idx else best
     ref_len = _closest_other(lengths, multiplicity, len(seq))
-    scores.append(_score(*_clipped(seq, max_n, max_count), len(seq), ref_len, smoothing))
+    order = max(1, min(max_n, len(seq)))
+    scores.append(_score(*_clipped(seq, order, max_count), len(seq), ref_len, smoothing))
   return math.fsum(scores) / len(scores)
 
 
@@ -223,3 +232,30 @@ def word_stats(samples, dictionary, train, heldout) -> dict:
           'heldout_percent': percent(s in heldout and s not in train for s in samples),
           'copied_percent': percent(s in train for s in samples),
           'unique_percent': unique_percent(samples), 'num_samples': len(samples)}
+
+
+def distinct_n(samples, n: int):
+  """Distinct n-grams over all n-grams of the samples (Li et al. 2016, "A diversity-promoting
+  objective"): 1 when no n-gram repeats; None when no sample has n tokens."""
+  counts = ngram_counts((tuple(_hashable(s)) for s in samples), n)
+  total = sum(counts.values())
+  return len(counts) / total if total else None
+
+
+def js_bits(p_counts, q_counts) -> float:
+  """`js_divergence` in bits: 0 to 1."""
+  return js_divergence(p_counts, q_counts) / math.log(2)
+
+
+def length_stats(samples, reference) -> dict:
+  """The samples' lengths against the reference's: mean and sample std of each, and the JS
+  divergence (bits) of the two length histograms ('length_js_bits': 0 for the same histogram,
+  1 for lengths the other never has)."""
+  lengths = [len(_hashable(s)) for s in samples]
+  ref_lengths = [len(_hashable(r)) for r in reference]
+  if not lengths or not ref_lengths:
+    raise ValueError('length_stats needs samples and reference rows.')
+  std = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+  return {'mean_length': float(np.mean(lengths)), 'std_length': std(lengths),
+          'ref_mean_length': float(np.mean(ref_lengths)), 'ref_std_length': std(ref_lengths),
+          'length_js_bits': js_bits(collections.Counter(lengths), collections.Counter(ref_lengths))}
