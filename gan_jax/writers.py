@@ -63,6 +63,11 @@ def read_jsonl(path: str) -> list[dict]:
   return records
 
 
+# TensorBoard events queued for tensorboardX's writer thread at most (its default is 10): a write
+# blocks only when this many wait.
+TB_MAX_QUEUE = 1000
+
+
 class MetricWriter:
   """Appends to workdir/metrics.jsonl and TensorBoard; only one process should own one.
 
@@ -77,29 +82,49 @@ class MetricWriter:
       atomic_files.write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))
     self._file = open(self.path, 'a')
     from tensorboardX import SummaryWriter
-    self._tb = SummaryWriter(logdir=workdir)
+    self._tb = SummaryWriter(logdir=workdir, max_queue=TB_MAX_QUEUE)
+    self._tb_stopped = False
+
+  def _tb_alive(self) -> bool:
+    """False once TensorBoard's writer thread has died (an OSError there, a full disk, is one
+    warning line: cli.py): nothing would empty its bounded queue, and the write after it filled
+    would block the run for ever (measured: a full-disk chaos run hung until killed at 900 s).
+    The run goes on without TensorBoard; metrics.jsonl keeps every line."""
+    if not self._tb_stopped:
+      event_writer = getattr(getattr(self._tb, 'file_writer', None), 'event_writer', None)
+      worker = getattr(event_writer, '_worker', None)
+      if worker is not None and not worker.is_alive():
+        self._tb_stopped = True
+        logging.warning('TensorBoard\'s event writer for %s has stopped: no more TensorBoard '
+                        'events this run (metrics.jsonl has them all).', os.path.dirname(self.path))
+    return not self._tb_stopped
 
   def write_scalars(self, step: int, scalars: dict, seed: int, tag_suffix: str = '') -> None:
     record = {'step': int(step), 'seed': int(seed), **{k: float(v) for k, v in scalars.items()}}
     self._file.write(json.dumps(record) + '\n')
     self._file.flush()
-    for k, v in scalars.items():
-      self._tb.add_scalar(k + tag_suffix, float(v), int(step))
+    if self._tb_alive():
+      for k, v in scalars.items():
+        self._tb.add_scalar(k + tag_suffix, float(v), int(step))
 
   def write_image(self, step: int, tag: str, grid_HxWxC: np.ndarray) -> None:
-    self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
+    if self._tb_alive():
+      self._tb.add_image(tag, grid_HxWxC, int(step), dataformats='HWC')
 
   def write_text(self, step: int, tag: str, text: str) -> None:
     """Text as TensorBoard shows it verbatim: a fenced code block (its markdown would merge
     the lines and read symbols such as '*' as emphasis)."""
-    self._tb.add_text(tag, '```\n' + text.rstrip('\n') + '\n```', int(step))
+    if self._tb_alive():
+      self._tb.add_text(tag, '```\n' + text.rstrip('\n') + '\n```', int(step))
 
   def close(self) -> None:
     """Closes the files; a failure here (a full disk) is logged, not raised, so the error that
-    stopped the run is the one reported."""
-    for close in (self._file.close, self._tb.close):
+    stopped the run is the one reported. A stopped TensorBoard writer is left as it is (its
+    close would wait on the dead thread's queue)."""
+    for close in (self._file.close, self._tb.close if self._tb_alive() else None):
       try:
-        close()
+        if close is not None:
+          close()
       except OSError as e:
         logging.warning('Closing %s failed: %s', self.path, e)
 

@@ -33,3 +33,32 @@ def test_png_is_written_whole(tmp_path):
   path = str(tmp_path / 'g.png')
   writers.save_png(path, np.zeros((4, 4, 1), np.uint8))
   assert os.listdir(tmp_path) == ['g.png']
+
+
+def test_a_dead_tensorboard_writer_thread_does_not_block_the_run(tmp_path, caplog):
+  # A full disk kills tensorboardX's writer thread; nothing then empties its bounded queue, and
+  # before the fix the write after it filled blocked for ever (a chaos run hung until killed).
+  import threading
+  writer = writers.MetricWriter(str(tmp_path))
+  event_writer = writer._tb.file_writer.event_writer
+
+  def full_disk(event):
+    raise OSError(28, 'No space left on device')
+  event_writer._ev_writer.write_event = full_disk
+  hook, threading.excepthook = threading.excepthook, lambda args: None  # The thread's error.
+  try:
+    def log_many():
+      for step in range(3 * writers.TB_MAX_QUEUE):
+        writer.write_scalars(step, {'d_loss': 1.0}, seed=0)
+        writer.write_text(step, 'samples', 'ab')
+      writer.close()
+    worker = threading.Thread(target=log_many, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), 'writing after the TensorBoard thread died blocked'
+  finally:
+    threading.excepthook = hook
+  assert not event_writer._worker.is_alive()
+  assert "TensorBoard's event writer" in caplog.text and 'has stopped' in caplog.text
+  lines = writers.read_jsonl(str(tmp_path / 'metrics.jsonl'))
+  assert len(lines) == 3 * writers.TB_MAX_QUEUE  # metrics.jsonl kept every line.
