@@ -15,9 +15,7 @@ import os
 import statistics
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from gan_jax import xla_defaults  # noqa: E402
+from gan_jax import xla_defaults
 
 xla_defaults.apply()
 

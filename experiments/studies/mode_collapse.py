@@ -30,13 +30,14 @@ from gan_jax.reports import stats
 from gan_jax.reports import tables
 from gan_jax.study import Run, Study, spec
 
-BUDGET_MINUTES = 6  # Of one core, per run (training loop, compilation included).
+BUDGET_MINUTES = 5  # Of one core, per run (training loop, compilation included).
 SEEDS = 3
-# Updates a second on one core of the development machine (Intel Xeon, 2 cores),
-# scripts/steps_per_second.py at 2026-12-07 (taskset -c 0; the other core idle).
-STEPS_PER_S = {('stacked_mnist', 'gan'): None, ('stacked_mnist', 'pacgan2'): None,
-               ('stacked_mnist', 'r3gan'): None, ('grid25', 'gan'): None,
-               ('grid25', 'pacgan2'): None, ('grid25', 'r3gan'): None}
+# Updates a second on one core of the development machine (Intel Xeon family 6 model 167, the
+# other core idle), 2026-12-07: `taskset -c 0 .venv/bin/python scripts/steps_per_second.py
+# experiments/studies/mode_collapse.py --calls 30 --repeats 3` (compilation: 2.6 to 10.1 s).
+STEPS_PER_S = {('stacked_mnist', 'gan'): 2.89, ('stacked_mnist', 'pacgan2'): 1.76,
+               ('stacked_mnist', 'r3gan'): 1.62, ('grid25', 'gan'): 75.94,
+               ('grid25', 'pacgan2'): 67.63, ('grid25', 'r3gan'): 58.37}
 DATA = ('stacked_mnist', 'grid25')
 METHODS = ('gan', 'pacgan2', 'r3gan')
 BATCHES = {'stacked_mnist': 64, 'grid25': 100}  # The GAN's; PacGAN2's is twice.
