@@ -275,3 +275,27 @@ def test_bleu_and_self_bleu_match_nltk():
                                                (1 / k,) * k, smoothing_function=method1)
                       for i, (s, k) in enumerate(zip(samples, orders))])
   assert text.self_bleu(samples, 3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_random_rows_follow_the_reference_lengths():
+  reference = ['ab'] * 300 + ['abcde'] * 100
+  rows = text.random_rows_like(reference, 'xyz', 4000, seed=0)
+  lengths = collections.Counter(len(r) for r in rows)
+  assert set(lengths) == {2, 5} and abs(lengths[2] / 4000 - 0.75) < 0.03
+  assert set(''.join(rows)) == set('xyz')
+  assert rows == text.random_rows_like(reference, 'xyz', 4000, seed=0)  # Seeded.
+  # Uniform letters: 2-letter rows over 3 letters hit a 3-word dictionary 3/9 of the time.
+  dictionary = {'xy', 'yz', 'zz'}
+  two = [r for r in rows if len(r) == 2]
+  assert abs(np.mean([r in dictionary for r in two]) - 1 / 3) < 0.03
+  with pytest.raises(ValueError, match='needs reference rows'):
+    text.random_rows_like([], 'ab', 3, 0)
+
+
+def test_percent_by_length_buckets():
+  samples = ['a', 'ab', 'abc', 'abcdef', 'abcdefg', 'abcd']
+  hits = [True, False, True, True, False, False]
+  assert text.percent_by_length(samples, hits) == {'1-2': 50.0, '3-5': 50.0, '6+': 50.0}
+  assert text.percent_by_length(['ab'], [True]) == {'1-2': 100.0, '3-5': None, '6+': None}
+  with pytest.raises(ValueError, match='1 samples but 2 hits'):
+    text.percent_by_length(['a'], [True, False])

@@ -259,3 +259,34 @@ def length_stats(samples, reference) -> dict:
   return {'mean_length': float(np.mean(lengths)), 'std_length': std(lengths),
           'ref_mean_length': float(np.mean(ref_lengths)), 'ref_std_length': std(ref_lengths),
           'length_js_bits': js_bits(collections.Counter(lengths), collections.Counter(ref_lengths))}
+
+
+LENGTH_BUCKETS = ((1, 2), (3, 5), (6, None))  # Rows of 1-2, 3-5 and 6 or more symbols.
+
+
+def random_rows_like(reference, alphabet, num: int, seed: int) -> list:
+  """`num` strings of symbols drawn uniformly from `alphabet`, their lengths drawn from the
+  reference rows' length histogram (numpy default_rng(seed)): the floor of a rate such as
+  dictionary % for output of the data's lengths and no knowledge of the language."""
+  lengths = np.array([len(_hashable(r)) for r in reference])
+  alphabet = list(alphabet)
+  if not len(lengths) or not alphabet:
+    raise ValueError('random_rows_like needs reference rows and an alphabet.')
+  rng = np.random.default_rng(seed)
+  drawn = rng.choice(lengths, size=num)
+  return [''.join(alphabet[i] for i in rng.integers(len(alphabet), size=n)) for n in drawn]
+
+
+def percent_by_length(samples, hits, buckets=LENGTH_BUCKETS) -> dict:
+  """100 x the share of hits among the samples of each length bucket ('1-2', '3-5', '6+'), None
+  for a bucket with no sample; `hits` is one bool per sample (e.g. is a dictionary word)."""
+  samples, hits = list(samples), list(hits)
+  if len(samples) != len(hits):
+    raise ValueError(f'{len(samples)} samples but {len(hits)} hits.')
+  out = {}
+  for lo, hi in buckets:
+    name = f'{lo}-{hi}' if hi is not None else f'{lo}+'
+    inside = [h for s, h in zip(samples, hits)
+              if lo <= len(_hashable(s)) and (hi is None or len(_hashable(s)) <= hi)]
+    out[name] = 100.0 * sum(inside) / len(inside) if inside else None
+  return out
