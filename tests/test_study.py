@@ -179,6 +179,20 @@ def test_collect_only_writes_the_page_of_the_finished_runs_and_trains_nothing(fa
   assert '2 of 5 runs finished' in (tmp_path / 'docs' / 'fake.md').read_text()
 
 
+def test_only_trains_the_runs_it_names_then_writes_the_page_of_the_finished(fake_study, tmp_path,
+                                                                          monkeypatch):
+  study, log = fake_study
+  monkeypatch.setattr(engine, 'load', lambda path, arg=None: study)
+  dirs = ['--workdir', str(tmp_path / 'runs'), '--docs_dir', str(tmp_path / 'docs')]
+  assert cli.main(['x.py', '--only', 'r/seed1, r/seed[34]', *dirs]) == 0
+  assert sorted(log) == ['r/seed1', 'r/seed3', 'r/seed4']
+  assert '3 of 5 runs finished' in (tmp_path / 'docs' / 'fake.md').read_text()
+  assert cli.main(['x.py', '--only', 'r/seed9,r/seed0', *dirs]) == 1  # One pattern matches none.
+  assert len(log) == 3  # Refused before anything trained.
+  with pytest.raises(SystemExit):
+    cli.parse_args(['x.py', '--only', 'a', '--collect_only'])
+
+
 @pytest.mark.slow
 def test_pacgan_runlocal_study_runs_end_to_end_in_two_shards(tmp_path):
   """Two shard processes share the workdir; the page lists every run once."""

@@ -28,7 +28,7 @@ ENGINE = 'python -m gan_jax.study experiments/studies/ttq_screen.py'
 # The default the candidates were screened on: experiments/dcgan_mnist.py with these fields.
 EARLIER_DEFAULT = {'model.conditional': False, 'optim.g_lr': 2e-4, 'optim.d_lr': 2e-4}
 # name -> (overrides of the earlier default, what it tries): round 1 fixed before any result,
-# round 2 (ROUND_2) after round 1 and before any of its own.
+# later rounds (ROUNDS: name -> round) each after the one before and before any of its own.
 CANDIDATES = {
     'default': ({}, 'the default the candidates were screened on (issue 16\'s first recipe, '
                     'docs/ttq.md\'s ema999)'),
@@ -70,9 +70,17 @@ CANDIDATES = {
     'cond_hinge_sn': ({'model.conditional': True, 'loss.name': 'hinge',
                        'model.d_kwargs.dcgan.spectral_norm': True},
                       'conditional, hinge loss, spectral norm in D'),
+    # Round 3 (issue 29: the unconditional goal), fixed before any of its results, screened with
+    # round 1's lr5e-4: learning rates 5e-4 were round 2's largest gain with labels; ADA
+    # (gan_jax/ada.py) instead of DiffAugment's fixed translation, for D's overfitting of 4,500
+    # digits seen about 85 times each by step 6000.
+    'lr5e-4_ada': ({'optim.g_lr': 5e-4, 'optim.d_lr': 5e-4, 'augment.policy': '',
+                    'ada.mode': 'adaptive'},
+                   'learning rates 5e-4, ADA (target 0.6, p 0 to 1 over 100k images, the '
+                   'digit-safe transforms) instead of DiffAugment translation'),
 }
-ROUND_2 = ('cond_lr5e-4', 'cond_batch16', 'cond_g64', 'cond_no_ema', 'cond_ema99',
-           'cond_hinge_sn')
+ROUNDS = {**{n: 2 for n in ('cond_lr5e-4', 'cond_batch16', 'cond_g64', 'cond_no_ema',
+                            'cond_ema99', 'cond_hinge_sn')}, 'lr5e-4_ada': 3}
 SHOWN = ('fid', 'confident_percent', 'classes_present', 'precision', 'recall', 'density',
          'coverage')
 
@@ -80,7 +88,7 @@ SHOWN = ('fid', 'confident_percent', 'classes_present', 'precision', 'recall', '
 def runs(names: list, steps: list, arg: str = '') -> list:
   return [Run(name=name, kind='screen', config=f'experiments/dcgan_mnist.py{arg}',
               overrides={**EARLIER_DEFAULT, **CANDIDATES[name][0]},
-              labels={'candidate': name, 'round': 2 if name in ROUND_2 else 1},
+              labels={'candidate': name, 'round': ROUNDS.get(name, 1)},
               args={'steps': steps}) for name in names]
 
 
@@ -130,7 +138,8 @@ def candidate_lines(done: dict, declared: list) -> list:
   for name in done:
     over, what = CANDIDATES[name]
     shown = ' '.join(f'`{k}={kinds.flag(v)}`' for k, v in over.items()) or '—'
-    out.append(f'- **{name}**{" (round 2)" if name in ROUND_2 else ""}: {what}. {shown}')
+    rnd = ROUNDS.get(name, 1)
+    out.append(f'- **{name}**{f" (round {rnd})" if rnd > 1 else ""}: {what}. {shown}')
   missing = [n for n in declared if n not in done]
   return out + (['', 'Not (yet) screened, so not in the table: ' + ', '.join(missing) + '.']
                 if missing else [])

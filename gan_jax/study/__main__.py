@@ -10,6 +10,9 @@ or a SLURM array with --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT).
 committed .json alone (byte for byte when nothing changed).
 --collect_only: trains nothing; the page is written from the runs finished so far (in --workdir,
 or recorded in the committed .json), e.g. after a partial sharded session.
+--only NAMES: trains only the runs whose names match these comma-separated shell patterns
+(e.g. --only 'lr5e-4*,ada'), then writes the page from every run finished so far, as
+--collect_only does.
 """
 import argparse
 import os
@@ -34,12 +37,15 @@ def parse_args(argv):
                       help='Only rewrite the page from its committed .json.')
   parser.add_argument('--collect_only', action='store_true',
                       help='Train nothing; write the page from the runs finished so far.')
+  parser.add_argument('--only', default=None,
+                      help='Comma-separated run names or shell patterns: train only those.')
   parser.add_argument('--workdir', default=None, help='Run directories (runs/studies/NAME).')
   parser.add_argument('--docs_dir', default=None, help='Where the page goes (docs/).')
   args = parser.parse_args(argv)
-  if args.shard is not None and (args.report_only or args.collect_only):
-    parser.error('--shard and --report_only / --collect_only do not go together: they train '
-                 'nothing.')
+  for flag in ('shard', 'only'):
+    if getattr(args, flag) is not None and (args.report_only or args.collect_only):
+      parser.error(f'--{flag} and --report_only / --collect_only do not go together: they train '
+                   'nothing.')
   try:
     engine.parse_shard(args.shard)
   except configs.ConfigError as e:
@@ -83,9 +89,10 @@ def run(args) -> int:
   else:
     workdir = os.path.abspath(args.workdir or os.path.join('runs', 'studies', study.name))
     if not args.collect_only:
-      engine.work(study, workdir, args.shard, saved)
+      engine.work(study, workdir, args.shard, saved, args.only)
     records = engine.collect(study, workdir, saved)
-    if args.shard is not None and any(v is None for v in records.values()):
+    if (args.shard is not None and args.only is None and
+        any(v is None for v in records.values())):
       print('Not every run is finished: the page is written by the last shard, or by a run '
             'without --shard.', flush=True)
       return 0

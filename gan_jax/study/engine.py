@@ -14,6 +14,7 @@ the .json alone.
 """
 import contextlib
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
@@ -143,6 +144,20 @@ def queue(runs: list, shard: Optional[str]) -> list:
   return mine + [r for r in runs if r not in mine]
 
 
+def selected(runs: list, only: Optional[str]) -> list:
+  """The runs whose names match one of `only`'s comma-separated shell patterns ('lr5e-4*,ada');
+  every run for None. A pattern that matches no run is a one-line StudyError naming the runs."""
+  if only is None:
+    return list(runs)
+  patterns = [p.strip() for p in only.split(',') if p.strip()]
+  unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(r.name, p) for r in runs)]
+  if not patterns or unmatched:
+    names = ', '.join(r.name for r in runs[:8]) + (', ...' if len(runs) > 8 else '')
+    raise StudyError(f'--only {only!r}: {unmatched or "no pattern"} matches no run of the study '
+                     f'(its runs: {names}); give comma-separated names or shell patterns.')
+  return [r for r in runs if any(fnmatch.fnmatchcase(r.name, p) for p in patterns)]
+
+
 def _train_one(run, workdir, saved, digest, label) -> Optional[str]:
   """Trains one run under its lock; returns None, or the failure's text."""
   directory = run_dir(workdir, run)
@@ -167,11 +182,12 @@ def _train_one(run, workdir, saved, digest, label) -> Optional[str]:
     return None
 
 
-def work(study: spec.Study, workdir: str, shard: Optional[str], saved: dict) -> int:
-  """Trains the unfinished runs (this shard's first); returns how many this process trained.
-  A failed run is reported and left for a later invocation; the others go on, then StudyError
-  names the failed runs."""
-  todo = queue(list(study.runs), shard)
+def work(study: spec.Study, workdir: str, shard: Optional[str], saved: dict,
+         only: Optional[str] = None) -> int:
+  """Trains the unfinished runs (this shard's first; those `only` selects, see selected());
+  returns how many this process trained. A failed run is reported and left for a later
+  invocation; the others go on, then StudyError names the failed runs."""
+  todo = queue(selected(list(study.runs), only), shard)
   digests = {r.name: config_hash(r) for r in study.runs}
   trained, failed, start = 0, [], time.time()
   for i, run in enumerate(todo):
