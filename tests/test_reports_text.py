@@ -1,6 +1,8 @@
 """gan_jax/reports/text.py: the matched-diversity comparison against closed forms (linear
 interpolation along a hand-made LM curve, points outside it), the aggregation of per-seed results,
 the generated sentences, the table and the cost line."""
+import math
+
 import pytest
 
 from gan_jax.reports import text
@@ -61,7 +63,8 @@ def test_aggregate_means_stds_seeds_and_minutes():
         1: {'temperatures': {'1.0': _metrics(bleu_4=0.6), '10.0': _metrics()}, 'seconds': 120.0}}
   real = _metrics(dictionary_percent=100.0)
   t = text.aggregate('words', {'softmax': gan, 'gumbel': {}, 'lm': lm}, real)
-  assert t['real'] is real and t['seeds'] == {'softmax': 3, 'gumbel': 0, 'lm': 2}
+  assert t['real'] == {**real, 'js_bits_4': pytest.approx(0.6 / math.log(2))}  # Bits added.
+  assert t['seeds'] == {'softmax': 3, 'gumbel': 0, 'lm': 2}
   # Mean 2, sample std 1 (ddof=1) over 1, 2, 3.
   assert t['softmax']['dictionary_percent'] == {'mean': 2.0, 'std': 1.0, 'count': 3}
   assert t['gumbel']['bleu_4'] == {'mean': None, 'std': None, 'count': 0}
@@ -159,14 +162,24 @@ def test_table_lines_rows_and_cells():
            'lm': {'0.5': {k: {'mean': 0.7481, 'std': 0.0234, 'count': 1}
                           for k in text.metric_keys('cfg')}}}
   lines = text.table_lines('cfg', table)
-  assert lines[0] == ('| method | seeds | accepted % | BLEU-4 | JS-4 (lower better) | self-BLEU-4 '
-                      '(lower = more diverse) | unique % | minutes a run |')
-  assert lines[1] == '|---|---|---|---|---|---|---|---|'
-  real = '| real data (train vs held-out) | — | 100.0 | 0.848 | — | — | — | — |'
+  assert lines[0] == ('| method | seeds | accepted % above floor | accepted % | BLEU-4 | '
+                      'JS-4 bits (lower better) | self-BLEU-4 (lower = more diverse) | distinct-4 | '
+                      'unique % | mean length | length JS bits (lower better) | minutes a run |')
+  assert lines[1] == '|---|' + '---|' * 11
+  real = ('| real data (train vs held-out) | — | — | 100.0 | 0.848 | — | — | — | — | — | — '
+          '| — |')
   assert lines[2] == real
-  assert lines[3] == ('| GAN WGAN-GP softmax | 3 | 20.8 ± 3.3 | 20.840 ± 3.260 | 20.840 ± 3.260 '
-                      '| 20.840 ± 3.260 | 20.8 ± 3.3 | 5.0 (3.0–40.0) |')
-  assert lines[4] == '| GAN Gumbel-softmax | 0 | — | — | — | — | — | — |'
-  assert lines[5] == ('| MLE, T=0.5 | 1 | 0.7 ± 0.0 | 0.748 ± 0.023 | 0.748 ± 0.023 | '
-                      '0.748 ± 0.023 | 0.7 ± 0.0 | 6.0 |')
+  g = '20.840 ± 3.260'
+  assert lines[3] == (f'| GAN WGAN-GP softmax | 3 | 20.8 ± 3.3 | 20.8 ± 3.3 | {g} | {g} | {g} | '
+                      f'{g} | 20.8 ± 3.3 | {g} | {g} | 5.0 (3.0–40.0) |')
+  assert lines[4] == '| GAN Gumbel-softmax | 0 |' + ' — |' * 10
+  m = '0.748 ± 0.023'
+  assert lines[5] == (f'| MLE, T=0.5 | 1 | 0.7 ± 0.0 | 0.7 ± 0.0 | {m} | {m} | {m} | {m} | '
+                      f'0.7 ± 0.0 | {m} | {m} | 6.0 |')
+  assert len(lines) == 6  # No JS line: the real row has no JS.
+  table['real'] = text.with_bits({'js_1': 0.01, 'js_2': 0.1, 'js_3': 0.5, 'js_4': 0.687})
+  assert text.table_lines('cfg', table)[-1] == (
+      'JS-n in bits, 0 (the held-out n-grams) to the ceiling 1: real data score JS-1 0.014, '
+      'JS-2 0.144, JS-3 0.721, JS-4 0.991 (saturated); an order where real data come within 0.1 '
+      'bits of the ceiling is saturated and cannot rank models.')
   assert text.columns('oracle')[0] == ('nll_oracle', 'NLL_oracle (lower better)')

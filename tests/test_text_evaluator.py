@@ -11,6 +11,7 @@ from gan_jax import evaluators
 from gan_jax.data import sequences
 from gan_jax.data import text_sources
 from gan_jax.evaluators import text as text_lib
+from gan_jax.evaluators import text_length
 
 AB = text_sources.Vocabulary(('a', 'b', text_sources.END), end_id=2, separator='')
 GENERAL = set(text_lib.GENERAL_METRICS)
@@ -130,8 +131,17 @@ def test_words_dictionary_heldout_copied_unique():
   source = _source('words', _rows(['ab'], 3), _rows(['ba'], 3), language=language)
   ev = _evaluator(_config('words', num_samples=4), source)
   m = ev.metrics_of_tokens(_rows(['ab', 'ba', 'bb', 'ba'], 3))
-  assert set(m) == GENERAL | {'dictionary_percent', 'heldout_percent', 'copied_percent'}
+  assert set(m) == GENERAL | {'dictionary_percent', 'heldout_percent', 'copied_percent',
+                              *text_length.metric_names('dictionary')}
   assert m['dictionary_percent'] == 75.0  # ab, ba, ba.
+  # Random 2-letter strings over {a, b} are dictionary words 3 times in 4: the samples, all of
+  # length 2, know nothing beyond their length.
+  assert m['dictionary_floor_percent'] == 75.0 and m['dictionary_lift'] == 0.0
+  assert (m['dictionary_len1_2'], m['dictionary_len3_5'], m['dictionary_len6up']) == (
+      75.0, None, None)
+  assert (m['mean_length'], m['length_js_bits']) == (2.0, 0.0)  # Held-out 'ba': length 2 too.
+  assert m['distinct_2'] == 0.75  # ab, ba, bb, ba: 3 distinct bigrams of 4.
+  assert m['distinct_4'] is None  # No row has 4 letters.
   assert m['heldout_percent'] == 50.0  # ba, ba: held out, never trained on.
   assert m['copied_percent'] == 25.0  # ab.
   assert m['unique_percent'] == 75.0  # ab, ba, bb of 4.
@@ -154,11 +164,34 @@ def test_cfg_accepted_percent():
   tokens = pad(['x + x', '( x )', 'x +'])  # 'x +' is no sentence.
   tokens[2, 3:] = 0  # Tokens after the end symbol are ignored: 'x +' stays 'x +'.
   m = ev.metrics_of_tokens(tokens)
-  assert set(m) == GENERAL | {'accepted_percent', 'copied_percent'}
+  assert set(m) == GENERAL | {'accepted_percent', 'copied_percent',
+                              *text_length.metric_names('accepted')}
   assert m['accepted_percent'] == pytest.approx(200 / 3)
+  assert (m['accepted_len1_2'], m['accepted_len3_5'], m['accepted_len6up']) == (0.0, 100.0, None)
+  floor = text_length.grammar_floor([3, 3, 2], grammar)
+  assert m['accepted_floor_percent'] == floor
+  assert m['accepted_lift'] == pytest.approx(200 / 3 - floor)
   assert m['copied_percent'] == pytest.approx(100 / 3)  # 'x + x' is a training sentence.
   floor = ev.describe()['real_train_vs_heldout']
   assert floor['accepted_percent'] == 100.0 and floor['copied_percent'] == 100.0
+
+
+def test_cfg_heldout_rows_that_occur_in_training_are_dropped():
+  grammar = sequences.arithmetic_grammar()
+  vocab = text_sources.Vocabulary(grammar.terminals + (text_sources.END,), end_id=7,
+                                  separator=' ')
+  pad = lambda texts: sequences.pad_sentences(
+      [sequences.encode(grammar, t) for t in texts], 6, 7)
+  source = _source('cfg', pad(['x', 'x + x']), pad(['x', '( x )', 'x + x', 'x * x']), vocab,
+                   {'grammar': grammar})
+  ev = _evaluator(_config('cfg', num_samples=2), source)
+  assert ev.reference.heldout == tuple(sequences.unpad(pad(['( x )', 'x * x']), 7))
+  d = ev.describe()
+  assert d['num_reference'] == 2 and 'less the 2 that also occur in training (2 kept)' in d['heldout']
+  assert (d['heldout_mean_length'], d['heldout_std_length']) == (3.0, 0.0)
+  only_train = _source('cfg', pad(['x', 'x + x']), pad(['x', 'x + x']), vocab, {'grammar': grammar})
+  with pytest.raises(ValueError, match='Every held-out cfg sentence also occurs in training'):
+    _evaluator(_config('cfg', num_samples=2), only_train)
 
 
 def test_oracle_nll_per_token():
@@ -182,8 +215,8 @@ def test_oracle_nll_per_token():
 def test_metric_names_are_the_superset():
   assert set(text_lib.Text.metric_names) == GENERAL | {
       'dictionary_percent', 'heldout_percent', 'copied_percent', 'accepted_percent',
-      'nll_oracle'}
-  assert len(GENERAL) == 11 and text_lib.Text.default_num_samples == 1000
+      'nll_oracle', *text_length.metric_names('dictionary'), *text_length.metric_names('accepted')}
+  assert len(GENERAL) == 16 and text_lib.Text.default_num_samples == 1000
 
 
 def test_argmax_decoding():

@@ -199,7 +199,7 @@ def panel(ax, benchmark: str, table: dict) -> tuple:
   """One benchmark: x self-BLEU-4, y its quality number (inverted when lower is better); the MLE
   curve, each GAN with its seed std as error bars, real data. Returns (the curve's T labels as
   (label, x, y), every marker as (x, y, x std, y std)) for `label_points` once laid out."""
-  quality, label, higher = text.QUALITY[benchmark][0]
+  quality, label, higher = text.quality_of(benchmark, table)
   curve = [(t, d, q) for t, d, q in text.lm_curve(table, quality)
            if d is not None and q is not None]
   marked = [(d, q, 0.0, 0.0) for _, d, q in curve]
@@ -246,7 +246,8 @@ def make_report(benchmarks: tuple, command: str, runlocal: bool = False):
   def report(results: Results) -> Page:
     collected = {b: benchmark_runs(results, b) for b in benchmarks}
     tables = {b: text.aggregate(b, collected[b], real_floor(collected[b])) for b in benchmarks}
-    lines = header_lines(results, command, runlocal) + text.cost_lines(tables)
+    lines = (header_lines(results, command, runlocal) + text.cost_lines(tables) +
+             text.unmeasured_lines(tables))
     readings = {}
     for b in benchmarks:
       sentences, readings[b] = text.reading(b, tables[b])

@@ -20,11 +20,22 @@ Metrics (every source):
 - self_bleu_2..self_bleu_4: mean BLEU of each sample against the other samples (Texygen):
   lower is more diverse; read beside BLEU as the quality-diversity trade-off of Caccia et al.
   2020 ("Language GANs falling short"); None for fewer than 2 rows;
-- unique_percent: distinct rows.
+- unique_percent: distinct rows; distinct_2, distinct_4: distinct n-grams over all n-grams (Li et
+  al. 2016), a diversity axis short rows cannot game (None when no row has n tokens);
+- mean_length, std_length, length_js_bits: the rows' lengths, and the JS divergence (bits, 0 to 1)
+  of their length histogram to the held-out rows' (whose mean and std describe() holds): short
+  output games rates such as dictionary %, so length is read beside quality.
 By source: words: dictionary_percent (samples that are dictionary words), heldout_percent
 (held-out words never trained on), copied_percent (training words; metrics.text.word_stats);
 cfg: accepted_percent (the grammar's exact CYK membership test, Rajeswar et al. 2017);
 oracle: nll_oracle (the oracle LSTM's NLL per token, SeqGAN / Texygen's NLL_oracle).
+Words' dictionary_percent and cfg's accepted_percent come with their length-matched floor, lift
+and per-length rates (evaluators/text_length.py): dictionary_floor_percent, dictionary_lift,
+dictionary_len1_2, dictionary_len3_5, dictionary_len6up, and the same for accepted_.
+
+cfg's held-out rows exclude the sentences that also occur in training (a small grammar repeats
+its short sentences: 57.6% of the held-out ones were training sentences, issue 28), so held-out
+BLEU and copied % measure generalisation; describe() says how many were dropped.
 
 Floor. describe() holds `real_train_vs_heldout`: the same metrics of `num_samples` training rows
 (a fixed seeded choice; all of them when fewer) against the same held-out rows: what real data
@@ -40,6 +51,7 @@ import numpy as np
 from gan_jax.data import sequences
 from gan_jax.data import text_sources
 from gan_jax.evaluators import base
+from gan_jax.evaluators import text_length
 from gan_jax.metrics import text as text_metrics
 
 DECODES = ('argmax', 'sample')  # eval.text_decode.
@@ -47,10 +59,15 @@ JS_ORDERS, BLEU_ORDERS = (1, 2, 3, 4), (2, 3, 4)
 MAX_HELDOUT = 5000  # Held-out rows compared against: all, or a seeded subset of this many.
 HELDOUT_SEED, TRAIN_SEED, DECODE_SEED = 0, 1, 0
 CHUNK_ELEMENTS = 1 << 22  # Decoding: (rows x L x V) elements converted at a time.
+DISTINCT_ORDERS = (2, 4)
+LENGTH_METRICS = ('mean_length', 'std_length', 'length_js_bits')
 GENERAL_METRICS = (tuple(f'js_{n}' for n in JS_ORDERS) + tuple(f'bleu_{n}' for n in BLEU_ORDERS)
-                   + tuple(f'self_bleu_{n}' for n in BLEU_ORDERS) + ('unique_percent',))
-SOURCE_METRICS = {'words': ('dictionary_percent', 'heldout_percent', 'copied_percent'),
-                  'cfg': ('accepted_percent', 'copied_percent'), 'oracle': ('nll_oracle',),
+                   + tuple(f'self_bleu_{n}' for n in BLEU_ORDERS) + ('unique_percent',)
+                   + tuple(f'distinct_{n}' for n in DISTINCT_ORDERS) + LENGTH_METRICS)
+SOURCE_METRICS = {'words': ('dictionary_percent', 'heldout_percent', 'copied_percent')
+                           + text_length.metric_names('dictionary'),
+                  'cfg': ('accepted_percent', 'copied_percent')
+                         + text_length.metric_names('accepted'), 'oracle': ('nll_oracle',),
                   'text_file': ('copied_percent',), 'tfds_text': ('copied_percent',)}
 
 
@@ -110,6 +127,7 @@ class Reference:
   train_words: Optional[frozenset] = None
   heldout_words: Optional[frozenset] = None
   train_rows: Optional[frozenset] = None  # cfg, text_file, tfds_text: stripped training rows.
+  num_heldout_in_train: int = 0  # cfg: held-out rows dropped as training sentences.
 
 
 def _has_ngrams(rows, n: int) -> bool:
@@ -127,7 +145,10 @@ def ngram_metrics(rows: list, heldout: tuple) -> dict:
   for n in BLEU_ORDERS:
     out[f'self_bleu_{n}'] = text_metrics.self_bleu(rows, n) if len(rows) >= 2 else None
   out['unique_percent'] = text_metrics.unique_percent(rows)
-  return out
+  for n in DISTINCT_ORDERS:
+    out[f'distinct_{n}'] = text_metrics.distinct_n(rows, n)
+  lengths = text_metrics.length_stats(rows, heldout)
+  return {**out, **{k: lengths[k] for k in LENGTH_METRICS}}
 
 
 def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
@@ -135,8 +156,12 @@ def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
   words, cfg or oracle's own numbers."""
   if ref.kind == 'words':
     words = [ref.vocab.decode(row) for row in tokens_NxL]
-    stats = text_metrics.word_stats(words, ref.language['dictionary'], ref.train_words,
-                                    ref.heldout_words)
+    dictionary = ref.language['dictionary']
+    stats = text_metrics.word_stats(words, dictionary, ref.train_words, ref.heldout_words)
+    letters = [t for i, t in enumerate(ref.vocab.tokens) if i != ref.vocab.end_id]
+    floor = text_length.dictionary_floor([len(w) for w in words], dictionary, letters)
+    stats.update(text_length.length_rates('dictionary', words,
+                                          [w in dictionary for w in words], floor))
     return {k: stats[k] for k in SOURCE_METRICS['words']}
   out = {}
   if ref.train_rows is not None:  # Samples that are training rows (memorised or common).
@@ -144,8 +169,11 @@ def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
     out['copied_percent'] = 100.0 * np.mean([r in ref.train_rows for r in rows])
   if ref.kind == 'cfg':
     pad = -1 if ref.vocab.end_id is None else ref.vocab.end_id
-    rate = sequences.acceptance_rate(ref.language['grammar'], tokens_NxL, pad)
-    out['accepted_percent'] = 100.0 * rate
+    rows = sequences.unpad(tokens_NxL, pad)
+    hits = sequences.accepts_batch(ref.language['grammar'], rows)
+    out['accepted_percent'] = 100.0 * float(hits.mean())
+    floor = text_length.grammar_floor([len(r) for r in rows], ref.language['grammar'])
+    out.update(text_length.length_rates('accepted', rows, hits, floor))
   if ref.kind == 'oracle':
     out['nll_oracle'] = sequences.oracle_nll_per_token(ref.language['oracle_params'], tokens_NxL)
   return out
@@ -188,10 +216,18 @@ def build_reference(kind: str, source) -> Reference:
   if kind == 'words':
     decode_all = lambda d: frozenset(source.vocab.decode(r) for r in d.get(np.arange(d.size)))
     words = {'train_words': decode_all(train), 'heldout_words': decode_all(test)}
+  rows = tuple(source.vocab.strip(r) for r in heldout)
   if kind in ('cfg', 'text_file', 'tfds_text'):
     words = {'train_rows': frozenset(source.vocab.strip(r) for r in train.get(np.arange(train.size)))}
-  return Reference(kind, source.vocab, source.language,
-                   tuple(source.vocab.strip(r) for r in heldout), test.size, **words)
+  if kind == 'cfg':
+    kept = tuple(r for r in rows if r not in words['train_rows'])
+    if not kept:
+      raise ValueError('Every held-out cfg sentence also occurs in training: nothing to score '
+                       'generalisation against; generate more distinct sentences (a larger '
+                       'grammar or data size).')
+    words['num_heldout_in_train'] = len(rows) - len(kept)
+    rows = kept
+  return Reference(kind, source.vocab, source.language, rows, test.size, **words)
 
 
 def reference_and_floor(kind: str, source, num_samples: int, cache: dict) -> tuple:
@@ -233,13 +269,18 @@ class Text(base.Evaluator):
 
   def describe(self) -> dict:
     ref = self.reference
-    used = len(ref.heldout)
-    heldout = (f'all {used} held-out rows' if used == ref.num_heldout_total else
-               f'a fixed seeded subset (numpy default_rng({HELDOUT_SEED})) of {used} of the '
+    used, picked = len(ref.heldout), len(ref.heldout) + ref.num_heldout_in_train
+    heldout = (f'all {picked} held-out rows' if picked == ref.num_heldout_total else
+               f'a fixed seeded subset (numpy default_rng({HELDOUT_SEED})) of {picked} of the '
                f'{ref.num_heldout_total} held-out rows')
+    if ref.num_heldout_in_train:
+      heldout += f' less the {ref.num_heldout_in_train} that also occur in training ({used} kept)'
+    lengths = text_metrics.length_stats(ref.heldout, ref.heldout)
     return {**self.protocol(reference_split='test', num_reference=used),
             'decode': self.text_decode, 'source_kind': self.kind, 'vocab_size': ref.vocab.size,
             'heldout': heldout + ', each row cut at its first end symbol',
+            'heldout_mean_length': lengths['mean_length'],
+            'heldout_std_length': lengths['std_length'],
             'real_train_vs_heldout': dict(self.floor), 'num_real_train': self.num_floor_rows,
             'real_train': (f'min(num_generated, training rows) rows of the train split (a fixed '
                            f'seeded choice, numpy default_rng({TRAIN_SEED})), scored as samples')}
