@@ -51,8 +51,11 @@ class Experiment:
     self.num_classes = self._num_classes()
     # Each seed's training examples: the split, or its data.per_class subset (subset seed
     # data.subset_seed + i for seed i).
-    self.train_sets = [data_lib.class_subset(self.dataset, config.data.per_class,
-                                             config.data.subset_seed + i, repr(config.data.source))
+    # With data.clusters = k, its labels are k-means clusters of those examples (clusters.py).
+    self.train_sets = [data_lib.cluster_labelled(
+        data_lib.class_subset(self.dataset, config.data.per_class, config.data.subset_seed + i,
+                              repr(config.data.source)),
+        config.data.get('clusters', 0), config.data.subset_seed + i)
                        for i in range(config.num_seeds)]
     self.batchers = [data_lib.Batcher(d, config.data.batch_size, s,
                                       with_labels=self.num_classes > 0)
@@ -93,6 +96,8 @@ class Experiment:
     """The class count of a conditional run (model.conditional), else 0."""
     if not self.config.model.conditional:
       return 0
+    if self.config.data.get('clusters'):
+      return int(self.config.data.clusters)
     if not self.source.num_classes or not self.dataset.has_labels:
       raise configs.ConfigError(
           f'model.conditional=True needs class labels; data.source='

@@ -210,6 +210,9 @@ def defaults() -> ml_collections.ConfigDict:
   data.test_fraction = 0.1
   data.channels = config_dict.placeholder(int)
   data.bad_files = 'error'
+  # Condition on k-means clusters of the training images instead of labels (clusters.py): the
+  # cluster count k (with model.conditional=True), 0 for off.
+  data.clusters = 0
   data.text = text_sources.defaults()  # Sequence sources only (text_sources.py).
   return data
 
@@ -232,6 +235,15 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
       (d.get('per_class') is None or (is_int(d.per_class) and d.per_class > 0),
        f'data.per_class must be a positive integer (examples kept per class) or None (all), '
        f'got {d.get("per_class")!r}.'),
+      (is_int(d.get('clusters', 0)) and d.get('clusters', 0) >= 0,
+       f'data.clusters must be an integer >= 0 (k-means clusters to condition on; 0: off), got '
+       f'{d.get("clusters")!r}.'),
+      (not d.get('clusters') or config.model.conditional,
+       f'data.clusters={d.get("clusters")} conditions G and D on clusters: set '
+       'model.conditional=True (or data.clusters=0).'),
+      (not d.get('clusters') or text_sources.source_kind(d.source) is None,
+       f'data.clusters clusters images or points; data.source={d.source!r} holds token '
+       'sequences. Set data.clusters=0.'),
       (is_int(d.get('subset_seed', 0)) and d.get('subset_seed', 0) >= 0,
        f'data.subset_seed must be an integer >= 0, got {d.get("subset_seed")!r}.')])
 
@@ -282,6 +294,17 @@ def subset_indices(labels_N: np.ndarray, per_class: int, seed: int) -> np.ndarra
     members = np.flatnonzero(labels_N == c)
     kept.append(members[rng.permutation(len(members))[:per_class]])
   return np.sort(np.concatenate(kept))
+
+
+def cluster_labelled(dataset: Dataset, k: int, seed: int) -> Dataset:
+  """The dataset with its labels replaced by k-means cluster ids of its examples (clusters.py);
+  the dataset itself for k = 0. Every example is read once, to cluster."""
+  if not k:
+    return dataset
+  from gan_jax.data import clusters
+  labels = clusters.kmeans_labels(dataset.get(np.arange(dataset.size)), k, seed)
+  return Dataset(size=dataset.size, element_shape=dataset.element_shape, get=dataset.get,
+                 labels=labels, key=dataset.key)
 
 
 def class_subset(dataset: Dataset, per_class: Optional[int], seed: int,
