@@ -47,3 +47,15 @@ def test_goal_and_table_on_hand_made_records(module):
   assert '- a: 0: 50.0 / 95.0 / 0.010 / 1000; 1: 70.0 / 95.0 / 0.010 / 1000' in text
   assert module.met(_snap(60.0, 90.0, 0.02)) and not module.met(_snap(60.0, 89.9, 0.0))
   assert not module.met({'fid': None, 'confident_percent': 99.0, 'class_kl': 0.0})
+
+
+@pytest.mark.slow  # Two 4-step runlocal runs timed and scored in subprocesses.
+def test_runlocal_study_end_to_end(tmp_path):
+  import subprocess
+  import sys
+  r = subprocess.run([sys.executable, '-m', 'gan_jax.study', f'{STUDY}:runlocal', '--workdir',
+                      str(tmp_path / 'runs'), '--docs_dir', str(tmp_path / 'docs')],
+                     cwd=REPO, capture_output=True, text=True, timeout=900)
+  assert r.returncode == 0, r.stderr[-3000:]
+  md = (tmp_path / 'docs' / 'ttq_uncond_runlocal.md').read_text()
+  assert '| ema999 | 0.5 | 1 |' in md and '| clusters_ada | 0.5 | 1 |' in md
