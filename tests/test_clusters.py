@@ -1,6 +1,8 @@
 """data.clusters: k-means cluster ids in place of labels (gan_jax/data/clusters.py), against
 scikit-learn's own assignment and on blobs whose clusters are known; the config's errors; a
 conditional Experiment conditions on the clusters of its training examples."""
+import os
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,15 @@ def test_a_conditional_run_conditions_on_the_clusters_of_its_examples():
 
 def experiment_lib_config():
   return _config(**{'data.clusters': 3, 'model.conditional': True, 'data.per_class': 20})
+
+
+def test_unlabelled_mnist_is_the_default_on_clusters_with_ada():
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'experiments')
+  default = configs.load_experiment(os.path.join(path, 'dcgan_mnist.py'))
+  config = configs.load_experiment(os.path.join(path, 'unlabelled_mnist.py'))
+  changed = {k for k, v in configs.flatten(config.to_dict()).items()
+             if configs.flatten(default.to_dict()).get(k) != v}
+  assert changed == {'data.clusters', 'augment.policy', 'ada.mode', 'train.num_steps',
+                     'train.sample_every', 'train.ckpt_every'}
+  assert (config.data.clusters, config.ada.mode, config.augment.policy) == (10, 'adaptive', '')
+  assert config.model.conditional  # On the clusters, not the labels.

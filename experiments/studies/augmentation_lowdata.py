@@ -62,10 +62,12 @@ def method_lines(results, method: str) -> tuple:
   lines = [f'## {method}', '', tables.markdown(
       ['row'] + [f'N = {n}' for n in ns],
       [[row] + [stats.fmt_count(cells[(row, n)].values()) for n in ns] for row in ROWS])]
-  lines = [*lines[:2], *lines[2], '', 'Per seed: ' + '; '.join(
-      f'{row} N = {n}: ' + ' / '.join('—' if v is None else f'{v:.1f}'
-                                      for _, v in sorted(cells[(row, n)].items()))
-      for row in ROWS for n in ns) + '.', '']
+  seeds = sorted({s for v in cells.values() for s in v})
+  lines = [*lines[:2], *lines[2], '', f'Per seed (seeds {", ".join(map(str, seeds))}):', '',
+           *tables.markdown(['row'] + [f'N = {n}' for n in ns], [
+               [row] + [' / '.join('—' if v is None else f'{v:.1f}'
+                                   for _, v in sorted(cells[(row, n)].items())) for n in ns]
+               for row in ROWS]), '']
   summary, verdicts = {}, []
   for n in ns:
     for row in ('real+gan_x1+classical', 'real+gan_x4+classical'):
@@ -75,6 +77,18 @@ def method_lines(results, method: str) -> tuple:
                       + ('**beats it by more than the seeds\' spread**.' if beats(p) else
                          'does not beat it by more than the seeds\' spread.'))
   return lines + verdicts + [''], summary
+
+
+def figure(results, method: str):
+  """A panel per N: each row's test accuracy, every seed a dot."""
+  from gan_jax.reports import plots
+  ns = list(dict.fromkeys(r.labels['n'] for r in results.select(method=method)))
+  fig, axes = plots.figure(ncols=len(ns), width=4.4, height=3.6)
+  for ax, n in zip(axes, ns):
+    plots.seed_bars(ax, {row: list(accuracies(results, method, n, row).values())
+                         for row in ROWS[:-1]}, 'test accuracy (%)', f'{method}, N = {n}')
+    ax.set_ylim(60, 100)
+  return fig
 
 
 def report(results: spec.Results) -> spec.Page:
@@ -93,7 +107,11 @@ def report(results: spec.Results) -> spec.Page:
     lines.append(f'Cost: {sum(r["seconds"] for r in done) / 60:.0f} min summed over the '
                  f'{len(done)} cells ({sum(r["gan_seconds"] for r in done) / 60:.0f} min training '
                  'the GANs), each cell in one single-core process.')
-  return spec.Page(lines=lines, summary=summary)
+  name = 'augmentation_lowdata' + ('_runlocal' if results_command(results) != COMMAND else '')
+  fig = figure(results, 'ada') if results.select(method='ada') else None
+  if fig is not None:
+    lines[4:4] = [f'![test accuracy per seed]({name}.png)', '']
+  return spec.Page(lines=lines, summary=summary, figure=fig)
 
 
 def results_command(results) -> str:

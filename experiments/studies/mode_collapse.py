@@ -160,6 +160,18 @@ def reading(summary: dict) -> list:
   return out
 
 
+def figure(results: spec.Results):
+  """Modes captured by each method, a panel per data set, every seed a dot."""
+  from gan_jax.reports import plots
+  fig, axes = plots.figure(ncols=len(DATA), width=4.2, height=3.4)
+  for ax, data in zip(axes, DATA):
+    groups = {m: [results.result(r)['metrics']['modes_captured']
+                  for r in results.select(data=data, method=m)] for m in METHODS}
+    plots.seed_bars(ax, groups, 'modes captured', f'{data} ({1000 if data != "grid25" else 25} '
+                    'modes)')
+  return fig
+
+
 def make_report(command: str, minutes: float):
   def report(results: spec.Results) -> spec.Page:
     rows, summary, per_run = table(results)
@@ -176,7 +188,9 @@ def make_report(command: str, minutes: float):
                              rows)
     lines += ['', 'Per run (seed: modes [/ % high quality] / KL):', ''] + per_run
     lines += ['', 'Reading:', ''] + reading(summary)
-    return spec.Page(lines=lines, summary=summary)
+    name = 'mode_collapse_runlocal' if not minutes else 'mode_collapse'
+    lines = lines[:4] + [f'![modes captured per seed]({name}.png)', ''] + lines[4:]
+    return spec.Page(lines=lines, summary=summary, figure=figure(results))
   return report
 
 

@@ -104,7 +104,21 @@ def per_seed_lines(results, recipes: dict, budget) -> list:
   return out
 
 
-def report(results: spec.Results, recipes: dict, command: str, budgets: list) -> spec.Page:
+def figure(summary: dict, budgets: list):
+  """FID, % confident and class KL against minutes, a line per recipe (mean ± std over seeds)."""
+  from gan_jax.reports import plots
+  fig, axes = plots.figure(ncols=3, width=3.8, height=3.3)
+  for ax, (k, label) in zip(axes, (('fid', 'FID'), ('confident_percent', '% confident'),
+                                   ('class_kl', 'class KL to uniform'))):
+    series = {n: [(m[key(b)][k]['mean'], m[key(b)][k]['std'] or 0.0) if key(b) in m else None
+                  for b in budgets] for n, m in summary.items()}
+    plots.errorbar_lines(ax, [key(b) for b in budgets], series, 'minutes', label, label)
+    ax.axhline(GOAL[k], color='gray', linestyle='--', linewidth=1)
+  return fig
+
+
+def report(results: spec.Results, recipes: dict, command: str, budgets: list,
+           name: str = 'ttq_uncond') -> spec.Page:
   rows, summary = table(results, recipes, budgets)
   last = max(budgets)
   goal = (f'FID <= {GOAL["fid"]:.1f}, >= {GOAL["confident_percent"]:.0f}% confident, class KL '
@@ -115,7 +129,8 @@ def report(results: spec.Results, recipes: dict, command: str, budgets: list) ->
            'alone on the machine (named below); minutes of wall time from its launch. Scores: '
            '5,000 samples against the 4,500 mnist5k training digits in the mnist_classifier\'s '
            'feature space (real test digits: FID 12.0, 97.8% confident: docs/ttq.md). Cells: '
-           'mean ± sample std over seeds.', '', *rows, '',
+           'mean ± sample std over seeds; dashed lines: the goal.', '',
+           f'![quality against minutes]({name}.png)', '', *rows, '',
            f'Goal (issue 29) at {key(last)} min: {goal}.']
   for name, m in best.items():
     if any(m[k]['mean'] is None for k in GOAL):
@@ -129,7 +144,8 @@ def report(results: spec.Results, recipes: dict, command: str, budgets: list) ->
             'experiments/dcgan_mnist.py):', '']
   lines += [f'- **{n}**: {what}. ' + ' '.join(f'`{k}={v}`' for k, v in over.items())
             for n, (over, what) in recipes.items()]
-  return spec.Page(lines=lines, summary=summary)
+  return spec.Page(lines=lines, summary=summary, figure=figure(summary, budgets) if summary
+                   else None)
 
 
 def get_study(arg=None) -> Study:
@@ -138,7 +154,8 @@ def get_study(arg=None) -> Study:
     small = {n: ({**over, 'train.num_steps': 4, 'eval.num_samples': 256}, what)
              for n, (over, what) in RECIPES.items()}
     return Study(name='ttq_uncond_runlocal', runs=runs(small, (0,), [0.05, 0.5], ':runlocal'),
-                 report=lambda r: report(r, small, command, [0.05, 0.5]), command=command,
+                 report=lambda r: report(r, small, command, [0.05, 0.5], 'ttq_uncond_runlocal'),
+                 command=command,
                  shardable=False)
   if arg:
     raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')

@@ -41,3 +41,16 @@ def errorbar_lines(ax, xs: list, series: dict, xlabel: str, ylabel: str, title: 
   ax.set_xticks(positions, [str(x) for x in xs])
   ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
   ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def seed_bars(ax, groups: dict, ylabel: str, title: str) -> None:
+  """A bar per group {label: [per-seed values]} at the values' mean (None values left out), each
+  seed's value a dot on it: the spread the page's ± summarises, seen."""
+  for i, (label, values) in enumerate(groups.items()):
+    v = [x for x in values if x is not None]
+    if not v:
+      continue
+    ax.bar(i, sum(v) / len(v), color='#9ecae1', edgecolor='#3182bd', width=0.6)
+    ax.plot([i] * len(v), v, 'o', color='#08519c', markersize=4)
+  ax.set_xticks(range(len(groups)), list(groups), rotation=20, ha='right')
+  ax.set(ylabel=ylabel, title=title)
