@@ -109,7 +109,7 @@ def test_data_section_defaults_and_runlocal_stand_in():
   assert data_lib.defaults().to_dict() == {
       'source': 'mnist5k', 'split': 'train', 'batch_size': 64, 'image_size': None,
       'data_dir': None, 'image_key': 'image', 'download': False, 'per_class': None,
-      'subset_seed': 0, 'test_fraction': 0.1, 'channels': None, 'bad_files': 'error',
+      'subset_seed': 0, 'test_fraction': 0.1, 'channels': None, 'bad_files': 'error', 'clusters': 0,
       'text': text_sources.defaults().to_dict()}
   config = configs.base_config()
   data_lib.runlocal(config)  # An offline source stays as it is.

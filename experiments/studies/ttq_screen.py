@@ -138,7 +138,8 @@ def reading(done: dict, steps: list) -> list:
     ref = TIMED_BESIDE.get(name, 'default')  # Rates compare only between runs timed together.
     rate_ref = done[ref]['steps_per_s'] if ref in done else None
     cost = ('' if not (rate_ref and r['steps_per_s'] and ref != name) else
-            f'; a step costs {rate_ref / r["steps_per_s"]:.2f}x {ref}\'s')
+            f'; a step costs {rate_ref / r["steps_per_s"]:.2f}x '
+            f'{"the default" if ref == "default" else ref}\'s')
     out.append(f'- {name}: FID {m["fid"]:.1f} ({m["fid"] / fid0:.2f}x), '
                f'{m["confident_percent"]:.1f}% confident{cost}.')
   return out
