@@ -14,14 +14,16 @@ def test_dictionary_floor_is_the_chance_a_random_string_of_that_length_is_a_word
   dictionary = {'a', 'ab', 'ba', 'abc', 'zzz', 'ab1'}  # 'zzz', 'ab1' are not over the alphabet.
   alphabet = 'abc'
   # Length 1: 1 of 3; length 2: 2 of 9; length 3: 1 of 27; length 0 and 4: none.
-  assert text_length.dictionary_floor([1, 2, 3, 0, 4], dictionary, alphabet) == pytest.approx(
+  counts = text_length.words_by_length(dictionary, alphabet)
+  assert counts == {1: 1, 2: 2, 3: 1}
+  assert text_length.dictionary_floor([1, 2, 3, 0, 4], counts, 3) == pytest.approx(
       100 * (1 / 3 + 2 / 9 + 1 / 27) / 5)
   rows = text_metrics.random_rows_like(['xx', 'yyy'], alphabet, 60_000, seed=1)
   monte_carlo = 100 * np.mean([r in dictionary for r in rows])
-  exact = text_length.dictionary_floor([len(r) for r in rows], dictionary, alphabet)
+  exact = text_length.dictionary_floor([len(r) for r in rows], counts, 3)
   assert monte_carlo == pytest.approx(exact, abs=0.5)  # Binomial sd about 0.13 points.
   with pytest.raises(ValueError, match='alphabet'):
-    text_length.dictionary_floor([1], dictionary, '')
+    text_length.dictionary_floor([1], counts, 0)
 
 
 def test_grammar_floor_matches_the_share_of_all_strings_the_grammar_accepts():

@@ -128,6 +128,7 @@ class Reference:
   heldout_words: Optional[frozenset] = None
   train_rows: Optional[frozenset] = None  # cfg, text_file, tfds_text: stripped training rows.
   num_heldout_in_train: int = 0  # cfg: held-out rows dropped as training sentences.
+  words_by_length: Optional[dict] = None  # words: text_length.words_by_length, counted once.
 
 
 def _has_ngrams(rows, n: int) -> bool:
@@ -158,8 +159,8 @@ def source_metrics(tokens_NxL: np.ndarray, ref: Reference) -> dict:
     words = [ref.vocab.decode(row) for row in tokens_NxL]
     dictionary = ref.language['dictionary']
     stats = text_metrics.word_stats(words, dictionary, ref.train_words, ref.heldout_words)
-    letters = [t for i, t in enumerate(ref.vocab.tokens) if i != ref.vocab.end_id]
-    floor = text_length.dictionary_floor([len(w) for w in words], dictionary, letters)
+    floor = text_length.dictionary_floor([len(w) for w in words], ref.words_by_length,
+                                         len(_letters(ref.vocab)))
     stats.update(text_length.length_rates('dictionary', words,
                                           [w in dictionary for w in words], floor))
     return {k: stats[k] for k in SOURCE_METRICS['words']}
@@ -208,6 +209,11 @@ def _digest(*arrays) -> str:
   return h.hexdigest()
 
 
+def _letters(vocab) -> list:
+  """The symbols of a character vocabulary, its end symbol left out."""
+  return [t for i, t in enumerate(vocab.tokens) if i != vocab.end_id]
+
+
 def build_reference(kind: str, source) -> Reference:
   """The Reference of a sequence source (its 'train' and 'test' splits)."""
   train, test = source.splits['train'], source.splits['test']
@@ -215,7 +221,9 @@ def build_reference(kind: str, source) -> Reference:
   words = {}
   if kind == 'words':
     decode_all = lambda d: frozenset(source.vocab.decode(r) for r in d.get(np.arange(d.size)))
-    words = {'train_words': decode_all(train), 'heldout_words': decode_all(test)}
+    words = {'train_words': decode_all(train), 'heldout_words': decode_all(test),
+             'words_by_length': text_length.words_by_length(source.language['dictionary'],
+                                                            _letters(source.vocab))}
   rows = tuple(source.vocab.strip(r) for r in heldout)
   if kind in ('cfg', 'text_file', 'tfds_text'):
     words = {'train_rows': frozenset(source.vocab.strip(r) for r in train.get(np.arange(train.size)))}

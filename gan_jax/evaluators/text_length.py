@@ -32,23 +32,27 @@ def bucket_key(name: str) -> str:
 
 def metric_names(rate: str) -> tuple:
   """The names length_rates gives for a rate."""
-  buckets = [f'{lo}-{hi}' if hi is not None else f'{lo}+'
-             for lo, hi in text_metrics.LENGTH_BUCKETS]
   return (f'{rate}_floor_percent', f'{rate}_lift') + tuple(
-      f'{rate}_{bucket_key(b)}' for b in buckets)
+      f'{rate}_{bucket_key(text_metrics.bucket_name(lo, hi))}'
+      for lo, hi in text_metrics.LENGTH_BUCKETS)
 
 
-def dictionary_floor(lengths, dictionary, alphabet) -> float:
-  """100 x the mean over `lengths` of P(a uniformly random string of that length over `alphabet`
-  is in `dictionary`)."""
+def words_by_length(dictionary, alphabet) -> collections.Counter:
+  """{length: how many dictionary words of that length are spelt over `alphabet`}: counted once
+  per reference (the words benchmark's dictionary holds 235k words)."""
   alphabet = set(alphabet)
-  if not alphabet:
+  return collections.Counter(len(w) for w in set(dictionary) if set(w) <= alphabet)
+
+
+def dictionary_floor(lengths, per_length: collections.Counter, alphabet_size: int) -> float:
+  """100 x the mean over `lengths` of P(a uniformly random string of that length over an
+  alphabet of `alphabet_size` symbols is a dictionary word), per_length = words_by_length."""
+  if alphabet_size < 1:
     raise ValueError('dictionary_floor needs a non-empty alphabet.')
-  per_length = collections.Counter(len(w) for w in set(dictionary) if set(w) <= alphabet)
   lengths = list(lengths)
   if not lengths:
     raise ValueError('dictionary_floor needs at least one length.')
-  return 100.0 * float(np.mean([per_length.get(n, 0) / len(alphabet) ** n for n in lengths]))
+  return 100.0 * float(np.mean([per_length.get(n, 0) / alphabet_size ** n for n in lengths]))
 
 
 def grammar_floor(lengths, grammar, draws: int = GRAMMAR_DRAWS, seed: int = FLOOR_SEED) -> float:

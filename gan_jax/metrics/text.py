@@ -264,6 +264,11 @@ def length_stats(samples, reference) -> dict:
 LENGTH_BUCKETS = ((1, 2), (3, 5), (6, None))  # Rows of 1-2, 3-5 and 6 or more symbols.
 
 
+def bucket_name(lo: int, hi) -> str:
+  """'1-2', or '6+' for a bucket without an upper end."""
+  return f'{lo}-{hi}' if hi is not None else f'{lo}+'
+
+
 def random_rows_like(reference, alphabet, num: int, seed: int) -> list:
   """`num` strings of symbols drawn uniformly from `alphabet`, their lengths drawn from the
   reference rows' length histogram (numpy default_rng(seed)): the floor of a rate such as
@@ -285,7 +290,7 @@ def percent_by_length(samples, hits, buckets=LENGTH_BUCKETS) -> dict:
     raise ValueError(f'{len(samples)} samples but {len(hits)} hits.')
   out = {}
   for lo, hi in buckets:
-    name = f'{lo}-{hi}' if hi is not None else f'{lo}+'
+    name = bucket_name(lo, hi)
     inside = [h for s, h in zip(samples, hits)
               if lo <= len(_hashable(s)) and (hi is None or len(_hashable(s)) <= hi)]
     out[name] = 100.0 * sum(inside) / len(inside) if inside else None

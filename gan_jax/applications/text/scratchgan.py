@@ -27,6 +27,7 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import optax
 
 from gan_jax.applications.text.model import counted_tokens
 
@@ -86,14 +87,11 @@ class SequenceDiscriminator(nn.Module):
     return logits * counted_tokens(tokens_BxL, self.end_id)
 
 
-def _sigmoid_ce(logits, target: float):
-  return jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits)))
-
-
 def d_loss(real_logits_BxL, fake_logits_BxL):
   """0.5 CE(real, 1) + 0.5 CE(fake, 0), the mean over every position."""
-  return jnp.mean(0.5 * _sigmoid_ce(real_logits_BxL, 1.0) + 0.5 * _sigmoid_ce(fake_logits_BxL,
-                                                                              0.0))
+  ce = optax.sigmoid_binary_cross_entropy
+  return jnp.mean(0.5 * ce(real_logits_BxL, jnp.ones_like(real_logits_BxL)) +
+                  0.5 * ce(fake_logits_BxL, jnp.zeros_like(fake_logits_BxL)))
 
 
 def rewards(fake_logits_BxL):
