@@ -62,9 +62,15 @@ def test_aggregate_means_stds_seeds_and_minutes():
             'wall_minutes': 4.0, 'seconds': 1.0},  # Wall time, when kept, before seconds.
         1: {'temperatures': {'1.0': _metrics(bleu_4=0.6), '10.0': _metrics()}, 'seconds': 120.0}}
   real = _metrics(dictionary_percent=100.0)
-  t = text.aggregate('words', {'softmax': gan, 'gumbel': {}, 'lm': lm}, real)
+  # ScratchGAN is an 'lm' run: its GAN point is its samples at T = 1, not at another T.
+  scratch = {0: {'temperatures': {'1.0': _metrics(dictionary_percent=7.0),
+                                  '0.5': _metrics(dictionary_percent=50.0)}, 'seconds': 60.0}}
+  t = text.aggregate('words', {'softmax': gan, 'gumbel': {}, 'lm': lm, 'scratchgan': scratch},
+                     real)
   assert t['real'] == {**real, 'js_bits_4': pytest.approx(0.6 / math.log(2))}  # Bits added.
-  assert t['seeds'] == {'softmax': 3, 'gumbel': 0, 'lm': 2}
+  assert t['seeds'] == {'softmax': 3, 'gumbel': 0, 'scratchgan': 1, 'lm': 2}
+  assert t['scratchgan']['dictionary_percent'] == {'mean': 7.0, 'std': 0.0, 'count': 1}
+  assert text.aggregate('words', {'lm': lm}, real)['seeds']['softmax'] == 0  # Absent: none.
   # Mean 2, sample std 1 (ddof=1) over 1, 2, 3.
   assert t['softmax']['dictionary_percent'] == {'mean': 2.0, 'std': 1.0, 'count': 3}
   assert t['gumbel']['bleu_4'] == {'mean': None, 'std': None, 'count': 0}
@@ -152,9 +158,12 @@ def test_reading_in_nats_without_a_floor_and_without_a_curve():
 
 def test_table_lines_rows_and_cells():
   table = {'real': {'accepted_percent': 100.0, 'bleu_4': 0.8481},
-           'seeds': {'softmax': 3, 'gumbel': 0, 'lm': 1},
+           'seeds': {'softmax': 3, 'gumbel': 0, 'scratchgan': 1, 'lm': 1},
            'wall_minutes': {'softmax': text.median_range([3.0, 5.0, 40.0]), 'gumbel': None,
+                            'scratchgan': text.median_range([9.0]),
                             'lm': text.median_range([6.0])},
+           'scratchgan': {k: {'mean': 5.25, 'std': 0.0, 'count': 1}
+                          for k in text.metric_keys('cfg')},
            'softmax': {k: {'mean': 20.84, 'std': 3.26, 'count': 3}
                        for k in text.metric_keys('cfg')},
            'gumbel': {k: {'mean': None, 'std': None, 'count': 0}
@@ -173,10 +182,12 @@ def test_table_lines_rows_and_cells():
   assert lines[3] == (f'| GAN WGAN-GP softmax | 3 | 20.8 ± 3.3 | 20.8 ± 3.3 | {g} | {g} | {g} | '
                       f'{g} | 20.8 ± 3.3 | {g} | {g} | 5.0 (3.0–40.0) |')
   assert lines[4] == '| GAN Gumbel-softmax | 0 |' + ' — |' * 10
+  assert lines[5] == ('| ScratchGAN (REINFORCE, T=1) | 1 | 5.2 ± 0.0 | 5.2 ± 0.0 |' +
+                      ' 5.250 ± 0.000 |' * 4 + ' 5.2 ± 0.0 |' + ' 5.250 ± 0.000 |' * 2 + ' 9.0 |')
   m = '0.748 ± 0.023'
-  assert lines[5] == (f'| MLE, T=0.5 | 1 | 0.7 ± 0.0 | 0.7 ± 0.0 | {m} | {m} | {m} | {m} | '
+  assert lines[6] == (f'| MLE, T=0.5 | 1 | 0.7 ± 0.0 | 0.7 ± 0.0 | {m} | {m} | {m} | {m} | '
                       f'0.7 ± 0.0 | {m} | {m} | 6.0 |')
-  assert len(lines) == 6  # No JS line: the real row has no JS.
+  assert len(lines) == 7  # No JS line: the real row has no JS.
   table['real'] = text.with_bits({'js_1': 0.01, 'js_2': 0.1, 'js_3': 0.5, 'js_4': 0.687})
   assert text.table_lines('cfg', table)[-1] == (
       'JS-n in bits, 0 (the held-out n-grams) to the ceiling 1: real data score JS-1 0.014, '

@@ -19,21 +19,25 @@ STUDY = os.path.join(REPO, 'experiments', 'studies', 'text.py')
 
 def test_runs_are_seed_major_with_a_kind_and_experiment_each():
   study = engine.load(STUDY)
-  assert study.name == 'text' and len(study.runs) == 27
-  first = study.runs[:3]
+  assert study.name == 'text' and len(study.runs) == 36
+  first = study.runs[:4]
   assert [r.name for r in first] == ['words_softmax/seed0', 'words_gumbel/seed0',
-                                     'words_lm/seed0']
+                                     'words_scratchgan/seed0', 'words_lm/seed0']
   assert [(r.kind, r.config) for r in first] == [
       ('gan', 'experiments/text_gan.py:words'), ('gan', 'experiments/text_gan.py:words,gumbel'),
-      ('lm', 'experiments/text_lm.py:words')]
-  assert [r.seed for r in study.runs] == [s for s in range(3) for _ in range(9)]
-  assert all(r.args == ({} if r.kind == 'lm' else {'measures': ['text_samples']})
+      ('lm', 'experiments/text_scratchgan.py:words'), ('lm', 'experiments/text_lm.py:words')]
+  assert [r.seed for r in study.runs] == [s for s in range(3) for _ in range(12)]
+  # The evaluator's version is in every run's args (so in its config hash): records scored by
+  # the old evaluator are not reused.
+  assert all(r.args == {'evaluation': 2, **({} if r.kind == 'lm' else
+                                            {'measures': ['text_samples']})}
              for r in study.runs)
   small = engine.load(STUDY, 'runlocal')
   assert [r.config for r in small.runs] == [
       'experiments/text_gan.py:cfg,runlocal', 'experiments/text_gan.py:cfg,gumbel,runlocal',
-      'experiments/text_lm.py:cfg,runlocal']
-  assert kinds.experiment_config(small.runs[2]).train.num_steps == 2
+      'experiments/text_scratchgan.py:cfg,runlocal', 'experiments/text_lm.py:cfg,runlocal']
+  assert kinds.experiment_config(small.runs[2]).lm.objective == 'scratchgan'
+  assert kinds.experiment_config(small.runs[3]).train.num_steps == 2
 
 
 def _lm_run_dir(tmp_path, run, step):
@@ -152,14 +156,14 @@ def _files(docs):
   return {p: open(os.path.join(docs, p), 'rb').read() for p in sorted(os.listdir(docs))}
 
 
-@pytest.mark.slow  # Trains three runlocal runs (two GANs, one LM) in subprocesses.
+@pytest.mark.slow  # Trains four runlocal runs (two GANs, ScratchGAN, the LM) in subprocesses.
 def test_runlocal_study_trains_once_and_its_page_regenerates_from_the_json(tmp_path):
   workdir, docs = str(tmp_path / 'runs'), str(tmp_path / 'docs')
   first = _study(workdir=workdir, docs=docs)
-  assert '3 runs trained by this process; 3 of 3 finished.' in first
+  assert '4 runs trained by this process; 4 of 4 finished.' in first
   written = _files(docs)
   assert sorted(written) == ['text_runlocal.json', 'text_runlocal.md', 'text_runlocal.png']
-  assert '0 runs trained by this process; 3 of 3 finished.' in _study(workdir=workdir, docs=docs)
+  assert '0 runs trained by this process; 4 of 4 finished.' in _study(workdir=workdir, docs=docs)
   assert _files(docs) == written
   _study('--report_only', workdir=str(tmp_path / 'none'), docs=docs)
   assert _files(docs) == written
@@ -167,11 +171,12 @@ def test_runlocal_study_trains_once_and_its_page_regenerates_from_the_json(tmp_p
   rows = [line for line in md.splitlines() if line.startswith('| ')]
   assert [r.split(' | ')[0][2:] for r in rows[1:]] == [
       'real data (train vs held-out)', 'GAN WGAN-GP softmax', 'GAN Gumbel-softmax',
-      *(f'MLE, T={t}' for t in ('0.5', '0.7', '0.85', '1.0', '1.2'))]
+      'ScratchGAN (REINFORCE, T=1)', *(f'MLE, T={t}' for t in ('0.5', '0.7', '0.85', '1.0', '1.2'))]
   real = rows[1].split(' | ')
   assert float(real[2]) > 95 and real[3] == '100.0' and 'Reading (cfg' in md  # Lift, rate.
   assert 'GAN WGAN-GP softmax (samples/step_0000002.txt)' in md
   assert 'MLE, T=1.0 (samples/temperature_1.0.txt)' in md
+  assert 'ScratchGAN (REINFORCE, T=1) (samples/temperature_1.0.txt)' in md
   records = json.loads(written['text_runlocal.json'])['runs']
   assert records['cfg_lm/seed0']['result']['seconds'] > 0
   assert len(records['cfg_softmax/seed0']['result']['text_samples']['lines']) == 5

@@ -3,14 +3,20 @@
   python -m gan_jax.study experiments/studies/text.py [--shard i/n] [--report_only]
   python -m gan_jax.study experiments/studies/text.py:runlocal     (a minute: the smoke test)
 
-For each benchmark B and seed s (seed-major, so a stopped table is balanced) three runs, in
+For each benchmark B and seed s (seed-major, so a stopped table is balanced) four runs, in
 <workdir>/<B>_<method>/seed<s>:
-  softmax  'gan' kind, experiments/text_gan.py:B         (Gulrajani et al. 2017: WGAN-GP, softmax G)
-  gumbel   'gan' kind, experiments/text_gan.py:B,gumbel  (RelGAN-style Gumbel-softmax G)
-  lm       'lm' kind,  experiments/text_lm.py:B          (the MLE LSTM, `--mode=lm`, sampled at
-                                                          several temperatures)
+  softmax     'gan' kind, experiments/text_gan.py:B         (Gulrajani et al. 2017: WGAN-GP,
+                                                             softmax G)
+  gumbel      'gan' kind, experiments/text_gan.py:B,gumbel  (RelGAN-style Gumbel-softmax G)
+  scratchgan  'lm' kind,  experiments/text_scratchgan.py:B  (ScratchGAN: the MLE model's LSTM
+                                                             trained by REINFORCE from a per-token
+                                                             D, read at T = 1)
+  lm          'lm' kind,  experiments/text_lm.py:B          (the MLE LSTM, `--mode=lm`, sampled at
+                                                             several temperatures)
 each at its experiment's train.num_steps (3,000), 3 seeds. The GAN runs keep the first lines of
 their last samples (measure text_samples), the LM runs those of each temperature's samples.
+Every run is scored by the text evaluator of issue 28 (lengths, length-matched floors, distinct-n;
+EVALUATION in each run's args, so records scored before it are not reused).
 
 The page compares each GAN with the MLE curve at matched diversity (Caccia et al. 2020): the LM's
 quality number interpolated linearly along its temperature curve at the GAN's self-BLEU-4
@@ -25,16 +31,21 @@ BENCHMARKS = ('words', 'cfg', 'oracle')
 SEEDS = 3
 NUM_SHOWN_SAMPLES = 5
 COMMAND = 'python -m gan_jax.study experiments/studies/text.py'
-COLORS = {'lm': '#1f77b4', 'softmax': '#d62728', 'gumbel': '#2ca02c', 'real': 'black'}
-MARKERS = {'lm': 'o', 'softmax': 's', 'gumbel': '^', 'real': 'D'}
+COLORS = {'lm': '#1f77b4', 'softmax': '#d62728', 'gumbel': '#2ca02c', 'scratchgan': '#9467bd',
+          'real': 'black'}
+MARKERS = {'lm': 'o', 'softmax': 's', 'gumbel': '^', 'scratchgan': 'v', 'real': 'D'}
+# The evaluator's version in every run's args (in its config hash): 2 = lengths, floors and
+# distinct-n (issue 28); the runs of the old script's page were scored by version 1.
+EVALUATION = 2
 # In the machine note of the records converted from the old script's page (docs/text.json).
 CONVERTED = 'runs of scripts/text_table.py'
 
 
 def run_config(benchmark: str, method: str, arg: str = '') -> tuple:
-  """(kind, experiment) of one run: experiments/text_{gan,lm}.py:<benchmark>[,gumbel][arg]."""
-  if method == 'lm':
-    return 'lm', f'experiments/text_lm.py:{benchmark}{arg}'
+  """(kind, experiment) of one run: experiments/text_{gan,lm,scratchgan}.py:<benchmark>[,gumbel]
+  [arg]."""
+  if method in ('lm', 'scratchgan'):
+    return 'lm', f'experiments/text_{method}.py:{benchmark}{arg}'
   variant = ',gumbel' if method == 'gumbel' else ''
   return 'gan', f'experiments/text_gan.py:{benchmark}{variant}{arg}'
 
@@ -49,7 +60,8 @@ def runs(benchmarks: tuple, seeds: int, arg: str = '', overrides: dict = None) -
         out.append(Run(name=f'{b}_{m}/seed{seed}', kind=kind, config=config, seed=seed,
                        labels={'benchmark': b, 'method': m},
                        overrides=dict((overrides or {}).get(m, {})),
-                       args={} if kind == 'lm' else {'measures': ['text_samples']}))
+                       args={'evaluation': EVALUATION, **(
+                           {} if kind == 'lm' else {'measures': ['text_samples']})}))
   return out
 
 
@@ -106,16 +118,24 @@ def header_lines(results: Results, command: str, runlocal: bool) -> list:
       f'Made by `{command}` (experiments/studies/text.py; its docstring is the protocol); do '
       'not edit by hand. Methods: experiments/text_gan.py:<benchmark> (WGAN-GP, softmax G, '
       'samples by argmax), text_gan.py:<benchmark>,gumbel (Gumbel-softmax G, relativistic '
-      'average loss, samples drawn from G\'s distribution), and the MLE LSTM of '
-      'experiments/text_lm.py (`--mode=lm`) sampled at each temperature T; GANs '
+      'average loss, samples drawn from G\'s distribution), experiments/text_scratchgan.py:'
+      '<benchmark> (ScratchGAN: the MLE model\'s LSTM trained by REINFORCE from a per-token '
+      'discriminator, sampled at T = 1), and the MLE LSTM of experiments/text_lm.py '
+      '(`--mode=lm`) sampled at each temperature T; GANs '
       f'{steps_text(results, tuple(text.GAN_NAMES))} steps, MLE {steps_text(results, ("lm",))} '
       'steps' + (', the `:runlocal` smoke-test sizes' if runlocal else '') + '. Scores: the text '
       'evaluator (gan_jax/evaluators/text.py) on its samples against the held-out split: BLEU-4 '
-      '(quality), JS-4 between 4-gram distributions (lower is closer), self-BLEU-4 (lower is '
-      'more diverse), % unique, and each benchmark\'s own number (words: % dictionary words and '
-      '% held-out words (real words never seen in training); cfg: % accepted by the grammar; '
-      'oracle: NLL of the samples under the oracle LSTM, lower is better). Real data: training '
-      'rows scored as samples (the evaluator\'s `real_train_vs_heldout`), the floor a model is '
+      '(quality), JS-4 between 4-gram distributions in bits (lower is closer), self-BLEU-4 and '
+      'distinct-4 (diversity), % unique, the length distribution (mean, and the JS of the length '
+      'histogram to the held-out rows\', in bits), and each benchmark\'s own number (words: % '
+      'dictionary words, above its length-matched floor (the chance that a random string of each '
+      'sample\'s own length is a word), and % held-out words (real words never seen in '
+      'training); cfg: % accepted by the grammar, above its floor (random rows of terminals of '
+      'each sample\'s length); oracle: NLL of the samples under the oracle LSTM, lower is '
+      'better). A GAN whose length histogram is further from the data\'s than every MLE '
+      'temperature\'s is not compared at matched diversity (short output games both axes). Real '
+      'data: training rows scored as samples (the evaluator\'s `real_train_vs_heldout`), the '
+      'floor a model is '
       'read against. Cells: mean ± sample std over seeds; ' + minutes_text(results), '',
       'Figure: [text.png](text.png), quality against self-BLEU-4 per benchmark: the MLE curve '
       'through its temperatures, each GAN with its seed std as error bars, real data.', '']
@@ -125,9 +145,13 @@ def sample_lines(benchmark: str, runs: dict) -> list:
   """Code blocks of seed 0's first samples: each GAN's last, the LM's at its lowest T and 1.0."""
   blocks = []
   for m, name in text.GAN_NAMES.items():
-    kept = (runs[m].get(0) or {}).get('text_samples')
+    first = runs[m].get(0) or {}
+    kept = first.get('text_samples')
     if kept and kept.get('lines'):
       blocks.append((f'{name} (samples/{kept["file"]})', kept['lines']))
+    elif first.get('samples', {}).get(text.GAN_TEMPERATURE):
+      blocks.append((f'{name} (samples/temperature_{text.GAN_TEMPERATURE}.txt)',
+                     first['samples'][text.GAN_TEMPERATURE]))
   lm = runs['lm'].get(0)
   temps = list(lm['temperatures']) if lm else []
   shown = sorted({min(temps, key=float)} | ({'1.0'} & set(temps)), key=float) if temps else []
@@ -207,8 +231,8 @@ def panel(ax, benchmark: str, table: dict) -> tuple:
     ax.plot([d for _, d, _ in curve], [q for _, _, q in curve], color=COLORS['lm'],
             marker=MARKERS['lm'], markersize=4, label='MLE LSTM (T labelled)')
   for m, name in text.GAN_NAMES.items():
-    g = table[m]
-    if g[quality]['mean'] is not None and g[text.DIVERSITY]['mean'] is not None:
+    g = table.get(m)  # A page made before a method existed has no cell for it.
+    if g and g[quality]['mean'] is not None and g[text.DIVERSITY]['mean'] is not None:
       point = (g[text.DIVERSITY]['mean'], g[quality]['mean'], g[text.DIVERSITY]['std'],
                g[quality]['std'])
       ax.errorbar(*point[:2], xerr=point[2], yerr=point[3], color=COLORS[m], marker=MARKERS[m],
@@ -263,7 +287,8 @@ def make_report(benchmarks: tuple, command: str, runlocal: bool = False):
 def get_study(arg=None) -> Study:
   if arg == 'runlocal':  # A minute: cfg, one seed, 2 steps of each method (the smoke test).
     small = {'softmax': {'train.num_steps': 2, 'optim.n_critic': 1},
-             'gumbel': {'train.num_steps': 2, 'optim.n_critic': 1}, 'lm': {'train.num_steps': 2}}
+             'gumbel': {'train.num_steps': 2, 'optim.n_critic': 1}, 'lm': {'train.num_steps': 2},
+             'scratchgan': {'train.num_steps': 2}}
     command = f'{COMMAND}:runlocal'
     return Study(name='text_runlocal', runs=runs(('cfg',), 1, ',runlocal', small),
                  report=make_report(('cfg',), command, runlocal=True), command=command)

@@ -27,8 +27,10 @@ import numpy as np
 
 from gan_jax.reports import stats
 
-METHODS = ('softmax', 'gumbel', 'lm')  # Run order within a (seed, benchmark).
-GAN_NAMES = {'softmax': 'GAN WGAN-GP softmax', 'gumbel': 'GAN Gumbel-softmax'}
+METHODS = ('softmax', 'gumbel', 'scratchgan', 'lm')  # Run order within a (seed, benchmark).
+GAN_NAMES = {'softmax': 'GAN WGAN-GP softmax', 'gumbel': 'GAN Gumbel-softmax',
+             'scratchgan': 'ScratchGAN (REINFORCE, T=1)'}
+GAN_TEMPERATURE = '1.0'  # A GAN trained as a language model (ScratchGAN) is read at T = 1.
 # Benchmark -> its quality numbers (metric, label, higher is better); the first is the one the
 # reading and the figure use.
 QUALITY = {
@@ -95,15 +97,25 @@ def temperatures(lm_results) -> list:
   return sorted({t for r in lm_results for t in r['temperatures']}, key=float)
 
 
+def gan_metrics(result: dict) -> dict:
+  """A GAN run's numbers: its 'metrics' (eval.json of a 'gan' run), or, for a GAN whose generator
+  is a language model (an 'lm' run: ScratchGAN), those of its samples at GAN_TEMPERATURE."""
+  if 'metrics' in result:
+    return result['metrics']
+  return result['temperatures'][GAN_TEMPERATURE]
+
+
 def aggregate(benchmark: str, runs: dict, real: Optional[dict]) -> dict:
-  """The table of one benchmark from runs {method: {seed: result}} (every method of METHODS) and
-  the real-data floor: {'real', 'seeds', 'wall_minutes', 'softmax', 'gumbel', 'lm': {T: stats}}."""
+  """The table of one benchmark from runs {method: {seed: result}} (methods of METHODS) and
+  the real-data floor: {'real', 'seeds', 'wall_minutes', each GAN of GAN_NAMES: stats, 'lm': {T:
+  stats}}."""
   keys = metric_keys(benchmark)
+  runs = {m: runs.get(m, {}) for m in METHODS}  # A method without runs: empty cells.
   table = {'real': with_bits(real), 'seeds': {m: len(runs[m]) for m in METHODS},
            'wall_minutes': {m: median_range([run_minutes(r) for r in runs[m].values()])
                             for m in METHODS}}
   for m in GAN_NAMES:
-    table[m] = stats_of([r['metrics'] for r in runs[m].values()], keys)
+    table[m] = stats_of([gan_metrics(r) for r in runs[m].values()], keys)
   lm = list(runs['lm'].values())
   table['lm'] = {t: stats_of([r['temperatures'][t] for r in lm if t in r['temperatures']], keys)
                  for t in temperatures(lm)}
@@ -258,8 +270,8 @@ def reading(benchmark: str, table: dict) -> tuple:
          'curve interpolated linearly at the GAN\'s self-BLEU-4):', '']
   results, verdicts = {}, {}
   for m, name in GAN_NAMES.items():
-    gan = table[m]
-    if gan[quality]['mean'] is None or gan[DIVERSITY]['mean'] is None:
+    gan = table.get(m)
+    if gan is None or gan[quality]['mean'] is None or gan[DIVERSITY]['mean'] is None:
       continue
     cmp = compare_at_diversity(gan[DIVERSITY]['mean'], gan[quality]['mean'], curve, higher,
                                length_js=(gan.get(LENGTH, {}).get('mean'), lm_length_js(table)))
@@ -333,7 +345,7 @@ def js_line(table: dict) -> list:
 def unmeasured_lines(tables: dict) -> list:
   """A note when some runs predate the length-aware metrics ('—' in their columns)."""
   old = any(s.get('mean_length', {}).get('count', 0) < s.get(DIVERSITY, {}).get('count', 0)
-            for t in tables.values() for s in [t['softmax'], t['gumbel'], *t['lm'].values()])
+            for t in tables.values() for s in [*(t[m] for m in GAN_NAMES), *t['lm'].values()])
   if not old:
     return []
   return ['Some runs were scored before the evaluator measured lengths, length-matched floors and '

@@ -24,7 +24,29 @@ def defaults() -> ml_collections.ConfigDict:
   lm.lr = 1e-3  # Adam's learning rate.
   lm.dropout = 0.0  # On each layer's input and on the readout's (0: none).
   lm.temperatures = (0.5, 0.7, 0.85, 1.0, 1.2)  # Sampled at the end; 0 is greedy (argmax).
+  # 'mle': maximum likelihood at lm.lr; 'scratchgan': the same model as a GAN's generator,
+  # trained by REINFORCE from a discriminator's per-token rewards (the scratchgan section).
+  lm.objective = 'mle'
   return lm
+
+
+def scratchgan_defaults() -> ml_collections.ConfigDict:
+  """The scratchgan section: ScratchGAN's D and its training (de Masson d'Autume et al. 2019;
+  deepmind-research/scratchgan's experiment.py flags). G is the lm section's model."""
+  sg = ml_collections.ConfigDict()
+  sg.g_lr = 9.59e-5  # G's Adam (beta1 sg.beta1).
+  sg.d_lr = 9.38e-3  # D's Adam.
+  sg.beta1 = 0.5  # Both optimizers' beta1 (beta2 0.999).
+  sg.d_embed = 64  # D's token embedding.
+  sg.d_hidden = 512  # D's dense layer and layer-norm LSTM.
+  sg.d_dropout = 0.1  # Dropout on D's whole embedding table.
+  sg.d_l2 = 1e-6  # D's loss + d_l2 * sum(w^2) / 2 over D's parameters.
+  sg.discount = 0.23  # gamma of the per-token returns.
+  sg.baseline_decay = 0.08  # The reward baseline's moving average.
+  return sg
+
+
+OBJECTIVES = ('mle', 'scratchgan')  # lm.objective.
 
 
 def _source_problem(source) -> list[str]:
@@ -56,7 +78,34 @@ def _lm_problems(lm) -> list[str]:
       (is_real(lm.get('dropout')) and 0 <= lm.get('dropout') < 1,
        f'lm.dropout must be a number in [0, 1), got {lm.get("dropout")!r}.'),
       (temps_ok, 'lm.temperatures must be a non-empty tuple of distinct numbers >= 0 (0: '
-       f'greedy), got {temps!r}.')])
+       f'greedy), got {temps!r}.'),
+      (lm.get('objective') in OBJECTIVES,
+       f'Unknown lm.objective {lm.get("objective")!r}; valid: {list(OBJECTIVES)}.')])
+
+
+def _scratchgan_problems(config) -> list[str]:
+  """The scratchgan section, when lm.objective is 'scratchgan'."""
+  if config.lm.get('objective') != 'scratchgan':
+    return []
+  if 'scratchgan' not in config:
+    return ['lm.objective=\'scratchgan\' needs a scratchgan section: config.scratchgan = '
+            'scratchgan_defaults() (gan_jax/applications/text/config.py; '
+            'experiments/text_scratchgan.py).']
+  sg = config.scratchgan
+  positive = [(is_real(sg.get(f)) and sg.get(f) > 0, f'scratchgan.{f} must be a number > 0, got '
+               f'{sg.get(f)!r}.') for f in ('g_lr', 'd_lr')]
+  unit = [(is_real(sg.get(f)) and 0 <= sg.get(f) < 1, f'scratchgan.{f} must be a number in '
+           f'[0, 1), got {sg.get(f)!r}.')
+          for f in ('beta1', 'd_dropout', 'discount', 'baseline_decay')]
+  return failed([
+      *positive, *unit,
+      *[(is_int(sg.get(f)) and sg.get(f) > 0, f'scratchgan.{f} must be a positive integer, got '
+         f'{sg.get(f)!r}.') for f in ('d_embed', 'd_hidden')],
+      (is_real(sg.get('d_l2')) and sg.get('d_l2') >= 0,
+       f'scratchgan.d_l2 must be a number >= 0, got {sg.get("d_l2")!r}.'),
+      (config.lm.get('dropout') == 0, 'lm.dropout must be 0 with lm.objective=\'scratchgan\' '
+       '(G\'s samples are drawn without dropout, so its REINFORCE log-probabilities must be too), '
+       f'got {config.lm.get("dropout")!r}.')])
 
 
 def _run_problems(config) -> list[str]:
@@ -86,7 +135,7 @@ def problems(config: ml_collections.ConfigDict) -> list[str]:
     reason = text_eval.Text.rejects(config, None)
     source_problems = [reason] if reason else []
   return (source_problems + data_lib.problems(config) + configs.problems(config) +
-          _lm_problems(config.lm) + _run_problems(config))
+          _lm_problems(config.lm) + _scratchgan_problems(config) + _run_problems(config))
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

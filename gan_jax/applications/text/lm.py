@@ -13,13 +13,21 @@ from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 from gan_jax.applications.text import config as config_lib
 from gan_jax.applications.text import evaluation
+from gan_jax.applications.text import scratchgan_task
 from gan_jax.applications.text import task as task_lib
 
 
-def train(config: ml_collections.ConfigDict, workdir: str) -> task_lib.LmState:
+def build_task(config: ml_collections.ConfigDict, evaluating: bool, eval_cache: dict = None):
+  """The task of lm.objective: the MLE model (task.LMTask) or ScratchGAN (scratchgan_task)."""
+  if config.lm.objective == 'scratchgan':
+    return scratchgan_task.ScratchGanTask(config, evaluating, eval_cache)
+  return task_lib.LMTask(config, evaluating, eval_cache)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str):
   """Trains (resuming from the workdir's latest checkpoint) to train.num_steps; no evaluation."""
   config_lib.validate(config)  # Before the workdir is looked at.
-  return train_lib.run(config, workdir, lambda: task_lib.LMTask(config, evaluating=False))[1]
+  return train_lib.run(config, workdir, lambda: build_task(config, evaluating=False))[1]
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, eval_cache: dict = None) -> dict:
@@ -30,7 +38,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, eval_cache: dict = None
   between runs on the same data); None keeps nothing."""
   config_lib.validate(config)
   task, state = train_lib.run(config, workdir,
-                              lambda: task_lib.LMTask(config, True, eval_cache))
+                              lambda: build_task(config, True, eval_cache))
   if task.record is None:  # Restored at train.num_steps: no step ran, so none evaluated.
     task.record = _evaluate_finished(config, task, state, workdir)
   return task.record

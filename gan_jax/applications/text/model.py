@@ -109,8 +109,9 @@ def heldout_nll(model: LanguageModel, params, rows_NxL: np.ndarray,
   return float(nll_N.sum() / np.asarray(counted_tokens(rows, end_id)).sum())
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _sample(model, params, key, num: int, length: int, temperature):
+def draw(model: LanguageModel, params, key, num: int, length: int, temperature):
+  """int32 (num, length): ancestral samples from softmax(logits / temperature) (0: the argmax),
+  the token at position t drawn with fold_in(key, t); traceable (jit it, or call it in a jit)."""
   def body(state, t):
     carry, tokens_N = state
     carry, logits_NxV = model.apply({'params': params}, carry, tokens_N,
@@ -127,9 +128,12 @@ def _sample(model, params, key, num: int, length: int, temperature):
   return tokens_LxN.T
 
 
+_draw = jax.jit(draw, static_argnums=(0, 3, 4))
+
+
 def sample(model: LanguageModel, params, num: int, length: int, seed: int, temperature: float,
            index: int = 0, stream: int = STREAM_SAMPLES) -> np.ndarray:
   """int32 (num, length): ancestral samples from softmax(logits / temperature) (0: greedy),
   jitted; the key is fold_in(fold_in(PRNGKey(seed), stream), index)."""
   key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), stream), index)
-  return np.asarray(_sample(model, params, key, num, length, jnp.float32(temperature)))
+  return np.asarray(_draw(model, params, key, num, length, jnp.float32(temperature)))
