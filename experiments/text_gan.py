@@ -5,7 +5,7 @@ Gumbel-softmax G (RelGAN, Nie et al. 2019), on one benchmark of gan_jax/data/tex
   python -m gan_jax.main --config=experiments/text_gan.py:cfg,gumbel --workdir=runs/text_cfg_gumbel
 
 The argument is a benchmark, `words` (default), `cfg` or `oracle`, optionally followed by
-`,gumbel` and `,runlocal`. Evaluated by the `text` evaluator (gan_jax/evaluators/text.py:
+`,gumbel`, `,wide` (both models WIDE_DIM wide instead of DIM) and `,runlocal`. Evaluated by the `text` evaluator (gan_jax/evaluators/text.py:
 JS-1..4 and BLEU against the held-out split, self-BLEU, % unique, and each benchmark's own
 number) on 1,000 samples; the MLE baseline of the same benchmarks is experiments/text_lm.py.
 
@@ -13,8 +13,9 @@ softmax (Gulrajani et al., their gan_language.py): G maps 128-d noise through a 
 residual blocks of 1-D convolutions (kernel 5) to a softmax over the vocabulary at each position;
 D reads the softmax (real data one-hot) through the same blocks; WGAN-GP (penalty 10), 10 critic
 steps per G step, Adam 1e-4 (0.5, 0.9), batch 64. Samples decode by argmax. The paper's width is
-512 and it trains 200,000 steps on a GPU; here `model.*_kwargs.conv1d_resnet.dim` is 32 and
-train.num_steps 3,000, a CPU budget (docs/text.md gives each run's wall time on 2 cores).
+512 and it trains 200,000 steps on a GPU; here `model.*_kwargs.conv1d_resnet.dim` is 32 (128
+with `,wide`) and train.num_steps 3,000, a CPU budget (docs/text.md gives each run's minutes on
+one core; a step of width 128 costs about 10x one of width 32 there).
 gumbel: G's softmax is replaced by a Gumbel-softmax in training, its temperature annealed as
 RelGAN's exponential schedule from 1 to 0.01 (beta_max 100) over train.num_steps; the relativistic
 average loss, one D step per G step, Adam 1e-4 (0.9, 0.999) as RelGAN; samples are drawn from
@@ -30,23 +31,27 @@ BENCHMARKS = {  # Benchmark -> (data.source, train.num_steps).
     'oracle': ('oracle', 3000),
 }
 VARIANTS = ('softmax', 'gumbel')
+DIM, WIDE_DIM = 32, 128  # conv1d_resnet.dim of G and D; `,wide`: WIDE_DIM (the paper: 512).
+OPTIONS = ('wide', 'runlocal')
 
 
 def parse(arg) -> tuple:
-  """'cfg,gumbel,runlocal' -> ('cfg', 'gumbel', 'runlocal'); defaults words, softmax, None."""
+  """'cfg,gumbel,wide,runlocal' -> ('cfg', 'gumbel', True, 'runlocal'); defaults words,
+  softmax, False, None."""
   parts = [p for p in (arg or '').split(',') if p]
   benchmark = [p for p in parts if p in BENCHMARKS] or ['words']
   variant = [p for p in parts if p in VARIANTS] or ['softmax']
   rest = [p for p in parts if p not in BENCHMARKS and p not in VARIANTS]
-  if len(benchmark) > 1 or len(variant) > 1 or len(rest) > 1 or rest not in ([], ['runlocal']):
+  if (len(benchmark) > 1 or len(variant) > 1 or len(set(rest)) < len(rest) or
+      not set(rest) <= set(OPTIONS)):
     raise configs.ConfigError(f'experiments/text_gan.py takes one benchmark {list(BENCHMARKS)}, '
-                              f'one variant {list(VARIANTS)} and runlocal, comma-separated; got '
-                              f'{arg!r}.')
-  return benchmark[0], variant[0], rest[0] if rest else None
+                              f'one variant {list(VARIANTS)}, wide and runlocal, comma-separated; '
+                              f'got {arg!r}.')
+  return benchmark[0], variant[0], 'wide' in rest, 'runlocal' if 'runlocal' in rest else None
 
 
 def get_config(arg=None):
-  benchmark, variant, rest = parse(arg)
+  benchmark, variant, wide, rest = parse(arg)
   config = configs.base_config()
   config.data.source, config.train.num_steps = BENCHMARKS[benchmark]
   config.data.batch_size = 64
@@ -54,7 +59,7 @@ def get_config(arg=None):
   config.model.generator = config.model.discriminator = 'conv1d_resnet'
   config.model.latent_dim = 128
   for kwargs in (config.model.g_kwargs, config.model.d_kwargs):
-    kwargs.conv1d_resnet.dim = 32
+    kwargs.conv1d_resnet.dim = WIDE_DIM if wide else DIM
   if variant == 'softmax':
     config.loss.name = 'wasserstein'
     config.loss.penalties.gradient_penalty = 10.0

@@ -68,7 +68,7 @@ def test_aggregate_means_stds_seeds_and_minutes():
   t = text.aggregate('words', {'softmax': gan, 'gumbel': {}, 'lm': lm, 'scratchgan': scratch},
                      real)
   assert t['real'] == {**real, 'js_bits_4': pytest.approx(0.6 / math.log(2))}  # Bits added.
-  assert t['seeds'] == {'softmax': 3, 'gumbel': 0, 'scratchgan': 1, 'lm': 2}
+  assert t['seeds'] == {'softmax': 3, 'gumbel': 0, 'scratchgan': 1, 'lm': 2, 'softmax_wide': 0}
   assert t['scratchgan']['dictionary_percent'] == {'mean': 7.0, 'std': 0.0, 'count': 1}
   assert text.aggregate('words', {'lm': lm}, real)['seeds']['softmax'] == 0  # Absent: none.
   # Mean 2, sample std 1 (ddof=1) over 1, 2, 3.
@@ -187,7 +187,10 @@ def test_table_lines_rows_and_cells():
   m = '0.748 ± 0.023'
   assert lines[6] == (f'| MLE, T=0.5 | 1 | 0.7 ± 0.0 | 0.7 ± 0.0 | {m} | {m} | {m} | {m} | '
                       f'0.7 ± 0.0 | {m} | {m} | 6.0 |')
-  assert len(lines) == 7  # No JS line: the real row has no JS.
+  assert len(lines) == 7  # No JS line, and no row of the wide GAN, which has no runs here.
+  table['seeds']['softmax_wide'], table['wall_minutes']['softmax_wide'] = 1, None
+  table['softmax_wide'] = table['scratchgan']
+  assert text.table_lines('cfg', table)[6].startswith('| GAN WGAN-GP softmax, width 128 | 1 |')
   table['real'] = text.with_bits({'js_1': 0.01, 'js_2': 0.1, 'js_3': 0.5, 'js_4': 0.687})
   assert text.table_lines('cfg', table)[-1] == (
       'JS-n in bits, 0 (the held-out n-grams) to the ceiling 1: real data score JS-1 0.014, '

@@ -19,14 +19,16 @@ STUDY = os.path.join(REPO, 'experiments', 'studies', 'text.py')
 
 def test_runs_are_seed_major_with_a_kind_and_experiment_each():
   study = engine.load(STUDY)
-  assert study.name == 'text' and len(study.runs) == 36
+  assert study.name == 'text' and len(study.runs) == 39
   first = study.runs[:4]
   assert [r.name for r in first] == ['words_softmax/seed0', 'words_gumbel/seed0',
                                      'words_scratchgan/seed0', 'words_lm/seed0']
   assert [(r.kind, r.config) for r in first] == [
       ('gan', 'experiments/text_gan.py:words'), ('gan', 'experiments/text_gan.py:words,gumbel'),
       ('lm', 'experiments/text_scratchgan.py:words'), ('lm', 'experiments/text_lm.py:words')]
-  assert [r.seed for r in study.runs] == [s for s in range(3) for _ in range(12)]
+  assert [r.seed for r in study.runs[:36]] == [s for s in range(3) for _ in range(12)]
+  assert [(r.name, r.config) for r in study.runs[36:]] == [  # Last: it costs the most.
+      (f'words_softmax_wide/seed{s}', 'experiments/text_gan.py:words,wide') for s in range(3)]
   # The evaluator's version is in every run's args (so in its config hash): records scored by
   # the old evaluator are not reused.
   assert all(r.args == {'evaluation': 2, **({} if r.kind == 'lm' else

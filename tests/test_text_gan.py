@@ -119,9 +119,13 @@ def test_text_gan_arguments():
   config.train.num_steps = 200
   assert config.model.g_kwargs.conv1d_resnet.gumbel_anneal_steps == 50
   assert load_experiment('text_gan').data.source == 'words'
-  for bad in ('cfg,words', 'word'):
+  for bad in ('cfg,words', 'word', 'wide,wide'):
     with pytest.raises(configs.ConfigError, match=r"one benchmark \['words', 'cfg', 'oracle'\]"):
       load_experiment('text_gan', bad)
+  wide = load_experiment('text_gan', 'words,wide')
+  assert (wide.model.g_kwargs.conv1d_resnet.dim, wide.model.d_kwargs.conv1d_resnet.dim,
+          load_experiment('text_gan', 'words').model.g_kwargs.conv1d_resnet.dim) == (128, 128, 32)
+  assert load_experiment('text_gan', 'words,wide,runlocal').train.num_steps == 4
 
 
 @pytest.mark.slow

@@ -13,7 +13,10 @@ For each benchmark B and seed s (seed-major, so a stopped table is balanced) fou
                                                              D, read at T = 1)
   lm          'lm' kind,  experiments/text_lm.py:B          (the MLE LSTM, `--mode=lm`, sampled at
                                                              several temperatures)
-each at its experiment's train.num_steps (3,000), 3 seeds. The GAN runs keep the first lines of
+each at its experiment's train.num_steps (3,000), 3 seeds; then, on words only, after every other
+run (it costs about 10x the width-32 GAN a step):
+  softmax_wide 'gan' kind, experiments/text_gan.py:words,wide  (Gulrajani et al.'s model at width
+                                                                128 instead of 32; the paper: 512) The GAN runs keep the first lines of
 their last samples (measure text_samples), the LM runs those of each temperature's samples.
 Every run is scored by the text evaluator of issue 28 (lengths, length-matched floors, distinct-n;
 EVALUATION in each run's args, so records scored before it are not reused).
@@ -28,6 +31,7 @@ from gan_jax.reports import text
 from gan_jax.study import Page, Results, Run, Study
 
 BENCHMARKS = ('words', 'cfg', 'oracle')
+WIDE = ('words',)  # Benchmarks of the wide GAN (softmax_wide).
 SEEDS = 3
 NUM_SHOWN_SAMPLES = 5
 COMMAND = 'python -m gan_jax.study experiments/studies/text.py'
@@ -46,23 +50,27 @@ def run_config(benchmark: str, method: str, arg: str = '') -> tuple:
   [arg]."""
   if method in ('lm', 'scratchgan'):
     return 'lm', f'experiments/text_{method}.py:{benchmark}{arg}'
-  variant = ',gumbel' if method == 'gumbel' else ''
+  variant = {'gumbel': ',gumbel', 'softmax_wide': ',wide'}.get(method, '')
   return 'gan', f'experiments/text_gan.py:{benchmark}{variant}{arg}'
 
 
-def runs(benchmarks: tuple, seeds: int, arg: str = '', overrides: dict = None) -> list:
-  """Every run, seed-major; `overrides` ({method: {field: value}}) shrink the smoke test."""
-  out = []
-  for seed in range(seeds):
-    for b in benchmarks:
-      for m in text.METHODS:
-        kind, config = run_config(b, m, arg)
-        out.append(Run(name=f'{b}_{m}/seed{seed}', kind=kind, config=config, seed=seed,
-                       labels={'benchmark': b, 'method': m},
-                       overrides=dict((overrides or {}).get(m, {})),
-                       args={'evaluation': EVALUATION, **(
-                           {} if kind == 'lm' else {'measures': ['text_samples']})}))
-  return out
+def run(benchmark: str, method: str, seed: int, arg: str = '', overrides: dict = None) -> Run:
+  kind, config = run_config(benchmark, method, arg)
+  return Run(name=f'{benchmark}_{method}/seed{seed}', kind=kind, config=config, seed=seed,
+             labels={'benchmark': benchmark, 'method': method},
+             overrides=dict((overrides or {}).get(method, {})),
+             args={'evaluation': EVALUATION,
+                   **({} if kind == 'lm' else {'measures': ['text_samples']})})
+
+
+def runs(benchmarks: tuple, seeds: int, arg: str = '', overrides: dict = None,
+         wide: tuple = ()) -> list:
+  """Every run, seed-major, then the wide GAN on the `wide` benchmarks; `overrides` ({method:
+  {field: value}}) shrink the smoke test."""
+  main = [run(b, m, seed, arg, overrides) for seed in range(seeds) for b in benchmarks
+          for m in text.METHODS if m not in text.OPTIONAL]
+  return main + [run(b, 'softmax_wide', seed, arg, overrides) for seed in range(seeds)
+                 for b in wide]
 
 
 # --- From the records to the tables ------------------------------------------------------------
@@ -294,5 +302,6 @@ def get_study(arg=None) -> Study:
                  report=make_report(('cfg',), command, runlocal=True), command=command)
   if arg:
     raise configs.ConfigError(f'Unknown study argument {arg!r}; valid: runlocal.')
-  return Study(name='text', runs=runs(BENCHMARKS, SEEDS), report=make_report(BENCHMARKS, COMMAND),
+  return Study(name='text', runs=runs(BENCHMARKS, SEEDS, wide=WIDE),
+               report=make_report(BENCHMARKS, COMMAND),
                command=COMMAND)

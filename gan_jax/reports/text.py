@@ -27,9 +27,11 @@ import numpy as np
 
 from gan_jax.reports import stats
 
-METHODS = ('softmax', 'gumbel', 'scratchgan', 'lm')  # Run order within a (seed, benchmark).
+METHODS = ('softmax', 'gumbel', 'scratchgan', 'lm', 'softmax_wide')
 GAN_NAMES = {'softmax': 'GAN WGAN-GP softmax', 'gumbel': 'GAN Gumbel-softmax',
-             'scratchgan': 'ScratchGAN (REINFORCE, T=1)'}
+             'scratchgan': 'ScratchGAN (REINFORCE, T=1)',
+             'softmax_wide': 'GAN WGAN-GP softmax, width 128'}
+OPTIONAL = ('softmax_wide',)  # Methods a study runs on some benchmarks only: no row without runs.
 GAN_TEMPERATURE = '1.0'  # A GAN trained as a language model (ScratchGAN) is read at T = 1.
 # Benchmark -> its quality numbers (metric, label, higher is better); the first is the one the
 # reading and the figure use.
@@ -320,6 +322,8 @@ def table_lines(benchmark: str, table: dict) -> list:
   lines.append('| real data (train vs held-out) | — | ' + ' | '.join(
       '—' if real.get(k) is None else f'{real[k]:.{digits(k)}f}' for k, _ in cols) + ' | — |')
   for m, name in GAN_NAMES.items():
+    if m in OPTIONAL and not table['seeds'].get(m):
+      continue
     lines.append(f'| {name} | {table["seeds"][m]} | ' +
                  ' | '.join(cell(table[m][k], k) for k, _ in cols) + f' | {wall(m)} |')
   for t, s in table['lm'].items():
