@@ -5,9 +5,10 @@ Gumbel-softmax G (RelGAN, Nie et al. 2019), on one benchmark of gan_jax/data/tex
   python -m gan_jax.main --config=experiments/text_gan.py:cfg,gumbel --workdir=runs/text_cfg_gumbel
 
 The argument is a benchmark, `words` (default), `cfg` or `oracle`, optionally followed by
-`,gumbel`, `,wide` (both models WIDE_DIM wide instead of DIM) and `,runlocal`. Evaluated by the `text` evaluator (gan_jax/evaluators/text.py:
-JS-1..4 and BLEU against the held-out split, self-BLEU, % unique, and each benchmark's own
-number) on 1,000 samples; the MLE baseline of the same benchmarks is experiments/text_lm.py.
+`,gumbel`, `,wide` (both models WIDE_DIM wide instead of DIM) and `,runlocal`. Evaluated by
+the `text` evaluator (gan_jax/evaluators/text.py: JS-1..4 and BLEU against the held-out split,
+self-BLEU, % unique, and each benchmark's own number) on 1,000 samples; the MLE baseline of the
+same benchmarks is experiments/text_lm.py.
 
 softmax (Gulrajani et al., their gan_language.py): G maps 128-d noise through a dense layer and 5
 residual blocks of 1-D convolutions (kernel 5) to a softmax over the vocabulary at each position;

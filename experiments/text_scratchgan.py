@@ -29,7 +29,10 @@ for 3,000 steps. G_LR was chosen on words, seed 0, 2,000 steps of batch 64 (one 
   1e-3, 9.38e-3    2.29                       0.641         0.045            2.395
   3e-3, 1e-3       1.62                       0.751         0.184            2.747
 
-(screened on 2026-12-07 on an Intel Xeon; docs/text.md has the study's runs under this config).
+(screened on 2026-12-07 on an Intel Xeon). The screen read the evaluator's held-out numbers, the
+same the study reports, on the study's seed 0: ScratchGAN's two learning rates were picked on the
+test split, which favours it; the MLE model's lm.lr was not screened. experiments/studies/text.py
+runs this config (docs/text.md).
 """
 import os
 

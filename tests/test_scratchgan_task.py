@@ -70,7 +70,6 @@ def _in_language(task, params, num: int = 500) -> float:
   return float(np.mean([task.source.vocab.decode(r) in LANGUAGE for r in rows]))
 
 
-@pytest.mark.slow
 def test_g_learns_a_two_word_language_from_d_s_rewards_alone(language_file, tmp_path):
   """G never sees the data, only D's per-token rewards on its own samples: at first 2 of 5^3
   rows (1.6%) are words of the language; after 300 updates most are, and both words are drawn."""
@@ -115,18 +114,58 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(language_file, tmp_pat
   assert logs[0] == logs[1] and [r['step'] for r in logs[0]] == [1, 2, 3, 4, 5, 6]
 
 
-def test_each_update_trains_on_fresh_samples_of_the_current_g(language_file):
-  """The rows of step t are drawn with keys of t: the same state and batch give the same update,
-  another step other rows, so other losses."""
+def test_one_update_is_a_d_step_then_a_g_step_against_the_updated_d(language_file):
+  """The update's wiring: D trains on rows drawn with stream STREAM_FAKE_D at the state's step,
+  G on other rows (STREAM_FAKE_G) with the rewards of the updated D; the baseline is updated
+  before the advantage."""
   config = scratchgan_config(language_file)
   task, spec = _spec(config)
-  update = sgt.make_update(spec)
-  batch = jnp.asarray(task.device_batch(0))
-  _, m_a = update(task.initial_state(), batch)
-  _, m_b = update(task.initial_state(), batch)
-  assert {k: float(v[0, 0]) for k, v in m_a.items()} == {k: float(v[0, 0]) for k, v in m_b.items()}
-  _, m_c = update(task.initial_state().replace(step=jnp.int32(5)), batch)
-  assert float(m_c['g_loss'][0, 0]) != float(m_a['g_loss'][0, 0])
+  state, batch = task.initial_state(), jnp.asarray(task.device_batch(3))
+  state = state.replace(step=jnp.int32(3), baseline=jnp.float32(0.4))
+  key = lambda stream: jax.random.fold_in(  # noqa: E731
+      jax.random.fold_in(jax.random.PRNGKey(config.seed), stream), 3)
+  rows = {s: model_lib.draw(spec.model, state.params, key(s), 64, spec.length, 1.0)
+          for s in (sgt.STREAM_FAKE_D, sgt.STREAM_FAKE_G)}
+  assert not np.array_equal(*rows.values())  # Fresh rows for each step.
+  d_loss, d_params, d_opt = sgt._d_step(spec, state, batch, rows[sgt.STREAM_FAKE_D],
+                                        key(sgt.STREAM_D_DROPOUT))
+  g_metrics, _, g_opt, baseline = sgt._g_step(
+      spec, state, d_params, rows[sgt.STREAM_FAKE_G],
+      jax.random.fold_in(key(sgt.STREAM_D_DROPOUT), 2))
+  new, metrics = sgt.make_update(spec)(state, batch)
+  assert int(new.step) == 4
+  np.testing.assert_allclose(float(metrics['d_loss'][0, 0]), float(d_loss), rtol=1e-5)
+  np.testing.assert_allclose(float(metrics['g_loss'][0, 0]), float(g_metrics['g_loss']),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(new.baseline), float(baseline), rtol=1e-6)
+  assert float(baseline) != pytest.approx(0.4)
+  # Adam's first moments hold (1 - beta1) x the gradients (Adam's first step would amplify
+  # float noise in tiny gradients to the learning rate).
+  for a, b in zip(jax.tree.leaves((new.d_opt_state, new.opt_state)),
+                  jax.tree.leaves((d_opt, g_opt)), strict=True):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-7)
+
+
+def test_g_s_log_probabilities_are_those_its_rows_were_drawn_with(language_file):
+  """REINFORCE needs log p of each drawn token under the distribution it was drawn from: the
+  teacher-forced log p (model.token_nll, what G's loss uses) equals log softmax of the sampler's
+  own logits, step by step from the start token."""
+  task, spec = _spec(scratchgan_config(language_file))
+  params = task.initial_state().params
+  key = jax.random.PRNGKey(5)
+  rows = model_lib.draw(spec.model, params, key, 16, spec.length, 1.0)
+  carry, tokens = spec.model.apply({'params': params}, 16, method='initial_carry'), None
+  tokens = jnp.full((16,), spec.model.vocab_size, jnp.int32)  # The start token.
+  by_step = []
+  for t in range(spec.length):
+    carry, logits = spec.model.apply({'params': params}, carry, tokens,
+                                     method=model_lib.LanguageModel.step)
+    drawn = jax.random.categorical(jax.random.fold_in(key, t), logits)
+    np.testing.assert_array_equal(drawn, rows[:, t])  # The sampler's own draw.
+    by_step.append(jnp.take_along_axis(jax.nn.log_softmax(logits), drawn[:, None], 1)[:, 0])
+    tokens = drawn
+  np.testing.assert_allclose(-model_lib.token_nll(spec.model, params, rows),
+                             jnp.stack(by_step, 1), rtol=1e-5, atol=1e-6)
 
 
 def test_problems_name_every_bad_scratchgan_field(language_file):

@@ -146,6 +146,22 @@ def test_figure_labels_do_not_overlap_each_other_or_leave_their_panel():
   plots.plt.close(fig)
 
 
+def test_figure_draws_every_method_of_the_report():
+  """Every GAN of reports/text.GAN_NAMES (the wide one included) has a colour, a marker and a
+  legend entry."""
+  from gan_jax.reports import text
+  metrics = lambda q, d: {'dictionary_lift': q, 'self_bleu_4': d}  # noqa: E731
+  runs = {m: {0: {'metrics': metrics(1.0 + i, 0.5 + 0.1 * i)}}
+          for i, m in enumerate(text.GAN_NAMES) if m != 'scratchgan'}
+  runs['scratchgan'] = {0: {'temperatures': {'1.0': metrics(2.5, 0.62)}}}
+  runs['lm'] = {0: {'temperatures': {'0.5': metrics(9.0, 0.9), '1.0': metrics(4.0, 0.6)}}}
+  table = text.aggregate('words', runs, metrics(99.0, 0.6))
+  fig = configs.load_module(STUDY).figure({'words': table})
+  legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+  assert set(text.GAN_NAMES.values()) <= set(legend)
+  plots.plt.close(fig)
+
+
 def _study(*args, workdir, docs):
   cmd = [sys.executable, '-m', 'gan_jax.study', f'{STUDY}:runlocal', f'--workdir={workdir}',
          f'--docs_dir={docs}', *args]

@@ -16,9 +16,9 @@ For each benchmark B and seed s (seed-major, so a stopped table is balanced) fou
 each at its experiment's train.num_steps (3,000), 3 seeds; then, on words only, after every other
 run (it costs about 10x the width-32 GAN a step):
   softmax_wide 'gan' kind, experiments/text_gan.py:words,wide  (Gulrajani et al.'s model at width
-                                                                128 instead of 32; the paper: 512) The GAN runs keep the first lines of
-their last samples (measure text_samples), the LM runs those of each temperature's samples.
-Every run is scored by the text evaluator of issue 28 (lengths, length-matched floors, distinct-n;
+                                                                128 instead of 32; the paper: 512).
+The GAN runs keep the first lines of their last samples (measure text_samples), the LM runs
+those of each temperature's samples. Every run is scored by the text evaluator of issue 28 (lengths, length-matched floors, distinct-n;
 EVALUATION in each run's args, so records scored before it are not reused).
 
 The page compares each GAN with the MLE curve at matched diversity (Caccia et al. 2020): the LM's
@@ -36,8 +36,9 @@ SEEDS = 3
 NUM_SHOWN_SAMPLES = 5
 COMMAND = 'python -m gan_jax.study experiments/studies/text.py'
 COLORS = {'lm': '#1f77b4', 'softmax': '#d62728', 'gumbel': '#2ca02c', 'scratchgan': '#9467bd',
-          'real': 'black'}
-MARKERS = {'lm': 'o', 'softmax': 's', 'gumbel': '^', 'scratchgan': 'v', 'real': 'D'}
+          'softmax_wide': '#ff7f0e', 'real': 'black'}
+MARKERS = {'lm': 'o', 'softmax': 's', 'gumbel': '^', 'scratchgan': 'v', 'softmax_wide': 'P',
+           'real': 'D'}
 # The evaluator's version in every run's args (in its config hash): 2 = lengths, floors and
 # distinct-n (issue 28); the runs of the old script's page were scored by version 1.
 EVALUATION = 2
