@@ -25,7 +25,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax import logbook
 from gan_jax.applications.text import model as model_lib
 from gan_jax.applications.text import scratchgan as sg
 from gan_jax.applications.text import task as task_lib
@@ -141,12 +140,13 @@ def make_update(spec: Spec):
 
 
 class ScratchGanTask(task_lib.LMTask):
-  """The MLE task's data, model, samples and evaluation; ScratchGAN's state, update and log."""
+  """The MLE task's data, model, samples, log and evaluation; ScratchGAN's state and update."""
 
   def __init__(self, config, evaluating: bool = True, eval_cache: dict = None):
     super().__init__(config, evaluating, eval_cache)
     self.spec = make_spec(config, self.model, self.length, self.source.vocab.end_id)
     self.nonfinite_fix = 'Lower scratchgan.g_lr or scratchgan.d_lr'
+    self.name = 'scratchgan'
 
   def initial_state(self) -> ScratchGanState:
     return init_state(self.spec)
@@ -162,14 +162,6 @@ class ScratchGanTask(task_lib.LMTask):
                  c.scratchgan.d_hidden, c.data.source, self.batcher.dataset.size, self.length,
                  self.source.vocab.size, c.data.batch_size, start, c.train.num_steps, workdir)
 
-  def log(self, out, step: int, summaries: dict, rate: float, state: ScratchGanState) -> None:
-    """The losses, mean reward and D(fake) since the last log, and the held-out NLL."""
-    nll = model_lib.heldout_nll(self.model, state.params, self.heldout_NxL,
-                                self.source.vocab.end_id)
-    (seed, summary), = summaries.items()
-    out.scalars(step, {seed: {**summary, 'heldout_nll': nll}}, rate)
-    num_steps = self.config.train.num_steps
-    logging.info('scratchgan step %d/%d (%.0f%%) | d_loss %.4f g_loss %.4f reward %.3f D(fake) '
-                 '%.3f | heldout_nll %.4f | %.2f steps/s | ETA %s', step, num_steps,
-                 100 * step / num_steps, summary['d_loss'], summary['g_loss'], summary['reward'],
-                 summary['d_fake'], nll, rate, logbook.format_eta((num_steps - step) / rate))
+  def losses_text(self, summary: dict) -> str:
+    return (f'd_loss {summary["d_loss"]:.4f} g_loss {summary["g_loss"]:.4f} reward '
+            f'{summary["reward"]:.3f} D(fake) {summary["d_fake"]:.3f}')

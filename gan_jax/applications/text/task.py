@@ -99,6 +99,7 @@ class LMTask:
     self.seeds, self.steps_per_call = [config.seed], 1
     self.vocab_json = self.source.vocab.to_json()
     self.nonfinite_fix = 'Lower lm.lr'
+    self.name = 'lm'  # Of the log lines.
     self.record = None  # eval.json's content, once evaluated.
 
   def initial_state(self) -> LmState:
@@ -125,9 +126,13 @@ class LMTask:
     (seed, summary), = summaries.items()
     out.scalars(step, {seed: {**summary, 'heldout_nll': nll}}, rate)
     num_steps = self.config.train.num_steps
-    logging.info('lm step %d/%d (%.0f%%) | loss %.4f heldout_nll %.4f | %.2f steps/s | ETA %s',
-                 step, num_steps, 100 * step / num_steps, summary['loss'], nll, rate,
-                 logbook.format_eta((num_steps - step) / rate))
+    logging.info('%s step %d/%d (%.0f%%) | %s | heldout_nll %.4f | %.2f steps/s | ETA %s',
+                 self.name, step, num_steps, 100 * step / num_steps, self.losses_text(summary),
+                 nll, rate, logbook.format_eta((num_steps - step) / rate))
+
+  def losses_text(self, summary: dict) -> str:
+    """The log line's numbers of the update (the mean since the last log)."""
+    return f'loss {summary["loss"]:.4f}'
 
   def samples(self, out, step: int, state: LmState) -> None:
     """SAMPLE_TEXTS rows at PICTURE_TEMPERATURE from the same key at every step, decoded."""
