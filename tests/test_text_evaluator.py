@@ -188,7 +188,12 @@ def test_cfg_heldout_rows_that_occur_in_training_are_dropped():
   assert ev.reference.heldout == tuple(sequences.unpad(pad(['( x )', 'x * x']), 7))
   d = ev.describe()
   assert d['num_reference'] == 2 and 'less the 2 that also occur in training (2 kept)' in d['heldout']
-  assert (d['heldout_mean_length'], d['heldout_std_length']) == (3.0, 0.0)
+  assert d['heldout'].endswith('; lengths against all 4')
+  # Lengths against every held-out row: the dropped ones are the data's short sentences.
+  assert d['heldout_mean_length'] == 2.5 and len(ev.reference.length_rows) == 4
+  m = ev.metrics_of_tokens(pad(['x * x', 'x', 'x + x', '( x )']))  # The data's lengths.
+  assert m['mean_length'] == 2.5 and m['length_js_bits'] == pytest.approx(0.0, abs=1e-12)
+  assert ev.metrics_of_tokens(pad(['( x )', 'x * x']))['length_js_bits'] > 0.1
   only_train = _source('cfg', pad(['x', 'x + x']), pad(['x', 'x + x']), vocab, {'grammar': grammar})
   with pytest.raises(ValueError, match='Every held-out cfg sentence also occurs in training'):
     _evaluator(_config('cfg', num_samples=2), only_train)

@@ -23,8 +23,9 @@ Metrics (every source):
 - unique_percent: distinct rows; distinct_2, distinct_4: distinct n-grams over all n-grams (Li et
   al. 2016), a diversity axis short rows cannot game (None when no row has n tokens);
 - mean_length, std_length, length_js_bits: the rows' lengths, and the JS divergence (bits, 0 to 1)
-  of their length histogram to the held-out rows' (whose mean and std describe() holds): short
-  output games rates such as dictionary %, so length is read beside quality.
+  of their length histogram to the held-out rows' (all of them, cfg's included: whose mean and
+  std describe() holds): short output games rates such as dictionary %, so length is read beside
+  quality.
 By source: words: dictionary_percent (samples that are dictionary words), heldout_percent
 (held-out words never trained on), copied_percent (training words; metrics.text.word_stats);
 cfg: accepted_percent (the grammar's exact CYK membership test, Rajeswar et al. 2017);
@@ -35,7 +36,9 @@ dictionary_len1_2, dictionary_len3_5, dictionary_len6up, and the same for accept
 
 cfg's held-out rows exclude the sentences that also occur in training (a small grammar repeats
 its short sentences: 57.6% of the held-out ones were training sentences, issue 28), so held-out
-BLEU and copied % measure generalisation; describe() says how many were dropped.
+BLEU and JS-n measure generalisation; describe() says how many were dropped. The dropped rows are
+the short ones, so lengths are compared with every held-out row (`Reference.length_rows`): the
+data's own length distribution.
 
 Floor. describe() holds `real_train_vs_heldout`: the same metrics of `num_samples` training rows
 (a fixed seeded choice; all of them when fewer) against the same held-out rows: what real data
@@ -124,6 +127,7 @@ class Reference:
   language: Any
   heldout: tuple  # Stripped held-out rows (the subset compared against).
   num_heldout_total: int
+  length_rows: tuple  # The rows lengths are compared with: `heldout` before cfg's dedup.
   train_words: Optional[frozenset] = None
   heldout_words: Optional[frozenset] = None
   train_rows: Optional[frozenset] = None  # cfg, text_file, tfds_text: stripped training rows.
@@ -135,8 +139,9 @@ def _has_ngrams(rows, n: int) -> bool:
   return any(len(r) >= n for r in rows)
 
 
-def ngram_metrics(rows: list, heldout: tuple) -> dict:
-  """js_n, bleu_n, self_bleu_n and unique_percent of stripped rows against held-out rows."""
+def ngram_metrics(rows: list, heldout: tuple, length_rows: tuple) -> dict:
+  """js_n, bleu_n, self_bleu_n, unique_percent and distinct_n of stripped rows against held-out
+  rows, and their lengths against those of `length_rows`."""
   out = {}
   for n in JS_ORDERS:
     ok = _has_ngrams(rows, n) and _has_ngrams(heldout, n)
@@ -148,7 +153,7 @@ def ngram_metrics(rows: list, heldout: tuple) -> dict:
   out['unique_percent'] = text_metrics.unique_percent(rows)
   for n in DISTINCT_ORDERS:
     out[f'distinct_{n}'] = text_metrics.distinct_n(rows, n)
-  lengths = text_metrics.length_stats(rows, heldout)
+  lengths = text_metrics.length_stats(rows, length_rows)
   return {**out, **{k: lengths[k] for k in LENGTH_METRICS}}
 
 
@@ -189,7 +194,7 @@ def score(tokens_NxL, ref: Reference) -> dict:
     raise ValueError(f'token ids must be in [0, {ref.vocab.size}), got {tokens.min()} to '
                      f'{tokens.max()}.')
   rows = [ref.vocab.strip(row) for row in tokens]
-  return {**ngram_metrics(rows, ref.heldout), **source_metrics(tokens, ref)}
+  return {**ngram_metrics(rows, ref.heldout, ref.length_rows), **source_metrics(tokens, ref)}
 
 
 def seeded_rows(dataset, limit: int, seed: int) -> np.ndarray:
@@ -224,7 +229,7 @@ def build_reference(kind: str, source) -> Reference:
     words = {'train_words': decode_all(train), 'heldout_words': decode_all(test),
              'words_by_length': text_length.words_by_length(source.language['dictionary'],
                                                             _letters(source.vocab))}
-  rows = tuple(source.vocab.strip(r) for r in heldout)
+  rows = length_rows = tuple(source.vocab.strip(r) for r in heldout)
   if kind in ('cfg', 'text_file', 'tfds_text'):
     words = {'train_rows': frozenset(source.vocab.strip(r) for r in train.get(np.arange(train.size)))}
   if kind == 'cfg':
@@ -235,7 +240,7 @@ def build_reference(kind: str, source) -> Reference:
                        'grammar or data size).')
     words['num_heldout_in_train'] = len(rows) - len(kept)
     rows = kept
-  return Reference(kind, source.vocab, source.language, rows, test.size, **words)
+  return Reference(kind, source.vocab, source.language, rows, test.size, length_rows, **words)
 
 
 def reference_and_floor(kind: str, source, num_samples: int, cache: dict) -> tuple:
@@ -283,10 +288,11 @@ class Text(base.Evaluator):
                f'{ref.num_heldout_total} held-out rows')
     if ref.num_heldout_in_train:
       heldout += f' less the {ref.num_heldout_in_train} that also occur in training ({used} kept)'
-    lengths = text_metrics.length_stats(ref.heldout, ref.heldout)
+    lengths = text_metrics.length_stats(ref.length_rows, ref.length_rows)
     return {**self.protocol(reference_split='test', num_reference=used),
             'decode': self.text_decode, 'source_kind': self.kind, 'vocab_size': ref.vocab.size,
-            'heldout': heldout + ', each row cut at its first end symbol',
+            'heldout': heldout + ', each row cut at its first end symbol' + (
+                f'; lengths against all {picked}' if ref.num_heldout_in_train else ''),
             'heldout_mean_length': lengths['mean_length'],
             'heldout_std_length': lengths['std_length'],
             'real_train_vs_heldout': dict(self.floor), 'num_real_train': self.num_floor_rows,
