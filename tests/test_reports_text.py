@@ -124,6 +124,7 @@ def test_reading_says_plainly_when_every_gan_loses():
   lines, results = text.reading('cfg', _table((0.3, 20.0), (0.9, 60.0)))
   joined = '\n'.join(lines)
   assert results['softmax']['lm_quality'] == pytest.approx(40.0)
+  assert lines[2] == 'The MLE temperatures span self-BLEU-4 0.200 to 0.800 (real data 0.300).'
   assert '- GAN WGAN-GP softmax: accepted % 20 ± 0, self-BLEU-4 0.3 ± 0 (1 seed). ' in joined
   assert 'between T=1.0 and T=1.2) reaches accepted % 40: the GAN is worse than MLE by 20 ' \
          'points' in joined
@@ -134,6 +135,12 @@ def test_reading_says_plainly_when_every_gan_loses():
          'accepted % and as or more diverse.' in joined
   assert lines[-2] == ('On cfg every GAN loses: each is worse than the MLE language model at '
                        'its own diversity (or at the nearest MLE point) and worse than real data.')
+
+
+def test_reading_counts_a_lift_above_the_floor_in_points():
+  lines, _ = text.reading('cfg', _table((0.6, 80.0), (0.3, 20.0), quality='accepted_lift'))
+  assert 'better than MLE by 10 points of accepted % above floor' in '\n'.join(lines)
+  assert 'nats' not in '\n'.join(lines)
 
 
 def test_reading_names_a_gan_ahead_of_the_curve():

@@ -194,7 +194,7 @@ def lm_length_js(table: dict) -> list:
 
 # --- The sentences -----------------------------------------------------------------------------
 def _by(value: float, quality: str, label: str) -> str:
-  unit = 'points' if quality.endswith('percent') else 'nats per token'
+  unit = 'points' if quality.endswith(('percent', 'lift')) else 'nats per token'
   return f'by {abs(value):.3g} {unit} of {label}'
 
 
@@ -261,6 +261,16 @@ def summary_sentence(benchmark: str, verdicts: dict) -> str:
           f'not ahead: {", ".join(behind) or "none"}.')
 
 
+def span_sentence(curve: list, table: dict) -> str:
+  """How far the MLE temperatures move self-BLEU-4 (the matched-diversity axis), and real
+  data's: a narrow span (cfg's small grammar repeats itself at every temperature) leaves little
+  room to match a GAN's diversity."""
+  d = [x for _, x, _ in curve if x is not None]
+  real = (table.get('real') or {}).get(DIVERSITY)
+  return (f'The MLE temperatures span self-BLEU-4 {min(d):.3f} to {max(d):.3f}' +
+          ('' if real is None else f' (real data {real:.3f})') + '.')
+
+
 def reading(benchmark: str, table: dict) -> tuple:
   """(generated lines for one benchmark, {method: comparison}); ([], {}) without an LM curve."""
   quality, label, higher = quality_of(benchmark, table)
@@ -269,7 +279,8 @@ def reading(benchmark: str, table: dict) -> tuple:
     return [], {}
   out = [f'Reading ({benchmark}, generated from the table; {label}, '
          f'{"higher" if higher else "lower"} is better; matched diversity: the MLE temperature '
-         'curve interpolated linearly at the GAN\'s self-BLEU-4):', '']
+         'curve interpolated linearly at the GAN\'s self-BLEU-4):', '', span_sentence(curve, table),
+         '']
   results, verdicts = {}, {}
   for m, name in GAN_NAMES.items():
     gan = table.get(m)
