@@ -150,6 +150,20 @@ def header_lines(results: Results, command: str, runlocal: bool) -> list:
       'through its temperatures, each GAN with its seed std as error bars, real data.', '']
 
 
+def unfinished_lines(results: Results) -> list:
+  """The declared runs not finished yet (not in the tables), by method; [] when none."""
+  left = [r for r in results.runs if results.records.get(r.name) is None]
+  if not left:
+    return []
+  by = {}
+  for r in left:
+    by.setdefault(f'{r.labels["benchmark"]} {r.labels["method"]}', []).append(r.seed)
+  return [f'Not finished yet, so not in the tables: {len(left)} of {len(results.runs)} declared '
+          'runs (' + '; '.join(f'{k}, seed{"s" if len(v) > 1 else ""} '
+                              f'{", ".join(map(str, v))}' for k, v in by.items()) +
+          '); the study resumes them.', '']
+
+
 def sample_lines(benchmark: str, runs: dict) -> list:
   """Code blocks of seed 0's first samples: each GAN's last, the LM's at its lowest T and 1.0."""
   blocks = []
@@ -280,7 +294,7 @@ def make_report(benchmarks: tuple, command: str, runlocal: bool = False):
     collected = {b: benchmark_runs(results, b) for b in benchmarks}
     tables = {b: text.aggregate(b, collected[b], real_floor(collected[b])) for b in benchmarks}
     lines = (header_lines(results, command, runlocal) + text.cost_lines(tables) +
-             text.unmeasured_lines(tables))
+             unfinished_lines(results) + text.unmeasured_lines(tables))
     readings = {}
     for b in benchmarks:
       sentences, readings[b] = text.reading(b, tables[b])
