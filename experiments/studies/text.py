@@ -192,7 +192,8 @@ def sample_lines(benchmark: str, runs: dict) -> list:
 # --- The figure --------------------------------------------------------------------------------
 # Where a T label may go, in points from its point, nearest first (dx < 0: it ends there).
 LABEL_OFFSETS = ((5, 3), (5, -12), (-5, 3), (-5, -12), (0, 7), (0, -17), (0, 18), (0, -28),
-                 (5, 14), (5, -23), (-5, 14), (-5, -23))
+                 (5, 14), (5, -23), (-5, 14), (-5, -23), (-5, 25), (-5, -34), (5, 25), (5, -34),
+                 (-16, 3), (-16, -12), (16, 3), (16, -12))
 
 
 def _overlap(a: tuple, b: tuple) -> float:
@@ -215,20 +216,21 @@ def label_points(ax, points: list, obstacles: list, color: str) -> None:
   scale, size = ax.figure.dpi / 72, 8
   frame = ax.get_window_extent()
   pixels = [tuple(ax.transData.transform((x, y))) for _, x, y in points]
-  taken = list(obstacles)
+  placed = []
   for i, (label, x, y) in enumerate(points):
-    (px, py), w, h = pixels[i], 0.6 * size * len(label) * scale, size * scale
+    (px, py), w, h = pixels[i], 0.7 * size * len(label) * scale, 1.3 * size * scale
     best = None
     for dx, dy in LABEL_OFFSETS:
       x0 = px + dx * scale - (w if dx < 0 else w / 2 if dx == 0 else 0)
       box = (x0, py + dy * scale, x0 + w, py + dy * scale + h)
       outside = w * h - _overlap(box, (frame.x0, frame.y0, frame.x1, frame.y1))
       ambiguous = _nearer_other(box, (px, py), pixels[:i] + pixels[i + 1:])
-      cost = (outside * 4 + sum(_overlap(box, o) for o in taken) + ambiguous * w * h)
+      cost = (outside * 4 + sum(_overlap(box, o) for o in obstacles) + ambiguous * w * h +
+              100 * sum(_overlap(box, o) for o in placed))  # Labels on labels: never.
       if best is None or cost < best[0]:
         best = (cost, box, dx, dy)
     _, box, dx, dy = best
-    taken.append(box)
+    placed.append(box)
     ax.annotate(label, (x, y), textcoords='offset points', xytext=(dx, dy), fontsize=size,
                 color=color, ha='right' if dx < 0 else 'center' if dx == 0 else 'left')
 
